@@ -1,0 +1,23 @@
+import os, sys, subprocess
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: minutes; run with CMWB_SLOW=1')
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get('CMWB_SLOW'): return
+    skip = pytest.mark.skip(reason='slow test: set CMWB_SLOW=1 to run it')
+    for it in items:
+        if 'slow' in it.keywords: it.add_marker(skip)
+
+def run(*cmd, check=True, **kw):
+    "Run a command from the repository root; return the CompletedProcess (text)."
+    r = subprocess.run([str(c) for c in cmd], cwd=kw.pop('cwd', ROOT), capture_output=True, text=True, **kw)
+    if check and r.returncode: raise AssertionError(f"{cmd} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return r
+
+PY = sys.executable
