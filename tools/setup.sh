@@ -22,10 +22,11 @@ fi
 # 2. the virtual environment and pinned Python packages (skipped when the pins did not change)
 [ -x .venv/bin/python ] || { say "creating .venv"; "$PY" -m venv .venv; }
 stamp=.venv/.cmwb-setup-stamp
-want=$(cat requirements.txt settings.ini setup.py | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-nodeps.txt settings.ini setup.py | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing pinned Python packages (requirements.txt)"
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
   # torchaudio's PyPI wheel is a CUDA build; on a CPU-only torch its C++ op libraries cannot load and
   # `import torchaudio` fails. Without them torchaudio uses its pure-Python path (mel, MFCC, resample work).
   if ! .venv/bin/python -c "import torchaudio" >/dev/null 2>&1; then
