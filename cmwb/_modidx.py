@@ -435,6 +435,7 @@ d = { 'settings': { 'branch': 'main',
                             'cmwb.train.run_experiment': ('train.html#run_experiment', 'cmwb/train.py'),
                             'cmwb.train.run_row': ('train.html#run_row', 'cmwb/train.py'),
                             'cmwb.train.save_ckpt': ('train.html#save_ckpt', 'cmwb/train.py'),
+                            'cmwb.train.save_embeddings': ('train.html#save_embeddings', 'cmwb/train.py'),
                             'cmwb.train.set_dotted': ('train.html#set_dotted', 'cmwb/train.py'),
                             'cmwb.train.summarize_run': ('train.html#summarize_run', 'cmwb/train.py'),
                             'cmwb.train.train_stage': ('train.html#train_stage', 'cmwb/train.py')}}}
