@@ -21,3 +21,12 @@ def run(*cmd, check=True, **kw):
     return r
 
 PY = sys.executable
+
+@pytest.fixture(scope='session')
+def ci_manifest():
+    "The ci DigitsMM, built (and its features extracted) once per session in $CMWB_DATA (default ./data)."
+    os.environ.setdefault('CMWB_DATA', str(ROOT/'data'))
+    from cmwb.datasets import build
+    from cmwb.features import extract
+    m = build('digitsmm', 'ci'); extract(m, progress=False)
+    return m
