@@ -52,9 +52,16 @@ def read_video(path, manifest=None):
     v = np.load(path, allow_pickle=False)
     return v[..., None].repeat(3, -1) if v.ndim == 3 else v
 
-# %% ../nbs/01_data.ipynb #702c996b
+# %% ../nbs/01_data.ipynb #b222ba03
 def _check_audio(x, m):
     return f"empty audio" if x.size == 0 else None
+
+def _audio_rate_problem(p, m) -> str | None:
+    "With `strict_sample_rate`, a file at another rate than the manifest's is a problem."
+    if not m.strict_sample_rate: return None
+    import soundfile as sf
+    sr = sf.info(str(p)).samplerate
+    return None if sr == m.sample_rate else f"wrong sample rate: {sr} Hz, the manifest expects {m.sample_rate} Hz (resample it, or set strict_sample_rate: false)"
 
 def _check_video(x, m):
     if x.ndim != 4 or x.dtype != np.uint8: return f"expected a uint8 frame stack [T, H, W(, C)], got {x.dtype} {x.shape}"
@@ -64,7 +71,7 @@ for _n, _r, _c in [('image', read_image, None), ('audio', read_audio, _check_aud
     register_modality(_n, 'file', _r, _c)
 register_modality('text', 'text')
 
-# %% ../nbs/01_data.ipynb #10b0eacf
+# %% ../nbs/01_data.ipynb #328c8656
 @dataclass
 class Item:
     id: str
@@ -84,6 +91,7 @@ class Manifest:
     root: str = '.'
     allow_outside_root: bool = False
     sample_rate: int = 16000
+    strict_sample_rate: bool = False   # true: audio at another rate is a problem (false: it is resampled)
     video_frames: int | None = None
     description: str = ''
     source: str = '<memory>'       # the file it was read from (set by `load_manifest`)
@@ -134,7 +142,7 @@ def load_manifest(path) -> Manifest:
     m = parse_manifest(read_yaml(path), str(path), path.parent)
     m.root = str((path.parent/m.root).resolve()); return m
 
-# %% ../nbs/01_data.ipynb #062c4b58
+# %% ../nbs/01_data.ipynb #addf1f0e
 def item_path(m:Manifest, it:Item) -> Path:
     "Absolute path of a file item."
     return (Path(m.root)/it.path).resolve()
@@ -150,6 +158,10 @@ def _item_problems(m:Manifest, it:Item, check_media:bool) -> list[str]:
     if not m.allow_outside_root and not p.is_relative_to(root): return [f"item {it.id}: path: {it.path} escapes the data root {root} (set allow_outside_root: true to allow it)"]
     if not (p.is_file() or (it.modality == 'video' and p.is_dir())): return [f"item {it.id}: path: file not found: {p}"]
     if not check_media: return []
+    if it.modality in ('audio', 'speech'):
+        try: bad = _audio_rate_problem(p, m)
+        except Exception as e: return [f"item {it.id}: path: cannot read {it.modality} file {p}: {type(e).__name__}: {e}"]
+        if bad: return [f"item {it.id}: path: {bad} ({p})"]
     try: x = spec.reader(p, m)
     except Exception as e: return [f"item {it.id}: path: cannot read {it.modality} file {p}: {type(e).__name__}: {e}"]
     bad = spec.check(x, m) if spec.check else None

@@ -44,3 +44,26 @@ def test_unknown_method_is_a_clear_error(tmp_path):
     from cmwb.core import CmwbError
     with pytest.raises(CmwbError, match="unknown method 'nope'"):
         run_experiment(load_experiment('digitsmm', {'method': 'nope'}), tmp_path/'x', progress=False)
+
+def test_nan_loss_stops_with_stage_and_step_and_resumes(ci_manifest, tmp_path):
+    "A loss that turns NaN at stage 1 stops the run naming stage and step; fixed, the run resumes from its last good checkpoint."
+    import torch
+    from cmwb.methods.base import Finetune, register, METHODS
+    from cmwb.train import NonFiniteError
+    @register
+    class Faulty(Finetune):
+        name, fail = 'faulty-test', True
+        def training_step(self, batch, t):
+            out = super().training_step(batch, t)
+            if t == 1 and Faulty.fail: out['align'] = out['align'] * float('nan')
+            return out
+    try:
+        cfg = load_experiment('digitsmm', {**SMOKE, 'method': 'faulty-test'})
+        with pytest.raises(NonFiniteError, match=r"stage 1 \(speech-text\), step \d+: loss 'align' is nan"):
+            run_experiment(cfg, tmp_path/'run', progress=False)
+        ck = sorted(p.name for p in (tmp_path/'run'/'checkpoints').glob('*.json'))
+        assert ck == ['stage00-done.json'] and not (tmp_path/'run'/'COMPLETE').exists()     # the last good checkpoint, intact
+        Faulty.fail = False
+        run_experiment(cfg, tmp_path/'run', resume=True, progress=False)
+        assert (tmp_path/'run'/'COMPLETE').exists()
+    finally: METHODS.pop('faulty-test', None)
