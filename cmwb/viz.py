@@ -13,8 +13,8 @@ from .evaluate import Matrices
 
 # %% auto #0
 __all__ = ['REPORT_CSS', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage', 'agreement_matrix', 'code_agreement',
-           'expert_routing', 'umap_coords', 'umap_figure', 'retrieval_examples', 'write_report', 'write_comparison',
-           'md_table_html', 'cli_report']
+           'expert_routing', 'umap_coords', 'umap_figure', 'retrieval_examples', 'summary_html', 'write_report',
+           'write_comparison', 'md_table_html', 'cli_report']
 
 # %% ../nbs/12_viz.ipynb #866d1404
 class RunView:
@@ -56,7 +56,7 @@ def stage_curves(rv:RunView, metric:str='r1'):
     fig.update_layout(title=f'{metric} over stages (solid: trained pairs, dotted: never trained together)', yaxis_range=[0, 1])
     return fig
 
-# %% ../nbs/12_viz.ipynb #00f642b0
+# %% ../nbs/12_viz.ipynb #94302659
 def code_usage(rv:RunView, t:int|None=None):
     "Heatmap: rows modality, columns codes, value share of the modality's assignments; dead codes marked."
     import plotly.graph_objects as go
@@ -69,13 +69,13 @@ def code_usage(rv:RunView, t:int|None=None):
     share = (use / use.sum(1, keepdim=True).clamp_min(1)).numpy()
     fig = go.Figure(go.Heatmap(z=share, y=names or list(mods), colorscale='Blues', colorbar_title='share'))
     dead = np.flatnonzero(use.sum(0).numpy() == 0)
-    fig.add_scatter(x=dead, y=[-0.7] * len(dead), mode='markers', marker=dict(symbol='x', color='red', size=5), name=f'dead codes ({len(dead)})')
+    fig.add_scatter(x=dead, y=['dead'] * len(dead), mode='markers', marker=dict(symbol='x', color='red', size=5), name=f'dead codes ({len(dead)})')
     for s in range(1, int(born.max()) + 1):
         fig.add_vline(x=float((born < s).sum()) - 0.5, line_dash='dash', annotation_text=f'+stage {s}')
     fig.update_layout(title=f'codebook usage after stage {t} ({rv.stages[t]}): {len(born)} codes', xaxis_title='code')
     return fig
 
-# %% ../nbs/12_viz.ipynb #410d53ce
+# %% ../nbs/12_viz.ipynb #f5a60786
 def agreement_matrix(rv:RunView, t:int) -> tuple[list, np.ndarray]:
     "Concept-level code agreement between every ordered pair of modalities at stage `t`."
     e, _ = rv.embeddings(t)
@@ -95,11 +95,11 @@ def code_agreement(rv:RunView, t:int|None=None):
     "Heatmap of concept-level code agreement between modalities."
     import plotly.graph_objects as go
     t = rv.n_done - 1 if t is None else t; mods, A = agreement_matrix(rv, t)
-    fig = go.Figure(go.Heatmap(z=A, x=mods, y=mods, zmin=0, zmax=1, text=np.round(A, 2), texttemplate='%{text}', colorscale='Greens'))
+    fig = go.Figure(go.Heatmap(z=A, x=mods, y=mods, zmin=0, zmax=1, texttemplate='%{z:.2f}', colorscale='Greens'))
     fig.update_layout(title=f"code agreement after stage {t}: share of row modality's items on the column modality's code for their concept", yaxis_autorange='reversed')
     return fig
 
-# %% ../nbs/12_viz.ipynb #67af1853
+# %% ../nbs/12_viz.ipynb #96c86324
 def expert_routing(rv:RunView, t:int|None=None):
     "Heatmap: share of routing slots per expert, one row per router (stage or modality)."
     import plotly.graph_objects as go
@@ -110,7 +110,7 @@ def expert_routing(rv:RunView, t:int|None=None):
     st = read_json(rv.path/'checkpoints'/f'stage{t:02d}-done.json')['method']['structure']
     rows = [k for k, _ in sorted(st.get('router_of', {}).items(), key=lambda kv: kv[1])] if 'router_of' in st else None
     labels = rows if rows and len(rows) == len(u) else [f'router {i}' for i in range(len(u))]
-    fig = go.Figure(go.Heatmap(z=share, y=labels, x=[f'e{i}' for i in range(u.shape[1])], colorscale='Oranges', text=np.round(share, 2), texttemplate='%{text}'))
+    fig = go.Figure(go.Heatmap(z=share, y=labels, x=[f'e{i}' for i in range(u.shape[1])], colorscale='Oranges', texttemplate='%{z:.2f}'))
     return fig.update_layout(title=f'expert routing after stage {t}', xaxis_title='expert')
 
 # %% ../nbs/12_viz.ipynb #8502c671
@@ -197,13 +197,29 @@ def _figures(rv:RunView) -> list[str]:
         except CmwbError: pass
     return parts + [f"<h2>Embeddings (UMAP)</h2>" + _fig(umap_figure(rv))]
 
-# %% ../nbs/12_viz.ipynb #a3eab069
+# %% ../nbs/12_viz.ipynb #8b8d02f8
+def _html_table(head:list, rows:list) -> str:
+    cell = lambda v: '–' if v is None else f'{v:.3f}' if isinstance(v, float) else html.escape(str(v))
+    return '<table><tr>' + ''.join(f'<th>{html.escape(h)}</th>' for h in head) + '</tr>' + ''.join('<tr>' + ''.join(f'<td>{cell(v)}</td>' for v in r) + '</tr>' for r in rows) + '</table>'
+
+def summary_html(rv:RunView) -> str:
+    "The schedule, the headline summaries and the full config (folded) as HTML."
+    st = rv.config['schedule']['stages']
+    sched = _html_table(['#', 'stage', 'modalities', 'concepts', 'domains', 'new codes', 'new experts'],
+                        [[i, x['name'], ' ↔ '.join(x['modalities']), ', '.join(x.get('concepts') or ['all']), ', '.join(x.get('domains') or ['all']),
+                          x.get('new_codes', 0), x.get('new_experts', 0)] for i, x in enumerate(st)])
+    keys = ['final', 'avg_inc', 'forget_max', 'forget_first', 'bwt', 'fwt']; sm = rv.summary
+    summ = _html_table(['metric (stage tasks)', *keys], [[k, *[sm[k].get(c) for c in keys]] for k in ['r1', 'proto_acc', 'transfer'] if k in sm])
+    un = sm.get('unseen', {})
+    unseen = _html_table(['pairs never trained together', 'R@1', 'mAP@10', 'CMG transfer'], [[', '.join(un.get('pairs', [])), un.get('r1'), un.get('map10'), un.get('transfer')]]) if un else ''
+    cfg = html.escape(json.dumps(rv.config, indent=1))
+    return (f"<p><code>{html.escape(str(rv.path))}</code> · method <b>{html.escape(str(rv.config.get('method')))}</b> · training {sm.get('train_seconds', 0):.0f} s</p>"
+            f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}<details><summary>full config</summary><pre>{cfg}</pre></details>")
+
 def write_report(run, out=None) -> Path:
     "Write a self-contained HTML report of run folder `run`; return its path."
     rv = RunView(run); out = Path(out or rv.path/'report.html')
-    summ = html.escape(json.dumps(rv.summary, indent=1))
-    parts = [f"<p>{html.escape(str(rv.path))}</p><h2>Schedule and settings</h2><pre>{html.escape(json.dumps(rv.config, indent=1))}</pre>",
-             f"<h2>Summary</h2><pre>{summ}</pre>", *_figures(rv)]
+    parts = [summary_html(rv), *_figures(rv)]
     mods = sorted(k[:-4] for k in rv.embeddings(rv.n_done - 1)[0] if k.endswith('.emb'))
     for q, g in [(a, b) for a in mods for b in mods if a != b and 'text' not in (a, b)][:2]:
         parts.append(f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g))
