@@ -67,3 +67,15 @@ def test_nan_loss_stops_with_stage_and_step_and_resumes(ci_manifest, tmp_path):
         run_experiment(cfg, tmp_path/'run', resume=True, progress=False)
         assert (tmp_path/'run'/'COMPLETE').exists()
     finally: METHODS.pop('faulty-test', None)
+
+@pytest.mark.parametrize('method', ['cma', 'comet', 'er'])
+def test_resume_after_a_stage_equals_uninterrupted(smoke_rows, method, tmp_path):
+    "Stop after stage 1, resume: the matrices equal the uninterrupted run's (frozen experts, buffers and snapshots restored)."
+    rows, out = smoke_rows
+    class Stop(Exception): pass
+    def stop(t, row):
+        if t == 1: raise Stop
+    cfg = load_experiment('digitsmm', {**SMOKE, 'method': method, 'seed': 0})
+    with pytest.raises(Stop): run_experiment(cfg, tmp_path/'cut', progress=False, on_stage=stop)
+    run_experiment(cfg, tmp_path/'cut', resume=True, progress=False)
+    assert (tmp_path/'cut'/'matrices.json').read_text() == (out/f'{method}-s0'/'matrices.json').read_text()

@@ -99,7 +99,7 @@ def make_method(name:str, dims:dict, **kw) -> Method:
     if name not in METHODS: raise CmwbError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}")
     return METHODS[name](dims, **kw)
 
-# %% ../../nbs/08_methods.ipynb #fa904e84
+# %% ../../nbs/08_methods.ipynb #10166977
 def snapshot(self:Method) -> Method:
     "A frozen copy of this method (without its own snapshot)."
     old, self.__dict__['old'] = self.__dict__.get('old'), None
@@ -111,13 +111,17 @@ def get_state(self:Method) -> tuple[dict, dict]:
     old = self.__dict__.get('old')
     t = {**self.state_dict(), **{f'extra.{k}': v for k, v in self.__dict__.get('extra', {}).items()}}
     if old is not None: t.update({f'old.{k}': v for k, v in old.state_dict().items()})
-    return t, dict(structure=self.structure(), has_old=old is not None)
+    frozen = [n for n, p in self.named_parameters() if not p.requires_grad]      # what end_stage froze is state too
+    return t, dict(structure=self.structure(), has_old=old is not None, frozen=frozen)
 
 def set_state(self:Method, tensors:dict, meta:dict):
     "Load what `get_state` saved (after `setup_stage` rebuilt the structure)."
     own = {k: v for k, v in tensors.items() if not k.startswith(('extra.', 'old.'))}
     self.apply_structure(meta.get('structure', {})); _fit_buffers(self, own)
     self.load_state_dict(own)
+    if 'frozen' in meta:
+        frozen = set(meta['frozen'])
+        for n, p in self.named_parameters(): p.requires_grad_(n not in frozen)
     self.__dict__['extra'] = {k[6:]: v for k, v in tensors.items() if k.startswith('extra.')}
     if meta.get('has_old'):
         self.__dict__['old'] = self.snapshot(); self.old.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith('old.')})
