@@ -182,7 +182,7 @@ def grow(self:Codebook, n_new:int, feats:torch.Tensor|None=None, init:str='kmean
     return self
 Codebook.grow = grow
 
-# %% ../nbs/03_codebook.ipynb #b19764ab
+# %% ../nbs/03_codebook.ipynb #fc2f72cd
 def code_stats(self:Codebook) -> dict:
     "Usage, perplexity and dead share per modality, plus globally idle codes."
     out = {}
@@ -201,7 +201,7 @@ def agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> dict:
     clip = (idx_a.mode(-1).values == idx_b.mode(-1).values).float().mean() if idx_a.dim() > 1 else pos
     return dict(position=float(pos), clip=float(clip))
 
-# %% ../nbs/03_codebook.ipynb #78b6b18d
+# %% ../nbs/03_codebook.ipynb #ccf9139e
 SETTINGS = ('dim', 'decay', 'eps', 'beta', 'cross_commit', 'cross_ema', 'dead_after')
 
 def state(self:Codebook) -> tuple[dict, dict]:
