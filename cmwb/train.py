@@ -125,14 +125,14 @@ def eval_tasks(s:Schedule) -> list[tuple]:
         if frozenset((a, b)) not in trained and not any(t[0] == f'{a}~{b}' for t in tasks): tasks.append((f'{a}~{b}', a, b, None))
     return tasks
 
-# %% ../nbs/10_train.ipynb #60162d65
+# %% ../nbs/10_train.ipynb #5d627803
 @torch.no_grad()
-def _embed(method, x, m, dev, bs=2048):
-    return torch.cat([method.embed(b.to(dev), m).float().cpu() for b in x.split(bs)])
+def _batched(fn, x, m, dev, bs=2048):
+    "`fn(batch, modality)` over `x` in batches on `dev`, gathered on the CPU."
+    return torch.cat([fn(b.to(dev), m).float().cpu() for b in x.split(bs)])
 
-@torch.no_grad()
-def _represent(method, x, m, dev, bs=2048):
-    return torch.cat([method.represent(b.to(dev), m).float().cpu() for b in x.split(bs)])
+def _embed(method, x, m, dev): return _batched(method.embed, x, m, dev)
+def _represent(method, x, m, dev): return _batched(method.represent, x, m, dev)
 
 def _task_items(rd:RunData, task, split:str, stage=None):
     "(ids_a, labels_a, ids_b, labels_b) of a task: paired test items for stage tasks, all items otherwise."
@@ -268,7 +268,7 @@ def _log_losses(run, tb, t, epoch, step, means, names):
 def _prune(run, t):
     for p in (run.path/'checkpoints').glob(f'stage{t:02d}-epoch*'): p.unlink()
 
-# %% ../nbs/10_train.ipynb #84d6e6b8
+# %% ../nbs/10_train.ipynb #ffe2f5b7
 @torch.no_grad()
 def save_embeddings(run:RunDir, method, rd:RunData, cfg:ExperimentConfig, t:int, dev:str, per_modality:int=300):
     "Embeddings, codes and labels of a fixed sample of test items per seen modality, for figures."
@@ -279,7 +279,7 @@ def save_embeddings(run:RunDir, method, rd:RunData, cfg:ExperimentConfig, t:int,
         x = rd.features[m].rows([all_ids[i] for i in pick])
         out[f'{m}.emb'] = _embed(method, x, m, dev); out[f'{m}.label'] = labels[pick]; ids[m] = [all_ids[i] for i in pick]
         if getattr(method, 'uses_codebook', False):
-            out[f'{m}.code'] = torch.cat([method.codebook.quantize(method.encode(b.to(dev), m))[1].cpu() for b in x.split(1024)])
+            out[f'{m}.code'] = _batched(lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1], x, m, dev).long()
     save_checkpoint(run.path/'embeddings'/f'stage{t:02d}', out, dict(stage=t, ids=ids))
 
 # %% ../nbs/10_train.ipynb #b7354e6b
