@@ -66,7 +66,7 @@ def bench_codebook(quick:bool=False) -> dict:
     t_ours, t_vq = best_time(lambda: ours({'a': x}), 5), best_time(lambda: vq(x), 5)
     return dict(shape=[B, T, D, K], ours_s=t_ours, vqp_s=t_vq, ratio=t_ours / t_vq)
 
-# %% ../nbs/15_bench.ipynb #62880fcc
+# %% ../nbs/15_bench.ipynb #1b69688a
 def _ref_method(name:str, quick:bool):
     "A method with the reference structure, at its last stage, and a reference batch."
     import torch
@@ -82,18 +82,20 @@ def _ref_method(name:str, quick:bool):
         st = Stage(f's{t}', [m, 'text'], new_codes=0, new_experts=2 if t else 4 if name == 'cma' else 2)
         d = data(st.modalities); meth.setup_stage(t, st); meth.begin_stage(t, st, d)
         if t < 2: meth.end_stage(t, st, d)
+    meth.prepare_stage(t, d)
     return meth, d.batch(torch.arange(B)), B
 
-# %% ../nbs/15_bench.ipynb #56815313
+# %% ../nbs/15_bench.ipynb #ccd18439
 def bench_training(quick:bool=False, methods=None) -> dict:
     "Samples/s of a full training step per method, and its time over the bare forward + backward."
     import torch
     from cmwb.codebook import code_distances
     from cmwb.train import ALL_METHODS
+    from cmwb.methods.base import modalities
     out = {}
     for name in methods or ALL_METHODS:
         torch.manual_seed(0); meth, batch, B = _ref_method(name, quick)
-        opt = torch.optim.AdamW(meth.trainable(), 1e-4); mods = [m for m in batch if m != 'label']
+        opt = torch.optim.AdamW(meth.trainable(), 1e-4); mods = modalities(batch)
         def full():
             sum(meth.training_step(batch, 2).values()).backward(); meth.after_backward(2); opt.step(); opt.zero_grad()
         def bare():

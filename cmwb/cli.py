@@ -10,7 +10,7 @@ from .core import CmwbError, set_verbosity
 # %% auto #0
 __all__ = ['COMMANDS', 'make_parser', 'main']
 
-# %% ../nbs/99_cli.ipynb #040d39ef
+# %% ../nbs/99_cli.ipynb #a829d205
 def _data_args(p):
     sub = p.add_subparsers(dest='action', required=True, metavar='ACTION')
     v = sub.add_parser('validate', help='check a manifest and report every problem at once')
@@ -54,12 +54,19 @@ def _sweep_args(p):
 def _report_args(p):
     p.add_argument('runs', nargs='+', help='run folders'); p.add_argument('--out', default=None, help='output folder')
 
+def _faults_args(p):
+    p.add_argument('--kills', type=int, default=12, help='kill points for the cmwb run campaign (extract and sweep get a third each)')
+    p.add_argument('--inputs', type=int, default=200, help='generated bad inputs per kind (configs, manifests)')
+    p.add_argument('--sweep', default=None, help='also kill this sweep YAML (e.g. sweeps/smoke.yaml)')
+    p.add_argument('--seed', type=int, default=0); p.add_argument('--work', default=None, help='keep the work folder here')
+    p.add_argument('--out', default=None, help='JSON file for the figures')
+
 def _bench_args(p):
     p.add_argument('--quick', action='store_true', help='smaller shapes, a minute or two')
     p.add_argument('--out', default='bench_results/bench.json', help='JSON file for the figures')
     p.add_argument('--only', default=None, help='comma-separated sections to run')
 
-# %% ../nbs/99_cli.ipynb #db919a17
+# %% ../nbs/99_cli.ipynb #9c56d054
 COMMANDS = {
     'data':    ('validate manifests and build the embedded benchmarks', _data_args,    'cmwb.data:cli_data'),
     'extract': ('extract frozen-encoder features into the feature store', _extract_args, 'cmwb.features:cli_extract'),
@@ -69,6 +76,7 @@ COMMANDS = {
     'sweep':   ('run a grid of papermill experiment notebooks',           _sweep_args,   'cmwb.sweep:cli_sweep'),
     'report':  ('write self-contained HTML reports for run folders',      _report_args,  'cmwb.viz:cli_report'),
     'bench':   ('measure speed and write the figures to JSON',            _bench_args,   'cmwb.bench:cli_bench'),
+    'faults':  ('kill, damage and feed bad input to cmwb; count what survives', _faults_args, 'cmwb.faults:cli_faults'),
 }
 
 # %% ../nbs/99_cli.ipynb #79297a96

@@ -11,10 +11,11 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['CmwbError', 'ConfigError', 'check_value', 'from_dict', 'read_yaml', 'load_config', 'to_dict', 'seed_everything',
-           'DeviceInfo', 'pick_device', 'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file',
-           'CorruptFileError', 'save_checkpoint', 'read_json', 'load_checkpoint', 'get_logger', 'set_verbosity',
-           'git_commit', 'versions', 'LockedError', 'FolderLock', 'RunDir']
+__all__ = ['SEAL', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError', 'seal', 'unseal',
+           'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict', 'seed_everything', 'DeviceInfo', 'pick_device',
+           'failpoint', 'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file', 'save_checkpoint',
+           'read_json', 'load_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions', 'LockedError',
+           'FolderLock', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #bcff8b3f
 class CmwbError(Exception):
@@ -86,13 +87,44 @@ def from_dict(cls, d, src:str='<dict>'):
     if probs: raise ConfigError(f"{src}: {len(probs)} problem(s) in {cls.__name__}:\n  " + "\n  ".join(probs))
     return out
 
-# %% ../nbs/00_core.ipynb #f3c1c1e9
-def read_yaml(path) -> Any:
-    "Safely parse the YAML file at `path`, with errors that name the file."
+# %% ../nbs/00_core.ipynb #8d85979b
+class CorruptFileError(CmwbError):
+    "A file's bytes do not match the checksum recorded when it was written."
+
+SEAL = '_sha256'
+
+def _canon(obj) -> bytes: return json.dumps(obj, separators=(',', ':'), ensure_ascii=True).encode()
+
+def seal(obj):
+    "`obj` as a reader will see it (JSON round trip), plus its seal when it is a dict."
+    obj = json.loads(json.dumps(obj, default=str))
+    return {**obj, SEAL: hashlib.sha256(_canon(obj)).hexdigest()} if isinstance(obj, dict) else obj
+
+def unseal(obj, src):
+    "Verify and drop the seal of a parsed JSON object (if it has one); `src` names the file in errors."
+    if not isinstance(obj, dict) or SEAL not in obj: return obj
+    obj = dict(obj); want = obj.pop(SEAL)
+    if hashlib.sha256(_canon(obj)).hexdigest() != want:
+        raise CorruptFileError(f"{src}: content does not match the checksum written with it (damaged, or edited by hand); "
+                               f"restore it, or delete its {SEAL!r} field to accept an edit")
+    return obj
+
+def check_yaml_seal(path, text:str, required:bool=False):
+    "Verify the `# cmwb-sha256:` last line of a YAML file cmwb wrote (hand-written YAML has none, unless `required`)."
+    body, _, last = text.rstrip('\n').rpartition('\n')
+    if required and not last.startswith('# cmwb-sha256: '):
+        raise CorruptFileError(f"{path}: its checksum line is missing: the file was cut short, or not written by cmwb")
+    if last.startswith('# cmwb-sha256: ') and hashlib.sha256((body + '\n').encode()).hexdigest() != last[15:].strip():
+        raise CorruptFileError(f"{path}: content does not match the checksum written with it (damaged, or edited by hand); "
+                               "restore it, or delete its last line to accept an edit")
+
+# %% ../nbs/00_core.ipynb #43affeb6
+def read_yaml(path, sealed:bool=False) -> Any:
+    "Safely parse the YAML file at `path`, with errors that name the file; `sealed`: it must carry cmwb's seal."
     import yaml
     path = Path(path)
     if not path.is_file(): raise ConfigError(f"{path}: file not found; check the path (cwd is {Path.cwd()})")
-    try: return yaml.safe_load(path.read_text(encoding='utf-8'))
+    try: text = path.read_text(encoding='utf-8'); check_yaml_seal(path, text, sealed); return yaml.safe_load(text)
     except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {e}") from None
     except UnicodeDecodeError: raise ConfigError(f"{path}: not a UTF-8 text file") from None
 
@@ -100,7 +132,7 @@ def load_config(cls, path):
     "Load and validate config `cls` from the YAML file at `path`."
     return from_dict(cls, read_yaml(path) or {}, src=str(path))
 
-# %% ../nbs/00_core.ipynb #2502d56c
+# %% ../nbs/00_core.ipynb #6a774db5
 def to_dict(cfg) -> dict:
     "A config as plain YAML/JSON-ready data (paths as strings, tuples as lists)."
     def plain(v):
@@ -110,14 +142,14 @@ def to_dict(cfg) -> dict:
         return str(v) if isinstance(v, Path) else v
     return plain(cfg)
 
-# %% ../nbs/00_core.ipynb #c7c72a76
+# %% ../nbs/00_core.ipynb #4a472292
 def seed_everything(seed:int):
     "Seed `random`, NumPy and torch from `seed`; return a torch Generator for data order."
     import numpy as np, torch
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
-# %% ../nbs/00_core.ipynb #60e0e098
+# %% ../nbs/00_core.ipynb #31180b57
 @dataclass
 class DeviceInfo:
     device: str               # 'cuda', 'cuda:1', 'mps' or 'cpu'
@@ -129,7 +161,7 @@ class DeviceInfo:
         if self.amp_dtype is None: return contextlib.nullcontext()
         return torch.autocast(self.device.split(':')[0], dtype=getattr(torch, self.amp_dtype))
 
-# %% ../nbs/00_core.ipynb #97708ad8
+# %% ../nbs/00_core.ipynb #88c9b952
 def pick_device(prefer:str='auto', amp:bool=True) -> DeviceInfo:
     "Choose `prefer` ('auto', 'cuda', 'mps', 'cpu' or 'cuda:N') and the AMP dtype to use with it."
     import torch
@@ -142,7 +174,17 @@ def pick_device(prefer:str='auto', amp:bool=True) -> DeviceInfo:
     if kind == 'mps': return DeviceInfo(prefer, 'float16')
     return DeviceInfo(prefer, 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16')
 
-# %% ../nbs/00_core.ipynb #0b41def3
+# %% ../nbs/00_core.ipynb #0e374c56
+_failpoint_hits: dict[str, int] = {}
+
+def failpoint(name:str):
+    "SIGKILL this process the n-th time it gets here, when $CMWB_FAILPOINT is `name:n`."
+    spec = os.environ.get('CMWB_FAILPOINT')
+    if not spec or spec.rpartition(':')[0] != name: return
+    _failpoint_hits[name] = _failpoint_hits.get(name, 0) + 1
+    if _failpoint_hits[name] == int(spec.rpartition(':')[2]): os.kill(os.getpid(), 9)
+
+# %% ../nbs/00_core.ipynb #7c93ad56
 @contextlib.contextmanager
 def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
     "Open a temp file beside `path` for writing; rename it onto `path` only if the block succeeds."
@@ -157,19 +199,20 @@ def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb #7c0363db
+# %% ../nbs/00_core.ipynb #548c6295
 def write_text(path, text:str):
     "Atomically write `text` to `path`."
     with atomic_write(path) as f: f.write(text)
 
 def write_json(path, obj, indent:int|None=1):
-    "Atomically write `obj` as JSON to `path`."
-    write_text(path, json.dumps(obj, indent=indent, default=str) + '\n')
+    "Atomically write `obj` as sealed JSON to `path`."
+    write_text(path, json.dumps(seal(obj), indent=indent) + '\n')
 
 def write_yaml(path, obj):
-    "Atomically write `obj` as YAML to `path`."
+    "Atomically write `obj` as sealed YAML to `path`."
     import yaml
-    write_text(path, yaml.safe_dump(obj, sort_keys=False))
+    body = yaml.safe_dump(obj, sort_keys=False)
+    write_text(path, body + f'# cmwb-sha256: {hashlib.sha256(body.encode()).hexdigest()}\n')
 
 def sha256_file(path, chunk:int=1<<20) -> str:
     "Hex SHA-256 of the file at `path`."
@@ -178,25 +221,24 @@ def sha256_file(path, chunk:int=1<<20) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
-# %% ../nbs/00_core.ipynb #61870647
-class CorruptFileError(CmwbError):
-    "A file's bytes do not match the checksum recorded when it was written."
-
+# %% ../nbs/00_core.ipynb #cad634d4
 def save_checkpoint(path, tensors:dict, meta:dict|None=None):
     "Atomically write `tensors` to `path`.safetensors and `meta` (plus the tensors' checksum) to `path`.json."
     from safetensors.torch import save
     path = Path(path)
     blob = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
     with atomic_write(path.with_suffix('.safetensors'), 'wb') as f: f.write(blob)
+    failpoint('checkpoint')                          # fault tests: killed between the tensors and their JSON
     write_json(path.with_suffix('.json'), dict(meta or {}, sha256=hashlib.sha256(blob).hexdigest(), n_bytes=len(blob)))
 
-# %% ../nbs/00_core.ipynb #2d7e64f3
+# %% ../nbs/00_core.ipynb #dad9a4ee
 def read_json(path) -> Any:
     "Parse the JSON file at `path`, naming it if it is missing or damaged."
     path = Path(path)
     if not path.is_file(): raise CmwbError(f"{path}: file not found")
-    try: return json.loads(path.read_text(encoding='utf-8'))
+    try: obj = json.loads(path.read_text(encoding='utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise CorruptFileError(f"{path}: damaged JSON ({e}); restore it or delete the run's last stage") from None
+    return unseal(obj, path)
 
 def load_checkpoint(path) -> tuple[dict, dict]:
     "Read a checkpoint written by `save_checkpoint`, verifying its checksum; return `(tensors, meta)`."
@@ -209,7 +251,7 @@ def load_checkpoint(path) -> tuple[dict, dict]:
         raise CorruptFileError(f"{tf}: checksum mismatch ({len(blob)} bytes, {meta.get('n_bytes')} written): the file is damaged; do not use it")
     return load(blob), {k: v for k, v in meta.items() if k not in ('sha256', 'n_bytes')}
 
-# %% ../nbs/00_core.ipynb #61235941
+# %% ../nbs/00_core.ipynb #a9e7a658
 def get_logger(name:str='cmwb') -> logging.Logger:
     "The cmwb logger (or a child of it), with a handler set up once."
     root = logging.getLogger('cmwb')
@@ -223,7 +265,7 @@ def set_verbosity(level:str|int='INFO'):
     "Set the cmwb log level ('DEBUG', 'INFO', 'WARNING', ...)."
     get_logger().setLevel(level)
 
-# %% ../nbs/00_core.ipynb #df58c5c2
+# %% ../nbs/00_core.ipynb #7f6e96d0
 def git_commit(cwd=None) -> str | None:
     "The current git commit (with '+dirty' when there are local changes), or None outside a repository."
     try:
@@ -243,7 +285,7 @@ def versions() -> dict:
         except PackageNotFoundError: out[pkg] = None
     return out
 
-# %% ../nbs/00_core.ipynb #590f57c9
+# %% ../nbs/00_core.ipynb #1e8b3235
 class LockedError(CmwbError):
     "Another process holds the folder's lock."
 
@@ -266,7 +308,7 @@ class FolderLock:
     def __enter__(self): return self.acquire()
     def __exit__(self, *a): self.release()
 
-# %% ../nbs/00_core.ipynb #62687f66
+# %% ../nbs/00_core.ipynb #a2b59952
 class RunDir:
     "A run folder: locked while open, atomic writes, append-only metrics, a COMPLETE marker at the end."
     def __init__(self, path): self.path = Path(path); self.lock = FolderLock(self.path)
@@ -277,7 +319,7 @@ class RunDir:
     @property
     def complete(self) -> bool: return (self.path/'COMPLETE').exists()
 
-# %% ../nbs/00_core.ipynb #dcb03a97
+# %% ../nbs/00_core.ipynb #2593f6d5
 @patch
 def write_manifest(self:RunDir, config:dict, seed:int, **extra):
     "Write the resolved config and a run manifest (seed, versions, git commit, extras)."
@@ -289,7 +331,7 @@ def write_manifest(self:RunDir, config:dict, seed:int, **extra):
 def log_metrics(self:RunDir, **row):
     "Append one JSON line to metrics.jsonl (flushed and synced)."
     with open(self.path/'metrics.jsonl', 'a', encoding='utf-8') as f:
-        f.write(json.dumps(row, default=float) + '\n'); f.flush(); os.fsync(f.fileno())
+        f.write(json.dumps(seal(json.loads(json.dumps(row, default=float))), separators=(',', ':')) + '\n'); f.flush(); os.fsync(f.fileno())
 
 @patch
 def read_metrics(self:RunDir) -> list[dict]:
@@ -297,7 +339,10 @@ def read_metrics(self:RunDir) -> list[dict]:
     p = self.path/'metrics.jsonl'
     if not p.exists(): return []
     lines = p.read_text(encoding='utf-8').split('\n')
-    return [json.loads(l) for l in lines[:-1] if l.strip()]
+    def row(i, l):
+        try: return unseal(json.loads(l), f"{p}, line {i + 1}")
+        except json.JSONDecodeError: raise CorruptFileError(f"{p}, line {i + 1}: damaged JSON line") from None
+    return [row(i, l) for i, l in enumerate(lines[:-1]) if l.strip()]
 
 @patch
 def mark_complete(self:RunDir, **summary):

@@ -12,26 +12,34 @@ from ..losses import info_nce, logit_distill, EWC, NullSpaceProjector
 from ..replay import ExemplarBuffer
 
 # %% auto #0
-__all__ = ['METHODS', 'METHOD_MODULES', 'StageData', 'Settings', 'Method', 'setup_stage', 'begin_stage', 'end_stage',
-           'after_backward', 'encode', 'represent', 'embed', 'structure', 'trainable', 'align_loss', 'training_step',
-           'register', 'make_method', 'snapshot', 'get_state', 'set_state', 'restore_extra', 'apply_structure',
-           'Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER', 'DNSSettings',
-           'DNS']
+__all__ = ['BATCH_KEYS', 'METHODS', 'METHOD_MODULES', 'StageData', 'modalities', 'Settings', 'Method', 'setup_stage',
+           'begin_stage', 'end_stage', 'after_backward', 'encode', 'represent', 'embed', 'structure', 'trainable',
+           'align_loss', 'training_step', 'register', 'make_method', 'snapshot', 'previous_self', 'get_state',
+           'set_state', 'restore_extra', 'apply_structure', 'teacher_out', 'prepare_stage', 'teacher', 'Finetune',
+           'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER', 'encode_groups',
+           'DNSSettings', 'DNS']
 
-# %% ../../nbs/08_methods.ipynb #19361514
+# %% ../../nbs/08_methods.ipynb #0204ebd0
 @dataclass
 class StageData:
     feats: dict               # modality -> [N, T, D] paired training features
     labels: torch.Tensor      # [N] concept indices
     stage: int = 0
     def __len__(self): return len(self.labels)
-    def batch(self, idx) -> dict: return {**{m: x[idx] for m, x in self.feats.items()}, 'label': self.labels[idx]}
+    def batch(self, idx) -> dict: return {**{m: x[idx] for m, x in self.feats.items()}, 'label': self.labels[idx], 'index': torch.as_tensor(idx)}
 
-# %% ../../nbs/08_methods.ipynb #d5418f1b
+BATCH_KEYS = ('label', 'index', 'stage')
+
+def modalities(batch:dict) -> list[str]:
+    "The modality keys of a batch (everything but labels, indices and stages)."
+    return [k for k in batch if k not in BATCH_KEYS]
+
+# %% ../../nbs/08_methods.ipynb #c39bf4df
 @dataclass
 class Settings:
     "Switches shared by all methods."
     hidden: int = 512            # hidden width of per-modality projections
+    cache_teacher: bool = True   # distilling methods: compute the frozen old model's outputs once per stage, not per step
 
 class Method(nn.Module):
     "Base of every method: per-modality projections into a shared width, contrastive alignment."
@@ -40,18 +48,19 @@ class Method(nn.Module):
         super().__init__()
         self.dims, self.width, self.n_classes, self.temperature, self.mediator = dims, width, n_classes, temperature, mediator
         self.s = from_dict(self.Settings, settings or {}, src=f"method {self.name!r} settings")
-        self.proj = nn.ModuleDict(); self.seen: list[str] = []
+        self.proj = nn.ModuleDict(); self.seen: list[str] = []; self.added_at: dict[str, int] = {}
     def projection(self, in_dim:int) -> nn.Module:
         "A fresh per-modality projection into the shared width."
         return nn.Sequential(nn.Linear(in_dim, self.s.hidden), nn.GELU(), nn.Linear(self.s.hidden, self.width))
-    def add_modality(self, m:str):
+    def add_modality(self, m:str, t:int=0):
+        "A projection for modality `m`, first trained at stage `t`."
         if m not in self.dims: raise CmwbError(f"no features for modality {m!r} (have {sorted(self.dims)})")
-        if m not in self.proj: self.proj[m] = self.projection(self.dims[m][1]); self.seen.append(m)
+        if m not in self.proj: self.proj[m] = self.projection(self.dims[m][1]); self.seen.append(m); self.added_at[m] = t
 
-# %% ../../nbs/08_methods.ipynb #9d9d9b2c
+# %% ../../nbs/08_methods.ipynb #da745c2c
 def setup_stage(self:Method, t:int, stage):
     "Add projections for the stage's new modalities."
-    for m in stage.modalities: self.add_modality(m)
+    for m in stage.modalities: self.add_modality(m, t)
 def begin_stage(self:Method, t:int, stage, data:StageData): pass
 def end_stage(self:Method, t:int, stage, data:StageData): pass
 def after_backward(self:Method, t:int): pass
@@ -68,7 +77,7 @@ def structure(self:Method) -> dict: return dict(seen=list(self.seen))
 def trainable(self:Method) -> list: return [p for p in self.parameters() if p.requires_grad]
 for _f in [setup_stage, begin_stage, end_stage, after_backward, encode, represent, embed, structure, trainable]: setattr(Method, _f.__name__, _f)
 
-# %% ../../nbs/08_methods.ipynb #1d14f3cc
+# %% ../../nbs/08_methods.ipynb #a2e02255
 def align_loss(self:Method, z:dict) -> torch.Tensor:
     "Symmetric InfoNCE over every pair of modalities in `z` (modality -> [B, T, W])."
     mods = list(z); pooled = {m: z[m].mean(1) for m in mods}
@@ -77,7 +86,7 @@ def align_loss(self:Method, z:dict) -> torch.Tensor:
 
 def training_step(self:Method, batch:dict, t:int) -> dict:
     "The plain step: align the batch's modalities."
-    return dict(align=self.align_loss({m: self.encode(x, m) for m, x in batch.items() if m != 'label'}))
+    return dict(align=self.align_loss({m: self.encode(batch[m], m) for m in modalities(batch)}))
 Method.align_loss, Method.training_step = align_loss, training_step
 
 # %% ../../nbs/08_methods.ipynb #990a53c5
@@ -99,12 +108,16 @@ def make_method(name:str, dims:dict, **kw) -> Method:
     if name not in METHODS: raise CmwbError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}")
     return METHODS[name](dims, **kw)
 
-# %% ../../nbs/08_methods.ipynb #10166977
+# %% ../../nbs/08_methods.ipynb #835e2a9d
 def snapshot(self:Method) -> Method:
     "A frozen copy of this method (without its own snapshot)."
-    old, self.__dict__['old'] = self.__dict__.get('old'), None
+    kept = {k: self.__dict__.pop(k) for k in ('old', 'teacher_cache') if k in self.__dict__}
     try: return copy.deepcopy(self).eval().requires_grad_(False)
-    finally: self.__dict__['old'] = old
+    finally: self.__dict__.update(kept)
+
+def previous_self(self:Method, t:int) -> Method:
+    "A frozen snapshot as stage `t - 1` left the model: it knows only the modalities trained before stage `t`."
+    old = self.snapshot(); old.seen = [m for m in self.seen if self.added_at.get(m, 0) < t]; return old
 
 def get_state(self:Method) -> tuple[dict, dict]:
     "(tensors, meta) that rebuild this method: parameters and buffers, `extra`, and the snapshot `old`."
@@ -112,7 +125,7 @@ def get_state(self:Method) -> tuple[dict, dict]:
     t = {**self.state_dict(), **{f'extra.{k}': v for k, v in self.__dict__.get('extra', {}).items()}}
     if old is not None: t.update({f'old.{k}': v for k, v in old.state_dict().items()})
     frozen = [n for n, p in self.named_parameters() if not p.requires_grad]      # what end_stage froze is state too
-    return t, dict(structure=self.structure(), has_old=old is not None, frozen=frozen)
+    return t, dict(structure=self.structure(), has_old=old is not None, old_seen=old.seen if old is not None else None, frozen=frozen)
 
 def set_state(self:Method, tensors:dict, meta:dict):
     "Load what `get_state` saved (after `setup_stage` rebuilt the structure)."
@@ -125,6 +138,7 @@ def set_state(self:Method, tensors:dict, meta:dict):
     self.__dict__['extra'] = {k[6:]: v for k, v in tensors.items() if k.startswith('extra.')}
     if meta.get('has_old'):
         self.__dict__['old'] = self.snapshot(); self.old.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith('old.')})
+        self.old.seen = meta.get('old_seen') or self.old.seen
     self.restore_extra()
 
 def restore_extra(self:Method): pass
@@ -136,21 +150,44 @@ def _fit_buffers(module:nn.Module, tensors:dict):
         if name in tensors and tensors[name].shape != buf.shape:
             owner, _, attr = name.rpartition('.')
             setattr(module.get_submodule(owner) if owner else module, attr, torch.zeros_like(tensors[name]))
-for _f in [snapshot, get_state, set_state, restore_extra, apply_structure]: setattr(Method, _f.__name__, _f)
+for _f in [snapshot, previous_self, get_state, set_state, restore_extra, apply_structure]: setattr(Method, _f.__name__, _f)
 
-# %% ../../nbs/08_methods.ipynb #dcd86201
+# %% ../../nbs/08_methods.ipynb #99348236
+def teacher_out(self:Method, old:Method, x:torch.Tensor, m:str) -> torch.Tensor:
+    "What the frozen old model contributes for features `x` of modality `m`; distilling methods override this."
+    raise NotImplementedError(f"{type(self).__name__} has no teacher")
+
+def prepare_stage(self:Method, t:int, data:StageData, chunk:int=1024):
+    "Before stage `t` trains (fresh or resumed): cache the old model's outputs on the stage's items."
+    old, cache = self.__dict__.get('old'), {}
+    distils = type(self).teacher_out is not Method.teacher_out
+    if old is not None and distils and self.s.cache_teacher and not self.sees_all_data:
+        dev = next(self.parameters()).device
+        with torch.no_grad():
+            for m, x in data.feats.items():
+                if m in old.seen: cache[m] = torch.cat([self.teacher_out(old, c.to(dev), m) for c in x.split(chunk)])
+    self.__dict__['teacher_cache'] = cache
+
+def teacher(self:Method, batch:dict, m:str) -> torch.Tensor:
+    "The old model's output for modality `m` of `batch`: indexed from the stage's cache, else computed."
+    cache = self.__dict__.get('teacher_cache', {})
+    if m in cache and 'index' in batch: return cache[m][batch['index']]
+    with torch.no_grad(): return self.teacher_out(self.old, batch[m], m)
+for _f in [teacher_out, prepare_stage, teacher]: setattr(Method, _f.__name__, _f)
+
+# %% ../../nbs/08_methods.ipynb #07e6fd97
 @register
 class Finetune(Method):
     "Lower bound: train every stage on its own data, nothing protected."
     name = 'finetune'
 
-# %% ../../nbs/08_methods.ipynb #63eeb1ca
+# %% ../../nbs/08_methods.ipynb #3c759990
 @register
 class Joint(Method):
     "Upper bound: train on the data of every stage so far."
     name, sees_all_data = 'joint', True
 
-# %% ../../nbs/08_methods.ipynb #da9a6e8b
+# %% ../../nbs/08_methods.ipynb #98b83311
 @dataclass
 class EWCSettings(Settings):
     lam: float = 100.          # penalty strength λ
@@ -173,7 +210,7 @@ class EWCMethod(Method):
         self.ewc.consolidate(self, _fisher(self, [data.batch(torch.arange(i * 16, min((i + 1) * 16, len(data)))) for i in range(n)]))
         self.__dict__['extra'] = {**{f'fisher.{k}': v for k, v in self.ewc.fisher.items()}, **{f'anchor.{k}': v for k, v in self.ewc.anchor.items()}}
 
-# %% ../../nbs/08_methods.ipynb #96cc8486
+# %% ../../nbs/08_methods.ipynb #42944e46
 def _fisher(model:Method, batches:list) -> dict:
     "Empirical Fisher: mean squared gradient of the alignment loss over mini-batches (InfoNCE needs a batch)."
     total = {k: torch.zeros_like(p) for k, p in model.named_parameters() if p.requires_grad}
@@ -184,7 +221,7 @@ def _fisher(model:Method, batches:list) -> dict:
     model.zero_grad()
     return {k: v / len(batches) for k, v in total.items()}
 
-# %% ../../nbs/08_methods.ipynb #b3c7689c
+# %% ../../nbs/08_methods.ipynb #a4588d51
 @dataclass
 class LwFSettings(Settings):
     alpha: float = 1.0         # weight of the distillation
@@ -195,20 +232,21 @@ class LwF(Method):
     "Finetune plus logit distillation from the previous stage's model."
     name, Settings = 'lwf', LwFSettings
     def begin_stage(self, t, stage, data):
-        self.__dict__['old'] = self.snapshot() if t > 0 else None
+        self.__dict__['old'] = self.previous_self(t) if t > 0 else None
+    def teacher_out(self, old, x, m): return old.embed(x, m)
     def training_step(self, batch, t):
-        out = super().training_step(batch, t); old = self.__dict__.get('old')
-        mods = [m for m in batch if m != 'label' and old is not None and m in old.proj]
-        if len(mods) < 2: return out
-        new_l = self.embed(batch[mods[0]], mods[0]) @ self.embed(batch[mods[1]], mods[1]).T / self.temperature
-        with torch.no_grad(): old_l = old.embed(batch[mods[0]], mods[0]) @ old.embed(batch[mods[1]], mods[1]).T / self.temperature
+        z = {m: self.encode(batch[m], m) for m in modalities(batch)}; out = dict(align=self.align_loss(z))
+        old = self.__dict__.get('old'); known = [m for m in z if old is not None and m in old.seen]
+        if not known: return out
+        a, b = (known * 2)[:2]; e = {m: F.normalize(z[m].mean(1), dim=-1) for m in (a, b)}
+        new_l, old_l = e[a] @ e[b].T / self.temperature, self.teacher(batch, a) @ self.teacher(batch, b).T / self.temperature
         return dict(out, lwf=self.s.alpha * logit_distill(new_l, old_l, self.s.T))
 
-# %% ../../nbs/08_methods.ipynb #6b834db2
+# %% ../../nbs/08_methods.ipynb #ddbe754b
 @dataclass
 class ERSettings(Settings):
     budget_mb: float = 2.0     # replay memory per stage
-    replay_batch: int = 64
+    replay_batch: int = 64     # replayed pairs per step, over all earlier stages
 
 @register
 class ER(Method):
@@ -223,13 +261,22 @@ class ER(Method):
         self.__dict__['buffers'] = [ExemplarBuffer.from_state({k[len(f'{t}.'):]: v for k, v in e.items() if k.startswith(f'{t}.')},
                                     dict(budget=int(self.s.budget_mb * 2**20), policy='reservoir', seen=0)) for t in stages]
     def training_step(self, batch, t):
-        out = super().training_step(batch, t)
-        for i, buf in enumerate(self.__dict__.get('buffers', [])):
-            rb = buf.sample(self.s.replay_batch, torch.default_generator)   # the global RNG: saved with checkpoints
-            out[f'replay{i}'] = self.align_loss({m: self.encode(x, m) for m, x in rb.items() if m not in ('label', 'stage')})
-        return out
+        bufs = self.__dict__.get('buffers', []); n = max(self.s.replay_batch // max(len(bufs), 1), 1)
+        dev = next(self.parameters()).device
+        replayed = [{k: v.to(dev) for k, v in buf.sample(n, torch.default_generator).items()} for buf in bufs]  # global RNG: checkpointed
+        z = encode_groups(self, [batch] + replayed)
+        return dict(align=self.align_loss(z[0]), **{f'replay{i}': self.align_loss(zi) for i, zi in enumerate(z[1:])})
 
-# %% ../../nbs/08_methods.ipynb #9a858443
+def encode_groups(method:Method, groups:list[dict]) -> list[dict]:
+    "Encode several batches with one forward per modality: modality → features, per batch."
+    out = [{} for _ in groups]
+    for m in dict.fromkeys(m for g in groups for m in modalities(g)):
+        have = [i for i, g in enumerate(groups) if m in g]
+        z = method.encode(torch.cat([groups[i][m] for i in have]), m)
+        for i, zi in zip(have, z.split([len(groups[i][m]) for i in have])): out[i][m] = zi
+    return out
+
+# %% ../../nbs/08_methods.ipynb #0a4d4cac
 @dataclass
 class DNSSettings(Settings):
     threshold: float = 0.05    # eigenvalues above threshold × largest are protected
