@@ -154,7 +154,7 @@ def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None) ->
     return VQOut(codes, idx, loss)
 Codebook.forward = forward
 
-# %% ../nbs/03_codebook.ipynb #d812f326
+# %% ../nbs/03_codebook.ipynb #4922bef4
 def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch.Tensor:
     "`n` initial codes from `feats` [N, D]: k-means centroids, random samples or small uniform noise."
     feats = feats.detach().reshape(-1, feats.shape[-1]).float().cpu()
@@ -162,8 +162,13 @@ def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch
     g = torch.Generator().manual_seed(seed)
     if how == 'sample' or len(feats) < n: return feats[torch.randint(len(feats), (n,), generator=g)]
     if how != 'kmeans': raise CmwbError(f"unknown code init {how!r}: use 'kmeans', 'sample' or 'uniform'")
+    import warnings
     from sklearn.cluster import KMeans
-    km = KMeans(n, n_init=1, max_iter=50, random_state=seed).fit(feats.numpy())
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+    with warnings.catch_warnings(), threadpool_limits(1):   # one thread: the same centroids whatever ran before in this process
+        warnings.simplefilter('ignore', ConvergenceWarning)  # fewer distinct points than codes: repeated centroids are fine
+        km = KMeans(n, n_init=1, max_iter=50, random_state=seed).fit(feats.numpy())
     return torch.from_numpy(km.cluster_centers_).float()
 
 # %% ../nbs/03_codebook.ipynb #f03ad6ae

@@ -8,7 +8,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError
 
 # %% auto #0
-__all__ = ['info_nce', 'code_probs', 'cmcm', 'CrossCPC', 'relation_distill', 'logit_distill', 'EWC', 'NullSpaceProjector']
+__all__ = ['info_nce', 'code_probs', 'cmcm_probs', 'cmcm', 'code_probs_sq', 'CrossCPC', 'relation_distill', 'logit_distill',
+           'EWC', 'NullSpaceProjector']
 
 # %% ../nbs/06_losses.ipynb #c01ba2de
 def info_nce(a:torch.Tensor, b:torch.Tensor, temperature:float=0.07) -> torch.Tensor:
@@ -17,20 +18,42 @@ def info_nce(a:torch.Tensor, b:torch.Tensor, temperature:float=0.07) -> torch.Te
     target = torch.arange(len(a), device=a.device)
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
-# %% ../nbs/06_losses.ipynb #e1dc3ad6
+# %% ../nbs/06_losses.ipynb #842f6e00
 def code_probs(dist:torch.Tensor) -> torch.Tensor:
     "Distribution over codes from distances [B, (T,) K], averaged over time → [B, K]."
     p = F.softmax(-dist, dim=-1)
     return p.mean(1) if p.dim() == 3 else p
 
-def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
-    "Cross-modal code matching loss from two modalities' distances to the codes."
-    pa, pb = code_probs(dist_a), code_probs(dist_b)
+def cmcm_probs(pa:torch.Tensor, pb:torch.Tensor) -> torch.Tensor:
+    "Cross-modal code matching loss from two modalities' code distributions [B, K]."
     la, lb = pa.clamp_min(1e-10).log(), pb.clamp_min(1e-10).log()
     S = pa @ lb.T + la @ pb.T
     return F.cross_entropy(S, torch.arange(len(S), device=S.device))
 
-# %% ../nbs/06_losses.ipynb #f26ede31
+def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
+    "Cross-modal code matching loss from two modalities' distances to the codes."
+    return cmcm_probs(code_probs(dist_a), code_probs(dist_b))
+
+# %% ../nbs/06_losses.ipynb #18f0de81
+class _SoftminSqrtMean(torch.autograd.Function):
+    "p = mean over time of softmax(-sqrt(d2 + eps)) over codes; backward fused: dL/dd2 = -p (g - <p, g>) / 2s."
+    @staticmethod
+    def forward(ctx, d2, eps):
+        s = (d2 + eps).sqrt_(); p = torch.softmax(s.neg(), -1)
+        ctx.save_for_backward(p, s); return p.mean(1)
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        p, s = ctx.saved_tensors
+        r = p * (g / p.shape[1]).unsqueeze(1)
+        r = torch.addcmul(r, p, r.sum(-1, keepdim=True), value=-1)
+        return r.div_(s).mul_(-0.5), None
+
+def code_probs_sq(d2:torch.Tensor, eps:float=1e-6) -> torch.Tensor:
+    "`code_probs(sqrt(d2 + eps))` from squared distances [B, T, K] (or [B, K]), with a fused backward."
+    return _SoftminSqrtMean.apply(d2, eps) if d2.dim() == 3 else code_probs((d2 + eps).sqrt())
+
+# %% ../nbs/06_losses.ipynb #6afcbcd6
 class CrossCPC(nn.Module):
     "Contrastive predictive coding across modalities: A's context predicts B's features k steps ahead."
     def __init__(self, modalities, dim:int, hidden:int=256, steps:int=1, self_weight:float=0.1):
@@ -54,20 +77,20 @@ class CrossCPC(nn.Module):
         "Sum over ordered modality pairs (cross 1.0, self `self_weight`)."
         return sum((1. if a != b else self.self_weight) * self.pair(a, x[a], x[b]) for a in x for b in x)
 
-# %% ../nbs/06_losses.ipynb #442f0673
+# %% ../nbs/06_losses.ipynb #2f36bea9
 def relation_distill(new:torch.Tensor, old:torch.Tensor, new_b:torch.Tensor|None=None, old_b:torch.Tensor|None=None, temperature:float=0.1) -> torch.Tensor:
     "KL(old ‖ new) between row-softmaxed cosine-similarity matrices (within a modality, or across two)."
     nb, ob = (new, old) if new_b is None else (new_b, old_b)
     sim = lambda x, y: F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).T / temperature
     return F.kl_div(F.log_softmax(sim(new, nb), -1), F.log_softmax(sim(old, ob).detach(), -1), log_target=True, reduction='batchmean')
 
-# %% ../nbs/06_losses.ipynb #4e44c871
+# %% ../nbs/06_losses.ipynb #2fe733ba
 def logit_distill(new_logits:torch.Tensor, old_logits:torch.Tensor, temperature:float=2.) -> torch.Tensor:
     "LwF's distillation: T² · KL(softmax(old/T) ‖ softmax(new/T)), averaged over the batch."
     T = temperature
     return F.kl_div(F.log_softmax(new_logits / T, -1), F.log_softmax(old_logits.detach() / T, -1), log_target=True, reduction='batchmean') * T * T
 
-# %% ../nbs/06_losses.ipynb #3d3bfb92
+# %% ../nbs/06_losses.ipynb #18dbc6f3
 class EWC:
     "Diagonal-Fisher EWC penalty over a module's trainable parameters."
     def __init__(self, lam:float=1.0): self.lam, self.fisher, self.anchor = lam, {}, {}
@@ -92,7 +115,7 @@ class EWC:
         terms = [(self.fisher[k] * (p - self.anchor[k]).pow(2)).sum() for k, p in model.named_parameters() if k in self.fisher]
         return self.lam / 2 * sum(terms) if terms else torch.zeros(())
 
-# %% ../nbs/06_losses.ipynb #2a4f9f8e
+# %% ../nbs/06_losses.ipynb #82e61363
 class NullSpaceProjector:
     "Dual-sided null-space projection of a linear weight's gradient (CMCL's DNS)."
     def __init__(self, threshold:float=1e-2): self.threshold, self.z_in, self.n = threshold, None, 0

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The README's results tables: every method x 3 seeds on the full DigitsMM, then COMET's ablations.
+# The README's results tables: every method x 3 seeds on a full dataset, then (DigitsMM) COMET's ablations.
+#   bash tools/compare_full.sh               # DigitsMM, modality-incremental, plus ablations
+#   bash tools/compare_full.sh fashionsound  # FashionSound, class-incremental
 # Seeds run outermost, so a partial run still covers every method. Finished runs are skipped and an
 # interrupted one resumes, so this can be stopped and re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=1
-OUT=${OUT:-runs/compare-digitsmm-full}
-for seed in 0 1 2; do cmwb compare digitsmm --set data=digitsmm:full --seeds $seed --out "$OUT/methods"; done
-cmwb compare digitsmm --set data=digitsmm:full --seeds 0,1,2 --out "$OUT/methods"     # the table over all seeds
+CONFIG=${1:-digitsmm}
+OUT=${OUT:-runs/compare-$CONFIG-full}
+for seed in 0 1 2; do cmwb compare "$CONFIG" --set data=$CONFIG:full --seeds $seed --out "$OUT/methods"; done
+cmwb compare "$CONFIG" --set data=$CONFIG:full --seeds 0,1,2 --out "$OUT/methods"     # the table over all seeds
+[ "$CONFIG" = digitsmm ] || exit 0
 for ab in "no-pmr method_settings.pmr=null" "no-growth method_settings.grow=false" "no-cmoe method_settings.cmoe=false" "frozen-codes method_settings.old_code_rate=0"; do
   set -- $ab
   cmwb compare digitsmm --methods comet --set data=digitsmm:full --set "$2" --seeds 0,1,2 --out "$OUT/ablation-$1"

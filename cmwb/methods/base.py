@@ -276,7 +276,7 @@ def encode_groups(method:Method, groups:list[dict]) -> list[dict]:
         for i, zi in zip(have, z.split([len(groups[i][m]) for i in have])): out[i][m] = zi
     return out
 
-# %% ../../nbs/08_methods.ipynb #0a4d4cac
+# %% ../../nbs/08_methods.ipynb #e231f24a
 @dataclass
 class DNSSettings(Settings):
     threshold: float = 0.05    # eigenvalues above threshold × largest are protected
@@ -294,7 +294,7 @@ class DNS(Method):
         self.restore_extra()
     def restore_extra(self):
         e, ns = self.__dict__.get('extra', {}), {}
-        for m in {k.split('.')[0] for k in e}:
+        for m in sorted({k.split('.')[0] for k in e}):
             ns[m] = NullSpaceProjector(self.s.threshold); ns[m].z_in, ns[m].n = e[f'{m}.z'], int(e[f'{m}.n'])
             ns[m].build(self.proj[m].weight)
         self.__dict__['ns'] = ns
