@@ -10,7 +10,7 @@ from .core import CmwbError, set_verbosity
 # %% auto #0
 __all__ = ['COMMANDS', 'make_parser', 'main']
 
-# %% ../nbs/99_cli.ipynb #a829d205
+# %% ../nbs/99_cli.ipynb #9c635dd0
 def _data_args(p):
     sub = p.add_subparsers(dest='action', required=True, metavar='ACTION')
     v = sub.add_parser('validate', help='check a manifest and report every problem at once')
@@ -30,6 +30,7 @@ def _extract_args(p):
     p.add_argument('--store', default=None, help='feature store folder (default: beside the data)')
     p.add_argument('--device', default='auto'); p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--shard-size', type=int, default=1024, help='items per shard (the unit of resumption)')
+    p.add_argument('--modalities', default=None, help='comma-separated modalities (default: all in the manifest)')
 
 def _run_args(p):
     p.add_argument('config', help='experiment config YAML')

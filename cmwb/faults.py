@@ -9,17 +9,17 @@ from pathlib import Path
 from .core import CmwbError, get_logger, read_json, write_json
 
 # %% auto #0
-__all__ = ['CMWB', 'SHARD_SIZE', 'METRIC_COLUMNS', 'DAMAGES', 'NUMERIC', 'OUT_OF_RANGE', 'SMOKE_SETS', 'cmwb_cmd', 'plan_kills',
-           'kill_and_resume', 'run_campaign', 'extract_campaign', 'sweep_campaign', 'damage_case', 'run_damage_cases',
-           'bad_configs', 'check_bad_config', 'bad_manifests', 'check_bad_manifest', 'bad_input_campaign',
-           'fault_campaign', 'cli_faults']
+__all__ = ['CMWB', 'SHARD_SIZE', 'METRIC_COLUMNS', 'DAMAGES', 'NUMERIC', 'OUT_OF_RANGE', 'SMOKE_SETS', 'CAMPAIGN_SETS',
+           'cmwb_cmd', 'plan_kills', 'kill_and_resume', 'run_campaign', 'extract_campaign', 'sweep_campaign',
+           'damage_case', 'run_damage_cases', 'bad_configs', 'check_bad_config', 'bad_manifests', 'check_bad_manifest',
+           'bad_input_campaign', 'fault_campaign', 'cli_faults']
 
-# %% ../nbs/16_faults.ipynb #87e69132
+# %% ../nbs/16_faults.ipynb #3bc1317c
 CMWB = [sys.executable, '-c', 'import sys; from cmwb.cli import main; sys.exit(main())']
 
 def cmwb_cmd(*args, failpoint:str|None=None, kill_after:float|None=None, timeout:float=1800) -> dict:
-    "Run `cmwb ARGS` in a fresh process group; SIGKILL the group after `kill_after` s. Returns rc, killed, err (tail)."
-    env = {**os.environ, 'CMWB_FAILPOINT': failpoint or ''}
+    "Run `cmwb ARGS` in a fresh process group (random hash seed); SIGKILL the group after `kill_after` s. Returns rc, killed, err."
+    env = {**os.environ, 'CMWB_FAILPOINT': failpoint or '', 'PYTHONHASHSEED': str(random.randrange(1 << 31))}   # any set order
     p = subprocess.Popen([*CMWB, *map(str, args)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try: _, err = p.communicate(timeout=kill_after if kill_after is not None else timeout)
     except subprocess.TimeoutExpired:
@@ -30,11 +30,12 @@ def _ok(r:dict, what:str) -> dict:
     if r['rc'] and not r['killed']: raise CmwbError(f"{what} failed (exit {r['rc']}):\n{r['err']}")
     return r
 
-# %% ../nbs/16_faults.ipynb #f23ae743
-def plan_kills(n:int, seed:int=0, points=('step', 'checkpoint'), max_count:int=12, delays:tuple=(2., 12.)) -> list:
-    "`n` kill points drawn from `seed`: failpoints `name:k` for each of `points`, then a random delay, in turn."
+# %% ../nbs/16_faults.ipynb #35eb5404
+def plan_kills(n:int, seed:int=0, points:dict|None=None, delays:tuple=(4., 12.)) -> list:
+    "`n` kill points drawn from `seed`: a failpoint `name:k` (k up to `points[name]`) for each of `points`, then a delay, in turn."
+    points = {'step': 6, 'checkpoint': 3} if points is None else points
     r, kinds = random.Random(seed), [*points, 'delay']
-    return [round(r.uniform(*delays), 1) if kinds[i % len(kinds)] == 'delay' else f"{kinds[i % len(kinds)]}:{r.randint(1, max_count)}"
+    return [round(r.uniform(*delays), 1) if kinds[i % len(kinds)] == 'delay' else f"{kinds[i % len(kinds)]}:{r.randint(1, points[kinds[i % len(kinds)]])}"
             for i in range(n)]
 
 def kill_and_resume(args:list, kills:list, done) -> list:
@@ -196,20 +197,22 @@ def bad_input_campaign(n:int, source, work, seed:int=0) -> list:
     given(bad_manifests())(cfg(lambda m: out.append(check_bad_manifest(*m, source, Path(work)/'manifest'))))()
     return out
 
-# %% ../nbs/16_faults.ipynb #2ec573e7
+# %% ../nbs/16_faults.ipynb #0df11ec4
 SMOKE_SETS = ('train.epochs=2', 'method=comet')
+CAMPAIGN_SETS = ('train.epochs=4', 'method=comet')      # long enough for a dozen kills before the run ends
 
 def fault_campaign(work, kills:int=12, inputs:int=200, seed:int=0, sweep:str|None=None) -> dict:
     "Kills (run, extract, sweep), damaged files and bad inputs; a dict of every outcome and the totals."
     from cmwb.datasets import build
-    work = Path(work); work.mkdir(parents=True, exist_ok=True); log = get_logger('cmwb.faults')
-    m = build('digitsmm', 'ci'); jobs = []
-    log.info('killing cmwb run'); jobs.append(run_campaign('digitsmm', work, plan_kills(kills, seed), SMOKE_SETS))
-    log.info('killing cmwb extract'); jobs.append(extract_campaign(m.source, work, plan_kills(max(kills // 3, 2), seed, points=('shard',), max_count=4)))
+    work = Path(work); log = get_logger('cmwb.faults')
+    if work.exists() and any(work.iterdir()): raise CmwbError(f"{work}: the fault campaign needs an empty work folder")
+    work.mkdir(parents=True, exist_ok=True); m = build('digitsmm', 'ci'); jobs = []
+    log.info('killing cmwb run'); jobs.append(run_campaign('digitsmm', work, plan_kills(kills, seed), CAMPAIGN_SETS))
+    log.info('killing cmwb extract'); jobs.append(extract_campaign(m, work, plan_kills(max(kills // 3, 2), seed, points={'shard': 3})))
     if sweep:
-        log.info('killing cmwb sweep'); jobs.append(sweep_campaign(sweep, work, plan_kills(max(kills // 3, 1), seed, points=(), delays=(8., 40.))))
-    log.info('damaging files'); damaged = run_damage_cases(work/'run-ref', work/'store-ref', m.source, work/'damaged', ('digitsmm', *_sets(SMOKE_SETS)))
-    log.info('generated bad input'); bad = bad_input_campaign(inputs, Path(m.source).parent, work/'bad-input', seed)
+        log.info('killing cmwb sweep'); jobs.append(sweep_campaign(sweep, work, plan_kills(max(kills // 3, 1), seed, points={}, delays=(8., 40.))))
+    log.info('damaging files'); damaged = run_damage_cases(work/'run-ref', work/'store-ref', m, work/'damaged', ('digitsmm', *_sets(CAMPAIGN_SETS)))
+    log.info('generated bad input'); bad = bad_input_campaign(inputs, Path(m).parent, work/'bad-input', seed)
     totals = dict(kills=sum(j['kills'] for j in jobs), kills_identical=all(j['identical'] for j in jobs),
                   damaged=len(damaged), damaged_refused=sum(c['refused'] and c['named'] and c['untouched'] for c in damaged),
                   bad_inputs=len(bad), bad_inputs_refused=sum(b['outcome'] == 'named' and b['nothing_written'] for b in bad))

@@ -14,7 +14,7 @@ from .encoders import get_encoder
 
 # %% auto #0
 __all__ = ['item_digest', 'cache_key', 'mmap_tensor', 'FeatureSet', 'open_features', 'default_store', 'extract_modality',
-           'extract', 'cli_extract']
+           'distributed', 'extract', 'cli_extract']
 
 # %% ../nbs/02a_features.ipynb #dcf93664
 def item_digest(m:Manifest, it) -> str:
@@ -88,7 +88,7 @@ def _encode_items(m:Manifest, items:list, enc, batch_size:int, autocast) -> torc
     with autocast: out = torch.cat([enc.encode(raw[i:i + batch_size]) for i in range(0, len(raw), batch_size)]).float()
     return out[back] if back is not None else out
 
-# %% ../nbs/02a_features.ipynb #a34f17d2
+# %% ../nbs/02a_features.ipynb #9797d9dd
 def extract_modality(m:Manifest, modality:str, encoder:str|None=None, store=None, device:str='auto', batch_size:int=64,
                      shard_size:int=1024, progress:bool=True, rank:int=0, world:int=1, stop_after:int|None=None) -> Path:
     "Extract features of `modality` into the store; return the feature folder (complete when index.json exists)."
@@ -102,7 +102,7 @@ def extract_modality(m:Manifest, modality:str, encoder:str|None=None, store=None
     mine = [s for s in range(len(shards)) if s % world == rank]
     with FolderLock(folder, wait=3600) if world == 1 else contextlib.nullcontext():      # a concurrent extraction of the same folder: wait for it
         if (folder/'index.json').exists(): return folder
-        bar = _progress(len(mine), f'{modality} ({enc.name})', progress)
+        bar = _progress(len(mine), f'{modality} ({enc.name})', progress and rank == 0)
         for n, s in enumerate(mine):
             if stop_after is not None and n >= stop_after: raise KeyboardInterrupt(f'stopped after {n} shards')
             p = folder/f'shard-{s:05d}'
@@ -111,8 +111,19 @@ def extract_modality(m:Manifest, modality:str, encoder:str|None=None, store=None
                 failpoint('shard')
             bar.update(1)
         bar.close()
-        if rank == 0 and world == 1: _write_index(folder, modality, enc, key, items, len(shards))
+        if world == 1: _write_index(folder, modality, enc, key, items, len(shards))
+    if world > 1: _merge_index(folder, modality, enc, key, items, len(shards), rank)
     return folder
+
+def _merge_index(folder, modality, enc, key, items, n_shards, rank):
+    "Several ranks: once every rank wrote its shards, rank 0 checks them all and writes the one index."
+    import torch.distributed as dist
+    dist.barrier()
+    if rank == 0:
+        missing = [s for s in range(n_shards) if not _shard_ok(folder/f'shard-{s:05d}')]
+        if missing: raise CmwbError(f"{folder}: shards {missing[:5]} missing after every rank finished; run the extraction again")
+        _write_index(folder, modality, enc, key, items, n_shards)
+    dist.barrier()
 
 # %% ../nbs/02a_features.ipynb #53ee643f
 def _progress(total:int, desc:str, on:bool):
@@ -133,16 +144,30 @@ def _write_index(folder, modality, enc, key, items, n_shards):
                ids=[it.id for it in items], shards=[f'shard-{s:05d}' for s in range(n_shards)], T=enc.frames, D=enc.dim,
                created=time.strftime('%Y-%m-%dT%H:%M:%S')), indent=None)
 
-# %% ../nbs/02a_features.ipynb #9bdbf66f
+# %% ../nbs/02a_features.ipynb #089c910f
+def distributed() -> tuple[int, int, int]:
+    "(rank, world size, local rank) when launched by torchrun / `accelerate launch` (process group joined), else (0, 1, 0)."
+    world = int(os.environ.get('WORLD_SIZE', 1))
+    if world == 1: return 0, 1, 0
+    import torch.distributed as dist
+    if not dist.is_initialized(): dist.init_process_group('gloo')      # extraction only needs barriers: gloo everywhere
+    return dist.get_rank(), world, int(os.environ.get('LOCAL_RANK', 0))
+
 def extract(m:Manifest|str, encoders:dict|None=None, store=None, modalities=None, **kw) -> dict:
-    "Extract every modality of manifest `m` (or those in `modalities`); return modality -> FeatureSet."
+    "Extract every modality of manifest `m` (or those in `modalities`); return modality -> FeatureSet. Under torchrun, ranks share the shards."
     m = check_manifest(load_manifest(m), check_media=False) if not isinstance(m, Manifest) else m
     mods = modalities or sorted({it.modality for it in m.items})
+    rank, world, local = distributed()
+    if world > 1:
+        kw.update(rank=rank, world=world)
+        if kw.get('device', 'auto') == 'auto' and torch.cuda.is_available(): kw['device'] = f'cuda:{local}'
     return {mod: open_features(extract_modality(m, mod, (encoders or {}).get(mod), store, **kw)) for mod in mods}
 
-# %% ../nbs/02a_features.ipynb #35ebc607
+# %% ../nbs/02a_features.ipynb #1190760a
 def cli_extract(args):
     "`cmwb extract`: features for every modality of a manifest."
     enc = dict(kv.split('=', 1) for kv in args.encoders.split(',')) if args.encoders else None
-    for mod, fs in extract(args.manifest, enc, args.store, device=args.device, batch_size=args.batch_size, shard_size=args.shard_size).items():
-        print(f"{mod:8s} {fs.encoder:18s} {fs.shape}  {fs.folder}")
+    mods = args.modalities.split(',') if args.modalities else None
+    got = extract(args.manifest, enc, args.store, mods, device=args.device, batch_size=args.batch_size, shard_size=args.shard_size)
+    if int(os.environ.get('RANK', 0)) == 0:
+        for mod, fs in got.items(): print(f"{mod:8s} {fs.encoder:18s} {fs.shape}  {fs.folder}")

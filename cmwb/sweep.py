@@ -51,11 +51,18 @@ def run_point(nb:str, folder:str, params:dict, kernel:str='python3', gpu:int|Non
     except Exception as e:
         return dict(folder=str(folder), ok=False, error=f"{out_nb}: {type(e).__name__}: {e}")
 
-# %% ../nbs/14_sweep.ipynb #46e6bf0b
+# %% ../nbs/14_sweep.ipynb #a33867d8
 def _gpus() -> int:
     try:
         import torch; return torch.cuda.device_count()
     except ImportError: return 0
+
+def _die_with_parent():
+    "Worker initializer (Linux): SIGKILL when the sweep process dies, so no orphaned worker keeps running a notebook."
+    try:
+        import ctypes, signal
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG; kernels follow their worker
+    except (OSError, AttributeError): pass
 
 def run_sweep(cfg:SweepConfig, workers:int|None=None) -> dict:
     "Run every grid point not yet complete; return {'done': [...], 'skipped': [...], 'failed': [...]}."
@@ -66,7 +73,7 @@ def run_sweep(cfg:SweepConfig, workers:int|None=None) -> dict:
     todo = [(n, p) for n, p in points if not (out/n/'run'/'COMPLETE').exists()]
     res = dict(done=[], skipped=[n for n, _ in points if (n, _) not in todo], failed=[])
     n_gpu = _gpus()
-    with ProcessPoolExecutor(workers or cfg.workers) as ex:
+    with ProcessPoolExecutor(workers or cfg.workers, initializer=_die_with_parent) as ex:
         futs = {}
         for i, (n, p) in enumerate(todo):
             if i and i < (workers or cfg.workers): time.sleep(cfg.stagger)          # stagger the first kernel starts

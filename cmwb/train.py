@@ -16,10 +16,10 @@ from .methods.base import StageData, make_method
 
 # %% auto #0
 __all__ = ['COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config', 'set_dotted',
-           'load_experiment', 'RunData', 'resolve_manifest', 'prepare_data', 'eval_tasks', 'evaluate_stage',
-           'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'train_stage', 'save_embeddings', 'Stopped',
-           'Session', 'next_stage', 'run_experiment', 'summarize_run', 'run_row', 'aggregate', 'print_run', 'cli_run',
-           'cli_demo', 'compare', 'cli_compare']
+           'load_experiment', 'RunData', 'resolve_manifest', 'check_finite_features', 'prepare_data', 'eval_tasks',
+           'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'train_stage', 'save_embeddings',
+           'Stopped', 'Session', 'next_stage', 'run_experiment', 'summarize_run', 'run_row', 'aggregate', 'print_run',
+           'cli_run', 'cli_demo', 'compare', 'cli_compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -105,20 +105,31 @@ def resolve_manifest(spec:str, root=None):
     if name.lower() in BUILDERS: return load_manifest(build(name, size or 'ci', root=root))
     return load_manifest(spec)
 
-# %% ../nbs/10_train.ipynb #8cf00caf
+# %% ../nbs/10_train.ipynb #1ffc8069
+def check_finite_features(feats:dict, chunk:int=4096):
+    "Refuse features with NaN/Inf, naming the feature folder, modality and first bad item."
+    for m, fs in feats.items():
+        for s in range(0, len(fs), chunk):
+            ok = torch.isfinite(fs.seq[s:s + chunk]).flatten(1).all(1)
+            if not ok.all():
+                i = s + int((~ok).nonzero()[0])
+                raise CmwbError(f"{fs.folder}: {m} features of item {fs.ids[i]!r} are not finite (NaN/Inf); "
+                                "fix the encoder or the item, then extract again")
+
+# %% ../nbs/10_train.ipynb #6ee416b1
 def prepare_data(cfg:ExperimentConfig, progress:bool=False) -> RunData:
     "Manifest, features and per-stage pairs of experiment `cfg`."
     from cmwb.features import extract
     m = resolve_manifest(cfg.data, cfg.data_root)
     mods = sorted({x for s in cfg.schedule.stages for x in s.modalities})
-    feats = extract(m, cfg.encoders, modalities=mods, progress=progress)
+    feats = extract(m, cfg.encoders, modalities=mods, progress=progress); check_finite_features(feats)
     train = [stage_pairs(m, s, 'train') for s in cfg.schedule.stages]
     test = [stage_pairs(m, s, 'test') for s in cfg.schedule.stages]
     rd = RunData(m, feats, [], test, concept_index(m))
     rd.train = [rd.stage_data(p, t) for t, p in enumerate(train)]
     return rd
 
-# %% ../nbs/10_train.ipynb #37958331
+# %% ../nbs/10_train.ipynb #046b4fa3
 def eval_tasks(s:Schedule) -> list[tuple]:
     "(name, modality a, modality b, stage index or None) for every evaluation task."
     tasks = []
@@ -132,7 +143,7 @@ def eval_tasks(s:Schedule) -> list[tuple]:
         if frozenset((a, b)) not in trained and not any(t[0] == f'{a}~{b}' for t in tasks): tasks.append((f'{a}~{b}', a, b, None))
     return tasks
 
-# %% ../nbs/10_train.ipynb #5d627803
+# %% ../nbs/10_train.ipynb #adcd860a
 @torch.no_grad()
 def _batched(fn, x, m, dev, bs=2048):
     "`fn(batch, modality)` over `x` in batches on `dev`, gathered on the CPU."
@@ -149,7 +160,7 @@ def _task_items(rd:RunData, task, split:str, stage=None):
     ia, la = modality_items(rd.manifest, a, split, concepts=sc); ib, lb = modality_items(rd.manifest, b, split, concepts=sc)
     return ia, la, ib, lb
 
-# %% ../nbs/10_train.ipynb #ca7f5159
+# %% ../nbs/10_train.ipynb #1c2c422c
 def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, dev:str) -> dict:
     "Evaluate every task the method can see after stage `t`; fill row `t` of `M`; return the row."
     row, e = {}, cfg.eval; method.eval()
@@ -169,7 +180,7 @@ def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, 
         row[name] = r
     method.train(); return row
 
-# %% ../nbs/10_train.ipynb #3d539f50
+# %% ../nbs/10_train.ipynb #4fcdad1d
 def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     "CMG transfer: head on a's training items -> b's test items, and the reverse."
     name, a, b, j = task; e = cfg.eval; out = {}
@@ -183,7 +194,7 @@ def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     out['transfer'] = (out['ab_transfer'] + out['ba_transfer']) / 2
     return out
 
-# %% ../nbs/10_train.ipynb #6c97032a
+# %% ../nbs/10_train.ipynb #8a280ace
 def _opt_tensors(opt) -> tuple[dict, dict]:
     sd = opt.state_dict()
     t = {f'opt.{i}.{k}': v for i, st in sd['state'].items() for k, v in st.items() if torch.is_tensor(v)}
@@ -199,7 +210,7 @@ def save_ckpt(run:RunDir, name:str, method, opt, stage:int, epoch:int, step:int,
     save_checkpoint(run.path/'checkpoints'/name, {**{f'm.{k}': v for k, v in mt.items()}, **ot, 'rng': torch.get_rng_state()},
                     dict(stage=stage, epoch=epoch, step=step, method=mm, opt=om, matrices=M.to_dict()))
 
-# %% ../nbs/10_train.ipynb #43111f29
+# %% ../nbs/10_train.ipynb #5763e865
 def latest_ckpt(run:RunDir) -> Path | None:
     "The newest checkpoint (by stage, then epoch; a finished stage counts as its last epoch)."
     files = sorted((run.path/'checkpoints').glob('stage*.json'))
@@ -216,7 +227,7 @@ def restore(run:RunDir, method, schedule:Schedule):
     torch.set_rng_state(tensors['rng'])
     meta['done'] = p.name.endswith('done'); return tensors, meta
 
-# %% ../nbs/10_train.ipynb #34d61435
+# %% ../nbs/10_train.ipynb #ffc4703c
 class NonFiniteError(CmwbError):
     "A loss became NaN or infinite."
 
@@ -231,7 +242,7 @@ def _batches(rd:RunData, method, t:int, seed:int, epoch:int, bs:int):
     for i in range(0, max(n - bs // 2, 1), bs):                  # a last batch under half size is dropped
         yield [rd.train[s].batch(o[i:i + bs] if s == t else o[torch.arange(i, i + bs) % len(o)]) for s, o in orders.items()]
 
-# %% ../nbs/10_train.ipynb #f38a6ef9
+# %% ../nbs/10_train.ipynb #1d76be40
 def _check_finite(hist:list, t:int, first_step:int, stage_name:str):
     "Raise NonFiniteError naming the first step and loss that was not finite."
     vals = torch.stack([torch.stack(list(h.values())) for h in hist])
@@ -242,7 +253,7 @@ def _check_finite(hist:list, t:int, first_step:int, stage_name:str):
                              "the run stopped; its last good checkpoint is intact (resume after fixing the cause)")
     return vals.mean(0)
 
-# %% ../nbs/10_train.ipynb #e49dfc65
+# %% ../nbs/10_train.ipynb #96da9531
 def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb, progress, stop=None, on_step=None):
     "Train stage `t` from `start_epoch`; checkpoint after each epoch but the last."
     st, tc = cfg.schedule.stages[t], cfg.train
@@ -278,7 +289,7 @@ def _prune(run, t, keep=None):
     for p in (run.path/'checkpoints').glob(f'stage{t:02d}-epoch*'):
         if p.stem != keep: p.unlink()
 
-# %% ../nbs/10_train.ipynb #ffe2f5b7
+# %% ../nbs/10_train.ipynb #e8710658
 @torch.no_grad()
 def save_embeddings(run:RunDir, method, rd:RunData, cfg:ExperimentConfig, t:int, dev:str, per_modality:int=300):
     "Embeddings, codes and labels of a fixed sample of test items per seen modality, for figures."
@@ -292,7 +303,7 @@ def save_embeddings(run:RunDir, method, rd:RunData, cfg:ExperimentConfig, t:int,
             out[f'{m}.code'] = _batched(lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1], x, m, dev).long()
     save_checkpoint(run.path/'embeddings'/f'stage{t:02d}', out, dict(stage=t, ids=ids))
 
-# %% ../nbs/10_train.ipynb #b7354e6b
+# %% ../nbs/10_train.ipynb #8276b565
 def _method(cfg:ExperimentConfig, rd:RunData):
     dims = {m: tuple(fs.seq.shape[1:]) for m, fs in rd.features.items()}
     return make_method(cfg.method, dims, width=cfg.width, n_classes=len(rd.concepts), temperature=cfg.temperature,
@@ -304,7 +315,7 @@ def _tensorboard(run:RunDir):
         return SummaryWriter(str(run.path/'tb'))
     except ImportError: return None
 
-# %% ../nbs/10_train.ipynb #ee9e0742
+# %% ../nbs/10_train.ipynb #ec139078
 class Stopped(CmwbError):
     "Training was stopped on request; the run resumes from its last checkpoint."
 
@@ -323,7 +334,7 @@ class Session:
         if self.tb: self.tb.close(); self.tb = None
         self.run.__exit__()
 
-# %% ../nbs/10_train.ipynb #b4ceea0a
+# %% ../nbs/10_train.ipynb #78556ceb
 def _open(self:Session, resume:bool):
     "Check the folder, prepare data, build the method, restore the newest checkpoint when resuming."
     cfg, out, run = self.cfg, self.out, self.run; self.tb, self.t0 = None, time.time()
@@ -344,7 +355,7 @@ def _open(self:Session, resume:bool):
     if not self.finished: self.tb = _tensorboard(run)
 Session._open = _open
 
-# %% ../nbs/10_train.ipynb #efc49fff
+# %% ../nbs/10_train.ipynb #f43ae299
 def next_stage(self:Session, stop=None, on_step=None) -> dict:
     "Train, consolidate and evaluate the next stage; return its evaluation row. `stop`: a threading.Event."
     if self.finished: raise CmwbError(f"{self.out}: every stage is already trained")
@@ -372,7 +383,7 @@ def _finish(self:Session):
     write_json(self.run.path/'summary.json', summary); self.run.mark_complete(method=self.cfg.method, seed=self.cfg.seed)
 Session.next_stage, Session._finish = next_stage, _finish
 
-# %% ../nbs/10_train.ipynb #a23d8464
+# %% ../nbs/10_train.ipynb #fbbe22ce
 def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, on_stage=None) -> Path:
     "Run `cfg` stage by stage into run folder `out`; return it. `on_stage(t, row)` is called after each stage."
     with Session(cfg, out, resume, progress) as s:
@@ -382,7 +393,7 @@ def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=T
             if on_stage: on_stage(t, row)
     return Path(out)
 
-# %% ../nbs/10_train.ipynb #134d1929
+# %% ../nbs/10_train.ipynb #8d370a0c
 def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
     "Headline figures of a run, derived from its matrices."
     T, out = len(S.stages), {}
@@ -395,7 +406,7 @@ def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
         out['unseen']['pairs'] = [M.tasks[j] for j in unseen]
     return out
 
-# %% ../nbs/10_train.ipynb #c9ed46e0
+# %% ../nbs/10_train.ipynb #5fc31d2d
 def run_row(folder) -> dict:
     "Headline figures of one finished run folder."
     folder = Path(folder); s, c = read_json(folder/'summary.json'), read_json(folder/'run.json')
@@ -417,7 +428,7 @@ def aggregate(rows:list[dict]) -> str:
         lines.append(f"| {meth} | {len(g)} | " + ' | '.join(cell(k) for k, _ in COLUMNS) + ' |')
     return '\n'.join(lines)
 
-# %% ../nbs/10_train.ipynb #7a07fb9a
+# %% ../nbs/10_train.ipynb #d75bbb6d
 def _overrides(args) -> dict:
     import yaml
     ov = {}
@@ -437,7 +448,7 @@ def print_run(out:Path):
         print(f"| {task} | {v('r1')} | {v('map10')} | {v('transfer')} |")
     print('\n' + json.dumps({k: v for k, v in s.items() if k != 'transfer'}, indent=1))
 
-# %% ../nbs/10_train.ipynb #1e6a7511
+# %% ../nbs/10_train.ipynb #b2808e10
 def cli_run(args):
     "`cmwb run CONFIG`"
     cfg = load_experiment(args.config, _overrides(args))
@@ -454,7 +465,7 @@ def cli_demo(args):
         print(f"report: {write_report(out)}")
     except ImportError: pass
 
-# %% ../nbs/10_train.ipynb #af21eb04
+# %% ../nbs/10_train.ipynb #936bfd9a
 ALL_METHODS = ['finetune', 'joint', 'ewc', 'lwf', 'er', 'dns', 'unicode', 'comet', 'cma', 'comm']
 
 def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None=None, progress:bool=False) -> list[dict]:

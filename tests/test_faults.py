@@ -14,6 +14,7 @@ def killed_run(ci_manifest, tmp_path_factory):
     return work, run_campaign('digitsmm', work, ['step:5', 'checkpoint:1', 'checkpoint:2', 9.0], SMOKE_SETS)
 
 def test_killed_run_resumes_to_identical_metrics(killed_run):
+    "Every process of the campaign runs with its own random PYTHONHASHSEED: results may not depend on set order either."
     work, res = killed_run
     assert res['kills'] >= 3, res                   # the delay may land after the run finished; the failpoints cannot
     assert res['identical'], res
@@ -57,3 +58,20 @@ def test_second_writer_of_a_run_gets_a_clear_error(killed_run, tmp_path):
     assert first.wait(600) == 0 and (tmp_path/'run'/'COMPLETE').exists()
     from cmwb.core import read_json
     assert read_json(tmp_path/'run'/'matrices.json') == read_json(work/'run-ref'/'matrices.json')
+
+def test_nan_features_stop_the_run_naming_the_item(ci_manifest, tmp_path):
+    "An encoder that yields NaN for one item: the run refuses its features before training, naming modality and item."
+    from cmwb.core import CmwbError
+    from cmwb.encoders import LogMelEncoder, register_encoder, REGISTRY
+    from cmwb.train import load_experiment, run_experiment
+    class NaNLogMel(LogMelEncoder):
+        name = 'nan-logmel-test'
+        def encode(self, raw):
+            x = super().encode(raw); x[0, 0, 0] = float('nan'); return x
+    register_encoder('nan-logmel-test', lambda arg, mod: NaNLogMel(mod or 'audio'))
+    try:
+        cfg = load_experiment('digitsmm', {'train.epochs': 1, 'encoders': {'audio': 'nan-logmel-test'}})
+        with pytest.raises(CmwbError, match=r"audio features of item '[^']+' are not finite"):
+            run_experiment(cfg, tmp_path/'run', progress=False)
+        assert not (tmp_path/'run'/'checkpoints').exists()
+    finally: REGISTRY.pop('nan-logmel-test', None)

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Set up everything cmwb needs on a fresh Debian machine: Debian packages, .venv with pinned packages,
 # the cmwb package (editable) and a Jupyter kernel. Idempotent: a second run with nothing to do takes seconds.
+#   bash tools/setup.sh          # what the workbench needs
+#   bash tools/setup.sh --test   # plus what the tests need (chromium and its driver, for the in-browser test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. Debian packages for the embedded data (skipped when already there)
+# 1. Debian packages for the embedded data, and with --test for the tests (skipped when already there)
+lists=(tools/apt-packages.txt); [ "${1:-}" = "--test" ] && lists+=(tools/apt-test-packages.txt)
 missing=()
 while read -r pkg; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done < tools/apt-packages.txt
+done < <(cat "${lists[@]}")
 if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   say "installing Debian packages: ${missing[*]}"

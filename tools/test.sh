@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Set up (tools/setup.sh), then check that notebooks and package agree and are clean, run every notebook
+# Set up (tools/setup.sh --test), then check that notebooks and package agree and are clean, run every notebook
 # (nbdev_test) and the pytest suite (which includes papermill runs of the experiment notebooks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup.sh
+bash tools/setup.sh --test
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONHASHSEED=0 CMWB_DATA="${CMWB_DATA:-$PWD/data}"
 snap() { find "$@" -type f \( -name '*.py' -o -name '*.ipynb' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha256sum; }
 
