@@ -11,7 +11,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SEAL', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError', 'seal', 'unseal',
+__all__ = ['SEAL', 'YAML_SEAL', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError', 'seal', 'unseal',
            'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict', 'seed_everything', 'DeviceInfo', 'pick_device',
            'failpoint', 'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file', 'save_checkpoint',
            'read_json', 'load_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions', 'LockedError',
@@ -87,36 +87,38 @@ def from_dict(cls, d, src:str='<dict>'):
     if probs: raise ConfigError(f"{src}: {len(probs)} problem(s) in {cls.__name__}:\n  " + "\n  ".join(probs))
     return out
 
-# %% ../nbs/00_core.ipynb #8d85979b
+# %% ../nbs/00_core.ipynb #25924e04
 class CorruptFileError(CmwbError):
     "A file's bytes do not match the checksum recorded when it was written."
 
-SEAL = '_sha256'
+SEAL, YAML_SEAL = '_sha256', '# cmwb-sha256: '
 
 def _canon(obj) -> bytes: return json.dumps(obj, separators=(',', ':'), ensure_ascii=True).encode()
 
-def seal(obj):
-    "`obj` as a reader will see it (JSON round trip), plus its seal when it is a dict."
-    obj = json.loads(json.dumps(obj, default=str))
+def _mismatch(src, how_to_accept:str) -> CorruptFileError:
+    return CorruptFileError(f"{src}: content does not match the checksum written with it (damaged, or edited by hand); "
+                            f"restore it, or {how_to_accept} to accept an edit")
+
+def seal(obj, default=str):
+    "`obj` as a reader will see it (JSON round trip; `default` converts other types), plus its seal when it is a dict."
+    obj = json.loads(json.dumps(obj, default=default))
     return {**obj, SEAL: hashlib.sha256(_canon(obj)).hexdigest()} if isinstance(obj, dict) else obj
 
 def unseal(obj, src):
     "Verify and drop the seal of a parsed JSON object (if it has one); `src` names the file in errors."
     if not isinstance(obj, dict) or SEAL not in obj: return obj
     obj = dict(obj); want = obj.pop(SEAL)
-    if hashlib.sha256(_canon(obj)).hexdigest() != want:
-        raise CorruptFileError(f"{src}: content does not match the checksum written with it (damaged, or edited by hand); "
-                               f"restore it, or delete its {SEAL!r} field to accept an edit")
+    if hashlib.sha256(_canon(obj)).hexdigest() != want: raise _mismatch(src, f"delete its {SEAL!r} field")
     return obj
 
 def check_yaml_seal(path, text:str, required:bool=False):
     "Verify the `# cmwb-sha256:` last line of a YAML file cmwb wrote (hand-written YAML has none, unless `required`)."
     body, _, last = text.rstrip('\n').rpartition('\n')
-    if required and not last.startswith('# cmwb-sha256: '):
+    sealed = last.startswith(YAML_SEAL)
+    if required and not sealed:
         raise CorruptFileError(f"{path}: its checksum line is missing: the file was cut short, or not written by cmwb")
-    if last.startswith('# cmwb-sha256: ') and hashlib.sha256((body + '\n').encode()).hexdigest() != last[15:].strip():
-        raise CorruptFileError(f"{path}: content does not match the checksum written with it (damaged, or edited by hand); "
-                               "restore it, or delete its last line to accept an edit")
+    if sealed and hashlib.sha256((body + '\n').encode()).hexdigest() != last[len(YAML_SEAL):].strip():
+        raise _mismatch(path, "delete its last line")
 
 # %% ../nbs/00_core.ipynb #43affeb6
 def read_yaml(path, sealed:bool=False) -> Any:
@@ -199,7 +201,7 @@ def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb #548c6295
+# %% ../nbs/00_core.ipynb #14f64604
 def write_text(path, text:str):
     "Atomically write `text` to `path`."
     with atomic_write(path) as f: f.write(text)
@@ -212,7 +214,7 @@ def write_yaml(path, obj):
     "Atomically write `obj` as sealed YAML to `path`."
     import yaml
     body = yaml.safe_dump(obj, sort_keys=False)
-    write_text(path, body + f'# cmwb-sha256: {hashlib.sha256(body.encode()).hexdigest()}\n')
+    write_text(path, body + f'{YAML_SEAL}{hashlib.sha256(body.encode()).hexdigest()}\n')
 
 def sha256_file(path, chunk:int=1<<20) -> str:
     "Hex SHA-256 of the file at `path`."
@@ -319,7 +321,7 @@ class RunDir:
     @property
     def complete(self) -> bool: return (self.path/'COMPLETE').exists()
 
-# %% ../nbs/00_core.ipynb #2593f6d5
+# %% ../nbs/00_core.ipynb #54bb7eb6
 @patch
 def write_manifest(self:RunDir, config:dict, seed:int, **extra):
     "Write the resolved config and a run manifest (seed, versions, git commit, extras)."
@@ -331,7 +333,7 @@ def write_manifest(self:RunDir, config:dict, seed:int, **extra):
 def log_metrics(self:RunDir, **row):
     "Append one JSON line to metrics.jsonl (flushed and synced)."
     with open(self.path/'metrics.jsonl', 'a', encoding='utf-8') as f:
-        f.write(json.dumps(seal(json.loads(json.dumps(row, default=float))), separators=(',', ':')) + '\n'); f.flush(); os.fsync(f.fileno())
+        f.write(json.dumps(seal(row, default=float), separators=(',', ':')) + '\n'); f.flush(); os.fsync(f.fileno())
 
 @patch
 def read_metrics(self:RunDir) -> list[dict]:

@@ -81,7 +81,7 @@ def sweep_campaign(sweep, work, kills:list) -> dict:
     table = lambda s: pd.read_csv(work/s/'results.csv').sort_values('name').reset_index(drop=True)[['name', *METRIC_COLUMNS]]
     return dict(job='cmwb sweep', kills=len(hit), points=[str(k) for k in hit], identical=table('sweep-ref').equals(table('sweep-killed')))
 
-# %% ../nbs/16_faults.ipynb #286a9b65
+# %% ../nbs/16_faults.ipynb #d27e3358
 DAMAGES = {'truncated': lambda b: b[:len(b) // 2],
            'bit-flipped': lambda b: b[:len(b) // 2] + bytes([b[len(b) // 2] ^ 0x08]) + b[len(b) // 2 + 1:]}
 
@@ -100,10 +100,9 @@ def damage_case(src, rel:str, how:str, reader:list, work, prepare=None) -> dict:
 
 def run_damage_cases(run, store, manifest, work, run_args=('digitsmm',), both:bool=True) -> list:
     "Damage each kind of run and feature-store file, both ways (or, not `both`, one way each, alternating); the outcomes."
-    run, store, cases = Path(run), Path(store), []
-    last = sorted((run/'checkpoints').glob('stage*-done.json'))[-1].stem
+    run, store = Path(run), Path(store)
+    prev, last = [p.stem for p in sorted((run/'checkpoints').glob('stage*-done.json'))[-2:]]
     unfinish = lambda c: [(c/'COMPLETE').unlink(), *[p.unlink() for p in (c/'checkpoints').glob(f'{last}.*')]]
-    prev = sorted((run/'checkpoints').glob('stage*-done.json'))[-2].stem
     resume = ['run', *run_args, '--out', '{}', '--resume']
     report = ['report', '{}', '--out', Path(work)/'reports']
     feats = next(p.parent for p in sorted(store.rglob('index.json'))).relative_to(store)
@@ -111,9 +110,8 @@ def run_damage_cases(run, store, manifest, work, run_args=('digitsmm',), both:bo
     targets = [*[(run, f'checkpoints/{prev}.{x}', resume, unfinish) for x in ('safetensors', 'json')],
                *[(run, rel, report, None) for rel in ['matrices.json', 'summary.json', 'config.yaml', f'checkpoints/{last}.json', 'embeddings/stage00.safetensors']],
                *[(store, f'{feats}/{rel}', extract_again, None) for rel in ['index.json', 'shard-00000.safetensors', 'shard-00000.json']]]
-    hows = [[h] for h in DAMAGES] if both else [[list(DAMAGES)[i % 2]] for i in range(len(targets))]
-    return [damage_case(src, rel, how, reader, work, prep) for i, (src, rel, reader, prep) in enumerate(targets)
-            for how in (list(DAMAGES) if both else hows[i])]
+    hows = lambda i: list(DAMAGES) if both else [list(DAMAGES)[i % 2]]
+    return [damage_case(src, rel, how, reader, work, prep) for i, (src, rel, reader, prep) in enumerate(targets) for how in hows(i)]
 
 # %% ../nbs/16_faults.ipynb #017b2664
 NUMERIC = ['seed', 'width', 'temperature', 'train.epochs', 'train.batch_size', 'train.lr', 'eval.map_k']

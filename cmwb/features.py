@@ -163,11 +163,11 @@ def extract(m:Manifest|str, encoders:dict|None=None, store=None, modalities=None
         if kw.get('device', 'auto') == 'auto' and torch.cuda.is_available(): kw['device'] = f'cuda:{local}'
     return {mod: open_features(extract_modality(m, mod, (encoders or {}).get(mod), store, **kw)) for mod in mods}
 
-# %% ../nbs/02a_features.ipynb #1190760a
+# %% ../nbs/02a_features.ipynb #40666678
 def cli_extract(args):
     "`cmwb extract`: features for every modality of a manifest."
     enc = dict(kv.split('=', 1) for kv in args.encoders.split(',')) if args.encoders else None
     mods = args.modalities.split(',') if args.modalities else None
     got = extract(args.manifest, enc, args.store, mods, device=args.device, batch_size=args.batch_size, shard_size=args.shard_size)
-    if int(os.environ.get('RANK', 0)) == 0:
+    if distributed()[0] == 0:
         for mod, fs in got.items(): print(f"{mod:8s} {fs.encoder:18s} {fs.shape}  {fs.folder}")
