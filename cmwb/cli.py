@@ -10,7 +10,7 @@ from .core import CmwbError, set_verbosity
 # %% auto #0
 __all__ = ['COMMANDS', 'make_parser', 'main']
 
-# %% ../nbs/99_cli.ipynb #9c635dd0
+# %% ../nbs/99_cli.ipynb #3aeeafba
 def _data_args(p):
     sub = p.add_subparsers(dest='action', required=True, metavar='ACTION')
     v = sub.add_parser('validate', help='check a manifest and report every problem at once')
@@ -65,7 +65,7 @@ def _faults_args(p):
 def _bench_args(p):
     p.add_argument('--quick', action='store_true', help='smaller shapes, a minute or two')
     p.add_argument('--out', default='bench_results/bench.json', help='JSON file for the figures')
-    p.add_argument('--only', default=None, help='comma-separated sections to run')
+    p.add_argument('--only', default=None, help='comma-separated sections to run; with an existing --out file, its other sections are kept')
 
 # %% ../nbs/99_cli.ipynb #9c56d054
 COMMANDS = {

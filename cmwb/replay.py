@@ -8,8 +8,8 @@ import torch, torch.nn.functional as F
 from .core import CmwbError
 
 # %% auto #0
-__all__ = ['ExemplarBuffer', 'add', 'sample', 'state', 'from_state', 'GaussianStats', 'moments', 'PseudoModality', 'LinearPMR',
-           'CodePMR']
+__all__ = ['ExemplarBuffer', 'add', 'sample', 'state', 'from_state', 'GaussianStats', 'moments', 'factor', 'PseudoModality',
+           'LinearPMR', 'CodePMR']
 
 # %% ../nbs/05_replay.ipynb #917d6142
 class ExemplarBuffer:
@@ -91,19 +91,19 @@ def from_state(tensors:dict, meta:dict) -> ExemplarBuffer:
     return b
 ExemplarBuffer.sample, ExemplarBuffer.state, ExemplarBuffer.from_state = sample, state, staticmethod(from_state)
 
-# %% ../nbs/05_replay.ipynb #a08313e0
+# %% ../nbs/05_replay.ipynb #6dc8ad22
 class GaussianStats:
     "Per (modality, class) feature mean and covariance, accumulated in batches; sampling for re-alignment."
-    def __init__(self, shrink:float=1e-3): self.shrink, self.acc = shrink, {}
+    def __init__(self, shrink:float=1e-3): self.shrink, self.acc, self.factors = shrink, {}, {}
     def update(self, modality:str, feats:torch.Tensor, labels):
         "Accumulate features [N, D] with class `labels` [N]."
         x, y = feats.detach().double().cpu().reshape(len(feats), -1), torch.as_tensor(labels).cpu().long()
         for c in y.unique().tolist():
             xc = x[y == c]; n, s, ss = self.acc.get((modality, c), (0, 0., 0.))
-            self.acc[(modality, c)] = (n + len(xc), s + xc.sum(0), ss + xc.T @ xc)
+            self.acc[(modality, c)] = (n + len(xc), s + xc.sum(0), ss + xc.T @ xc); self.factors.pop((modality, c), None)
     def classes(self, modality:str) -> list[int]: return sorted(c for m, c in self.acc if m == modality)
 
-# %% ../nbs/05_replay.ipynb #20307aaa
+# %% ../nbs/05_replay.ipynb #a4b208ba
 def moments(self:GaussianStats, modality:str, c:int) -> tuple:
     "(count, mean, covariance + shrink·I) of class `c` of `modality`."
     if (modality, c) not in self.acc: raise CmwbError(f"no statistics for class {c} of modality {modality!r}")
@@ -115,12 +115,16 @@ def sample(self:GaussianStats, modality:str, n_per_class:int, generator=None) ->
     "Pseudo features `[C·n, D]` (float32) and their labels, drawn from every stored class of `modality`."
     xs, ys = [], []
     for c in self.classes(modality):
-        _, mu, cov = self.moments(modality, c)
-        L = torch.linalg.cholesky(cov)
+        mu, L = self.factor(modality, c)
         xs.append(mu + torch.randn(n_per_class, len(mu), generator=generator, dtype=mu.dtype) @ L.T)
         ys.append(torch.full((n_per_class,), c))
     return torch.cat(xs).float(), torch.cat(ys)
-GaussianStats.moments, GaussianStats.sample = moments, sample
+def factor(self:GaussianStats, modality:str, c:int) -> tuple:
+    "(mean, Cholesky factor of the covariance) of class `c`, computed once until the class gets more features."
+    if (modality, c) not in self.factors:
+        _, mu, cov = self.moments(modality, c); self.factors[(modality, c)] = (mu, torch.linalg.cholesky(cov))
+    return self.factors[(modality, c)]
+GaussianStats.moments, GaussianStats.factor, GaussianStats.sample = moments, factor, sample
 
 # %% ../nbs/05_replay.ipynb #4ca9693c
 class PseudoModality:

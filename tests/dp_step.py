@@ -1,0 +1,29 @@
+"Run under torchrun: one training step of every method with its batch split over the ranks, against the same step in one process."
+import copy, json, sys
+import torch
+from cmwb.bench import _ref_method
+from cmwb.parallel import Shards
+from cmwb.train import ALL_METHODS
+
+def step(meth, batch, dp):
+    "One trainer step (as `train_stage` does it); return the gradients and the batch sizes the linear layers saw."
+    opt, seen = torch.optim.AdamW(meth.trainable(), lr=1e-2), set()
+    hooks = [m.register_forward_pre_hook(lambda mod, args: seen.add(args[0].shape[0])) for m in meth.modules() if isinstance(m, torch.nn.Linear)]
+    torch.manual_seed(1)                                        # same draws (ER replay, CMA context) in both runs
+    with dp.sharding(): loss = sum(meth.training_step(batch, 2).values())
+    for h in hooks: h.remove()
+    loss.backward(); dp.sync_grads(meth.trainable()); meth.after_backward(2)
+    grads = {n: p.grad.clone() for n, p in meth.named_parameters() if p.grad is not None}
+    torch.nn.utils.clip_grad_norm_(meth.trainable(), 1.0); opt.step(); dp.sync_buffers(meth)
+    return grads, seen
+
+dp, out = Shards.from_env(), {}
+for name in ALL_METHODS:
+    torch.manual_seed(0); meth, batch, _ = _ref_method(name, B=13, T=3, D=16, W=16, codes=24)   # 13 items: uneven slices
+    one = copy.deepcopy(meth)
+    (g_one, _), (g_dp, seen) = step(one, batch, Shards()), step(meth, batch, dp)
+    s_one, s_dp = one.state_dict(), meth.state_dict()
+    out[name] = dict(sliced=7 in seen, grads=sorted(g_one) == sorted(g_dp), grad_err=max(float((g_one[k] - g_dp[k]).abs().max()) for k in g_one),
+                     grad_scale=max(float(g.abs().max()) for g in g_one.values()),
+                     state_err=max(float((s_one[k].float() - s_dp[k].float()).abs().max()) for k in s_one))
+if dp.lead: print('RESULT ' + json.dumps(out))
