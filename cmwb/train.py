@@ -16,7 +16,7 @@ from .methods.base import StageData, make_method
 from .parallel import Shards
 
 # %% auto #0
-__all__ = ['COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config', 'set_dotted',
+__all__ = ['METRICS', 'COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config', 'set_dotted',
            'load_experiment', 'RunData', 'resolve_manifest', 'check_finite_features', 'prepare_data', 'eval_tasks',
            'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'train_stage', 'save_embeddings',
            'Stopped', 'Session', 'next_stage', 'run_experiment', 'summarize_run', 'run_row', 'aggregate', 'print_run',
@@ -195,7 +195,7 @@ def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     out['transfer'] = (out['ab_transfer'] + out['ba_transfer']) / 2
     return out
 
-# %% ../nbs/10_train.ipynb #8a280ace
+# %% ../nbs/10_train.ipynb #edc13cce
 def _opt_tensors(opt) -> tuple[dict, dict]:
     sd = opt.state_dict()
     t = {f'opt.{i}.{k}': v for i, st in sd['state'].items() for k, v in st.items() if torch.is_tensor(v)}
@@ -205,11 +205,11 @@ def _load_opt(opt, tensors:dict, meta:dict):
     state = {int(i): {k: tensors[f'opt.{i}.{k}'] for k in keys} for i, keys in meta['state_keys'].items()}
     opt.load_state_dict(dict(state=state, param_groups=meta['param_groups']))
 
-def save_ckpt(run:RunDir, name:str, method, opt, stage:int, epoch:int, step:int, M:Matrices):
-    "Write checkpoint `name` of the run (atomic; JSON last)."
+def save_ckpt(run:RunDir, name:str, method, opt, stage:int, epoch:int, step:int, M:Matrices, elapsed:float=0.):
+    "Write checkpoint `name` of the run (atomic; JSON last); `elapsed`: seconds the run has taken so far, over all its processes."
     mt, mm = method.get_state(); ot, om = _opt_tensors(opt) if opt is not None else ({}, None)
     save_checkpoint(run.path/'checkpoints'/name, {**{f'm.{k}': v for k, v in mt.items()}, **ot, 'rng': torch.get_rng_state()},
-                    dict(stage=stage, epoch=epoch, step=step, method=mm, opt=om, matrices=M.to_dict()))
+                    dict(stage=stage, epoch=epoch, step=step, method=mm, opt=om, matrices=M.to_dict(), elapsed=elapsed))
 
 # %% ../nbs/10_train.ipynb #5763e865
 def latest_ckpt(run:RunDir) -> Path | None:
@@ -254,9 +254,9 @@ def _check_finite(hist:list, t:int, first_step:int, stage_name:str):
                              "the run stopped; its last good checkpoint is intact (resume after fixing the cause)")
     return vals.mean(0)
 
-# %% ../nbs/10_train.ipynb #c1afdce1
-def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb, progress, stop=None, on_step=None, dp=None):
-    "Train stage `t` from `start_epoch`; checkpoint after each epoch but the last. `dp`: the data-parallel group."
+# %% ../nbs/10_train.ipynb #8f9fdc18
+def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb, progress, stop=None, on_step=None, dp=None, clock=None):
+    "Train stage `t` from `start_epoch`; checkpoint after each epoch but the last. `dp`: the data-parallel group; `clock()`: the run's seconds so far."
     st, tc, dp = cfg.schedule.stages[t], cfg.train, dp or Shards()
     epochs = st.epochs or tc.epochs
     from tqdm.auto import tqdm
@@ -277,7 +277,7 @@ def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb
             if len(hist) == tc.log_every: _log_losses(run if dp.lead else None, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0])); hist, first = [], step
         if hist: _log_losses(run if dp.lead else None, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0]))
         if epoch < epochs - 1 and dp.lead:
-            name = f'stage{t:02d}-epoch{epoch:03d}'; save_ckpt(run, name, method, opt, t, epoch, step, M); _prune(run, t, keep=name)
+            name = f'stage{t:02d}-epoch{epoch:03d}'; save_ckpt(run, name, method, opt, t, epoch, step, M, clock() if clock else 0.); _prune(run, t, keep=name)
     return step
 
 def _log_losses(run, tb, t, epoch, step, means, names):
@@ -316,7 +316,7 @@ def _tensorboard(run:RunDir):
         return SummaryWriter(str(run.path/'tb'))
     except ImportError: return None
 
-# %% ../nbs/10_train.ipynb #c02253db
+# %% ../nbs/10_train.ipynb #5e000dc7
 class Stopped(CmwbError):
     "Training was stopped on request; the run resumes from its last checkpoint."
 
@@ -330,16 +330,19 @@ class Session:
         except BaseException: self.close(); raise
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
+    def elapsed(self) -> float:
+        "Seconds this run has taken: this process's, plus those of the processes it resumed."
+        return self.before + time.time() - self.t0
     @property
     def finished(self) -> bool: return self.t >= len(self.cfg.schedule.stages)
     def close(self):
         if getattr(self, 'tb', None): self.tb.close(); self.tb = None
         if self.dp.lead: self.run.__exit__()
 
-# %% ../nbs/10_train.ipynb #e5d3333f
+# %% ../nbs/10_train.ipynb #77116afd
 def _open(self:Session, resume:bool):
     "Check the folder, prepare data, build the method, restore the newest checkpoint when resuming."
-    cfg, out, run = self.cfg, self.out, self.run; self.tb, self.t0 = None, time.time()
+    cfg, out, run = self.cfg, self.out, self.run; self.tb, self.t0, self.before = None, time.time(), 0.
     if (out/'checkpoints').exists() and any((out/'checkpoints').iterdir()) and not resume and not run.complete:
         raise CmwbError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     if run.complete and not resume: raise CmwbError(f"{out} already holds a finished run; choose another --out")
@@ -352,13 +355,13 @@ def _open(self:Session, resume:bool):
         run.write_manifest(to_dict(cfg), cfg.seed, device=self.dev.device, amp=self.dev.amp_dtype, processes=self.dp.world,
                            features={m: str(fs.folder) for m, fs in self.rd.features.items()})
     if self.got:
-        tensors, meta = self.got; self.M = Matrices.from_dict(meta['matrices']); self.step = meta['step']
+        tensors, meta = self.got; self.M = Matrices.from_dict(meta['matrices']); self.step, self.before = meta['step'], meta.get('elapsed', 0.)
         self.t, self.epoch0 = (meta['stage'] + 1, 0) if meta['done'] else (meta['stage'], meta['epoch'] + 1)
         self.log.info(f"resuming {out} at stage {self.t}, epoch {self.epoch0}")
     if not self.finished and self.dp.lead: self.tb = _tensorboard(run)
 Session._open = _open
 
-# %% ../nbs/10_train.ipynb #c968ee87
+# %% ../nbs/10_train.ipynb #d3eaa1d6
 def next_stage(self:Session, stop=None, on_step=None) -> dict:
     "Train, consolidate and evaluate the next stage; return its evaluation row. `stop`: a threading.Event."
     if self.finished: raise CmwbError(f"{self.out}: every stage is already trained")
@@ -368,7 +371,7 @@ def next_stage(self:Session, stop=None, on_step=None) -> dict:
     method.to(self.dev.device); self.dp.sync_state(method); method.prepare_stage(t, rd.train[t])
     opt = torch.optim.AdamW(method.trainable(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     if cont and self.got[1]['opt']: _load_opt(opt, self.got[0], self.got[1]['opt'])
-    self.step = train_stage(method, rd, cfg, t, run, self.M, self.dev, opt, self.epoch0, self.step, self.log, self.tb, self.progress, stop, on_step, self.dp)
+    self.step = train_stage(method, rd, cfg, t, run, self.M, self.dev, opt, self.epoch0, self.step, self.log, self.tb, self.progress, stop, on_step, self.dp, self.elapsed)
     method.end_stage(t, st, rd.train[t]); self.dp.check_in_sync(method.get_state()[0], f"{self.out}, stage {t}")
     row = self._record(t) if self.dp.lead else {}  # rank 0 evaluates and writes; the next stage starts from its state
     self.t, self.epoch0, self.got = t + 1, 0, None
@@ -382,13 +385,13 @@ def _record(self:Session, t:int) -> dict:
     run.log_metrics(kind='eval', stage=t, **{f'{task}/{k}': v for task, r in row.items() for k, v in r.items()})
     if self.tb: [self.tb.add_scalar(f'eval/{task}/{k}', v, t) for task, r in row.items() for k, v in r.items()]
     save_embeddings(run, method, rd, cfg, t, self.dev.device)
-    save_ckpt(run, f'stage{t:02d}-done', method, None, t, 0, self.step, self.M); _prune(run, t)
+    save_ckpt(run, f'stage{t:02d}-done', method, None, t, 0, self.step, self.M, self.elapsed()); _prune(run, t)
     write_json(run.path/'matrices.json', self.M.to_dict())
     return row
 
 def _finish(self:Session):
     "Summary, final matrices, and the COMPLETE marker."
-    summary = summarize_run(self.M, self.cfg.schedule, len(self.rd.concepts)); summary['train_seconds'] = time.time() - self.t0
+    summary = summarize_run(self.M, self.cfg.schedule, len(self.rd.concepts)); summary['train_seconds'] = self.elapsed()
     write_json(self.run.path/'summary.json', summary); self.run.mark_complete(method=self.cfg.method, seed=self.cfg.seed)
 Session.next_stage, Session._record, Session._finish = next_stage, _record, _finish
 
@@ -416,9 +419,11 @@ def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
         out['unseen']['pairs'] = [M.tasks[j] for j in unseen]
     return out
 
-# %% ../nbs/10_train.ipynb #5fc31d2d
+# %% ../nbs/10_train.ipynb #bad061fd
+METRICS = ('final_r1', 'avg_inc_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen_transfer', 'proto_acc')   # run_row's result columns
+
 def run_row(folder) -> dict:
-    "Headline figures of one finished run folder."
+    "Headline figures of one finished run folder (`METRICS`, plus identity and training time)."
     folder = Path(folder); s, c = read_json(folder/'summary.json'), read_json(folder/'run.json')
     cfg = read_yaml(folder/'config.yaml', sealed=True)
     r1, un = s.get('r1', {}), s.get('unseen', {})
@@ -458,7 +463,7 @@ def print_run(out:Path):
         print(f"| {task} | {v('r1')} | {v('map10')} | {v('transfer')} |")
     print('\n' + json.dumps({k: v for k, v in s.items() if k != 'transfer'}, indent=1))
 
-# %% ../nbs/10_train.ipynb #64499dbf
+# %% ../nbs/10_train.ipynb #f85dc8de
 def cli_run(args):
     "`cmwb run CONFIG`"
     cfg = load_experiment(args.config, _overrides(args))
@@ -469,14 +474,17 @@ def cli_run(args):
 def cli_demo(args):
     "`cmwb demo`: DigitsMM, features, comet over the four stages, the result table and the report."
     cfg = load_experiment('digitsmm', {'data': f'digitsmm:{args.size}', 'method': args.method, 'device': args.device})
-    out = Path(args.out); print(cfg.schedule)
-    print_run(run_experiment(cfg, out, resume=(out/'checkpoints').exists()))
+    out, lead = Path(args.out), Shards.from_env().lead        # under torchrun, rank 0 reports
+    if lead: print(cfg.schedule)
+    run_experiment(cfg, out, resume=(out/'checkpoints').exists())
+    if not lead: return
+    print_run(out)
     try:
         from cmwb.viz import write_report
         print(f"report: {write_report(out)}")
     except ImportError: pass
 
-# %% ../nbs/10_train.ipynb #936bfd9a
+# %% ../nbs/10_train.ipynb #91d9ed9e
 ALL_METHODS = ['finetune', 'joint', 'ewc', 'lwf', 'er', 'dns', 'unicode', 'comet', 'cma', 'comm']
 
 def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None=None, progress:bool=False) -> list[dict]:
@@ -494,6 +502,7 @@ def cli_compare(args):
     from cmwb.methods.base import METHODS
     methods = ALL_METHODS if args.methods == 'all' else args.methods.split(',')
     rows = compare(args.config, methods, [int(s) for s in args.seeds.split(',')], args.out, _overrides(args))
+    if not Shards.from_env().lead: return
     table = aggregate(rows); Path(args.out).mkdir(parents=True, exist_ok=True)
     from cmwb.core import write_text
     write_text(Path(args.out)/'results.md', table + '\n'); pd.DataFrame(rows).to_csv(Path(args.out)/'results.csv', index=False)

@@ -29,9 +29,12 @@ def lab(ci_manifest, tmp_path_factory):
     pm.execute_notebook(str(ROOT/'nbs'/'tutorials'/'quickstart.ipynb'), str(root/'quickstart.ipynb'), prepare_only=True,
                         parameters=dict(out=str(root/'run'), epochs=1))
     env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(root/'.jupyter'), 'CMWB_DATA': os.environ.get('CMWB_DATA', str(ROOT/'data'))}
-    log = open(root/'lab.log', 'w')
+    log = open(root/'lab.log', 'w'); settings = root/'.settings'/'@jupyterlab'/'apputils-extension'
+    settings.mkdir(parents=True)                # no "Jupyter news?" prompt over the screenshot: never fetch news
+    (settings/'notification.jupyterlab-settings').write_text('{"fetchNews": "false", "checkForUpdates": false}')
     lab = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', f'--port={port}', '--ServerApp.ip=127.0.0.1',
                             f'--ServerApp.token={TOKEN}', f'--ServerApp.root_dir={root}', '--allow-root',
+                            f'--LabApp.user_settings_dir={root/".settings"}',
                             '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'], env=env, stdout=log, stderr=log)
     def up():
         try: return urllib.request.urlopen(f'http://127.0.0.1:{port}/api/status?token={TOKEN}', timeout=2).status == 200

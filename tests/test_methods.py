@@ -1,7 +1,8 @@
 "Every method over all four DigitsMM stages at smoke size: floors measured on this benchmark, and exact reproducibility."
-import json
+import json, time
 from pathlib import Path
 import pytest
+from cmwb.core import read_json
 from cmwb.train import ALL_METHODS, compare, load_experiment, run_experiment
 
 SMOKE = {'train.epochs': 2}
@@ -79,6 +80,9 @@ def test_resume_after_a_stage_equals_uninterrupted(smoke_rows, method, tmp_path)
     def stop(t, row):
         if t == 1: raise Stop
     cfg = load_experiment('digitsmm', {**SMOKE, 'method': method, 'seed': 0})
+    t0 = time.time()
     with pytest.raises(Stop): run_experiment(cfg, tmp_path/'cut', progress=False, on_stage=stop)
-    run_experiment(cfg, tmp_path/'cut', resume=True, progress=False)
+    t1 = time.time(); run_experiment(cfg, tmp_path/'cut', resume=True, progress=False); t2 = time.time()
     assert (tmp_path/'cut'/'matrices.json').read_text() == (out/f'{method}-s0'/'matrices.json').read_text()
+    took = read_json(tmp_path/'cut'/'summary.json')['train_seconds']
+    assert t2 - t1 < took <= t2 - t0           # both processes' time, not only the resumed one's
