@@ -132,13 +132,13 @@ def sync_state(self:Shards, module:torch.nn.Module):
     if len(rng) > 1: torch.cuda.set_rng_state(rng[1])
 Shards.sync_grads, Shards.sync_buffers, Shards.sync_state = sync_grads, sync_buffers, sync_state
 
-# %% ../nbs/11_parallel.ipynb #31d3ede4
+# %% ../nbs/11_parallel.ipynb #be0a33c5
 def state_digest(tensors:dict) -> str:
     "SHA-256 of named tensors' bytes (names sorted)."
     h = hashlib.sha256()
     for k in sorted(tensors):
-        t = tensors[k].detach().cpu().contiguous()
-        h.update(k.encode()); h.update(str(t.dtype).encode()); h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
+        t = tensors[k].detach().cpu().contiguous().reshape(-1)              # 1-d: 0-d tensors (counts) cannot be viewed as bytes
+        h.update(k.encode()); h.update(str(t.dtype).encode()); h.update(t.view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
 def check_in_sync(self:Shards, tensors:dict, where:str):
