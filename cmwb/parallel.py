@@ -95,7 +95,7 @@ def per_item(fn, *xs:torch.Tensor):
     finally: _ACTIVE = sh
     return _gather_tree(out, sizes, sh.rank)
 
-# %% ../nbs/11_parallel.ipynb #9683c1e1
+# %% ../nbs/11_parallel.ipynb #b230a56b
 def _flat_broadcast(tensors:list, src:int=0):
     "Broadcast `tensors` from rank `src` in place, one collective per dtype and device."
     groups = {}
@@ -107,8 +107,9 @@ def _flat_broadcast(tensors:list, src:int=0):
 @torch.no_grad()
 def sync_grads(self:Shards, params):
     "Average gradients over ranks in one all-reduce; a parameter gets a gradient if any rank gave it one."
-    params = [p for p in params]
-    if self.world == 1 or not params: return
+    if self.world == 1: return
+    params = list(params)
+    if not params: return
     grad = lambda p: p.grad if p.grad is not None else torch.zeros_like(p)
     has = torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=params[0].device)
     flat = torch.cat([has] + [grad(p).reshape(-1).float() for p in params]); dist.all_reduce(flat)
@@ -132,7 +133,7 @@ def sync_state(self:Shards, module:torch.nn.Module):
     if len(rng) > 1: torch.cuda.set_rng_state(rng[1])
 Shards.sync_grads, Shards.sync_buffers, Shards.sync_state = sync_grads, sync_buffers, sync_state
 
-# %% ../nbs/11_parallel.ipynb #be0a33c5
+# %% ../nbs/11_parallel.ipynb #04b3d74c
 def state_digest(tensors:dict) -> str:
     "SHA-256 of named tensors' bytes (names sorted)."
     h = hashlib.sha256()
@@ -141,10 +142,10 @@ def state_digest(tensors:dict) -> str:
         h.update(k.encode()); h.update(str(t.dtype).encode()); h.update(t.view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
-def check_in_sync(self:Shards, tensors:dict, where:str):
-    "Stop with a clear error if the ranks' `tensors` differ anywhere."
+def check_in_sync(self:Shards, state, where:str):
+    "Stop with a clear error if the ranks' named tensors `state()` differ anywhere (`state` is only called with several ranks)."
     if self.world == 1: return
-    digests = [None] * self.world; dist.all_gather_object(digests, state_digest(tensors))
+    digests = [None] * self.world; dist.all_gather_object(digests, state_digest(state()))
     if len(set(digests)) > 1:
         raise CmwbError(f"{where}: the ranks' model states differ ({', '.join(d[:12] for d in digests)}); "
                         "a per-item function read other items, or a kernel is not deterministic; run with one process to compare")

@@ -254,10 +254,11 @@ def _check_finite(hist:list, t:int, first_step:int, stage_name:str):
                              "the run stopped; its last good checkpoint is intact (resume after fixing the cause)")
     return vals.mean(0)
 
-# %% ../nbs/10_train.ipynb #8f9fdc18
+# %% ../nbs/10_train.ipynb #2e2290a5
 def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb, progress, stop=None, on_step=None, dp=None, clock=None):
     "Train stage `t` from `start_epoch`; checkpoint after each epoch but the last. `dp`: the data-parallel group; `clock()`: the run's seconds so far."
     st, tc, dp = cfg.schedule.stages[t], cfg.train, dp or Shards()
+    log_run = run if dp.lead else None              # only rank 0 writes
     epochs = st.epochs or tc.epochs
     from tqdm.auto import tqdm
     for epoch in range(start_epoch, epochs):
@@ -274,8 +275,8 @@ def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb
             if tc.grad_clip: torch.nn.utils.clip_grad_norm_(method.trainable(), tc.grad_clip)
             opt.step(); opt.zero_grad(set_to_none=True); dp.sync_buffers(method); step += 1; failpoint('step')
             hist.append({k: v.detach().float() for k, v in parts.items()})
-            if len(hist) == tc.log_every: _log_losses(run if dp.lead else None, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0])); hist, first = [], step
-        if hist: _log_losses(run if dp.lead else None, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0]))
+            if len(hist) == tc.log_every: _log_losses(log_run, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0])); hist, first = [], step
+        if hist: _log_losses(log_run, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0]))
         if epoch < epochs - 1 and dp.lead:
             name = f'stage{t:02d}-epoch{epoch:03d}'; save_ckpt(run, name, method, opt, t, epoch, step, M, clock() if clock else 0.); _prune(run, t, keep=name)
     return step
@@ -361,7 +362,7 @@ def _open(self:Session, resume:bool):
     if not self.finished and self.dp.lead: self.tb = _tensorboard(run)
 Session._open = _open
 
-# %% ../nbs/10_train.ipynb #d3eaa1d6
+# %% ../nbs/10_train.ipynb #b84fbe1b
 def next_stage(self:Session, stop=None, on_step=None) -> dict:
     "Train, consolidate and evaluate the next stage; return its evaluation row. `stop`: a threading.Event."
     if self.finished: raise CmwbError(f"{self.out}: every stage is already trained")
@@ -372,7 +373,7 @@ def next_stage(self:Session, stop=None, on_step=None) -> dict:
     opt = torch.optim.AdamW(method.trainable(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     if cont and self.got[1]['opt']: _load_opt(opt, self.got[0], self.got[1]['opt'])
     self.step = train_stage(method, rd, cfg, t, run, self.M, self.dev, opt, self.epoch0, self.step, self.log, self.tb, self.progress, stop, on_step, self.dp, self.elapsed)
-    method.end_stage(t, st, rd.train[t]); self.dp.check_in_sync(method.get_state()[0], f"{self.out}, stage {t}")
+    method.end_stage(t, st, rd.train[t]); self.dp.check_in_sync(lambda: method.get_state()[0], f"{self.out}, stage {t}")
     row = self._record(t) if self.dp.lead else {}  # rank 0 evaluates and writes; the next stage starts from its state
     self.t, self.epoch0, self.got = t + 1, 0, None
     if self.finished and self.dp.lead: self._finish()
