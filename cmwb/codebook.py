@@ -10,23 +10,26 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError, save_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['SETTINGS', 'nearest_code', 'code_distances', 'Codebook', 'modality_index', 'quantize', 'align', 'commitment',
+__all__ = ['SETTINGS', 'widen', 'nearest_code', 'code_distances', 'Codebook', 'modality_index', 'quantize', 'align', 'commitment',
            'ema_update', 'reset_dead', 'VQOut', 'forward', 'init_codes', 'grow', 'code_stats', 'agreement', 'state',
            'from_state']
 
-# %% ../nbs/03_codebook.ipynb #7ef4bf4d
+# %% ../nbs/03_codebook.ipynb #40c612d5
+def widen(x:torch.Tensor) -> torch.Tensor:
+    "`x` in float32, or float64 if it already is: the precision distances to codes need."
+    return x if x.dtype == torch.float64 else x.float()
+
 def nearest_code(z:torch.Tensor, embed:torch.Tensor, chunk:int=2**22) -> torch.Tensor:
     "Index of the nearest row of `embed` [K, D] for each vector of `z` [..., D]."
-    flat = z.reshape(-1, z.shape[-1]).float()
-    e = embed.float(); e2 = (e * e).sum(1)
+    flat, e = widen(z.reshape(-1, z.shape[-1])), widen(embed); e2 = (e * e).sum(1)
     rows = max(1, chunk // e.shape[0])
     idx = [torch.addmm(e2, part, e.t(), alpha=-2).argmin(1) for part in flat.split(rows)]
     return torch.cat(idx).reshape(z.shape[:-1])
 
-# %% ../nbs/03_codebook.ipynb #449fd70b
+# %% ../nbs/03_codebook.ipynb #b225471b
 def code_distances(z:torch.Tensor, embed:torch.Tensor) -> torch.Tensor:
     "Squared distances [..., K] of each vector of `z` [..., D] to every code."
-    flat = z.reshape(-1, z.shape[-1]).float(); e = embed.float()
+    flat, e = widen(z.reshape(-1, z.shape[-1])), widen(embed)
     d = torch.addmm((e * e).sum(1), flat, e.t(), alpha=-2) + (flat * flat).sum(1, keepdim=True)
     return d.clamp_min_(0).reshape(*z.shape[:-1], e.shape[0])
 

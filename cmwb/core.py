@@ -13,9 +13,9 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['SEAL', 'YAML_SEAL', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError', 'seal', 'unseal',
            'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict', 'seed_everything', 'DeviceInfo', 'pick_device',
-           'failpoint', 'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file', 'save_checkpoint',
-           'read_json', 'load_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions', 'LockedError',
-           'FolderLock', 'RunDir']
+           'reuse_freed_memory', 'failpoint', 'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file',
+           'save_checkpoint', 'read_json', 'load_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions',
+           'LockedError', 'FolderLock', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #bcff8b3f
 class CmwbError(Exception):
@@ -176,7 +176,21 @@ def pick_device(prefer:str='auto', amp:bool=True) -> DeviceInfo:
     if kind == 'mps': return DeviceInfo(prefer, 'float16')
     return DeviceInfo(prefer, 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16')
 
-# %% ../nbs/00_core.ipynb #0e374c56
+# %% ../nbs/00_core.ipynb #8e85a633
+_MALLOC_TUNED = False
+
+def reuse_freed_memory(limit:int=2**30) -> bool:
+    "Let glibc's malloc keep freed blocks up to `limit` bytes for reuse instead of unmapping them; True where it does."
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED or os.environ.get('CMWB_MALLOC') == 'system' or not sys.platform.startswith('linux'): return _MALLOC_TUNED
+    import ctypes
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, 'gnu_get_libc_version'): return False       # musl and others: their malloc has other knobs
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    _MALLOC_TUNED = bool(libc.mallopt(M_MMAP_THRESHOLD, limit) and libc.mallopt(M_TRIM_THRESHOLD, limit))
+    return _MALLOC_TUNED
+
+# %% ../nbs/00_core.ipynb #cde98758
 _failpoint_hits: dict[str, int] = {}
 
 def failpoint(name:str):
@@ -186,7 +200,7 @@ def failpoint(name:str):
     _failpoint_hits[name] = _failpoint_hits.get(name, 0) + 1
     if _failpoint_hits[name] == int(spec.rpartition(':')[2]): os.kill(os.getpid(), 9)
 
-# %% ../nbs/00_core.ipynb #7c93ad56
+# %% ../nbs/00_core.ipynb #775d6251
 @contextlib.contextmanager
 def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
     "Open a temp file beside `path` for writing; rename it onto `path` only if the block succeeds."
@@ -201,7 +215,7 @@ def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb #14f64604
+# %% ../nbs/00_core.ipynb #657c3c4a
 def write_text(path, text:str):
     "Atomically write `text` to `path`."
     with atomic_write(path) as f: f.write(text)
@@ -223,7 +237,7 @@ def sha256_file(path, chunk:int=1<<20) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
-# %% ../nbs/00_core.ipynb #cad634d4
+# %% ../nbs/00_core.ipynb #c022692d
 def save_checkpoint(path, tensors:dict, meta:dict|None=None):
     "Atomically write `tensors` to `path`.safetensors and `meta` (plus the tensors' checksum) to `path`.json."
     from safetensors.torch import save
@@ -233,7 +247,7 @@ def save_checkpoint(path, tensors:dict, meta:dict|None=None):
     failpoint('checkpoint')                          # fault tests: killed between the tensors and their JSON
     write_json(path.with_suffix('.json'), dict(meta or {}, sha256=hashlib.sha256(blob).hexdigest(), n_bytes=len(blob)))
 
-# %% ../nbs/00_core.ipynb #dad9a4ee
+# %% ../nbs/00_core.ipynb #f8593e08
 def read_json(path) -> Any:
     "Parse the JSON file at `path`, naming it if it is missing or damaged."
     path = Path(path)
@@ -253,7 +267,7 @@ def load_checkpoint(path) -> tuple[dict, dict]:
         raise CorruptFileError(f"{tf}: checksum mismatch ({len(blob)} bytes, {meta.get('n_bytes')} written): the file is damaged; do not use it")
     return load(blob), {k: v for k, v in meta.items() if k not in ('sha256', 'n_bytes')}
 
-# %% ../nbs/00_core.ipynb #a9e7a658
+# %% ../nbs/00_core.ipynb #b71d35cc
 def get_logger(name:str='cmwb') -> logging.Logger:
     "The cmwb logger (or a child of it), with a handler set up once."
     root = logging.getLogger('cmwb')
@@ -267,7 +281,7 @@ def set_verbosity(level:str|int='INFO'):
     "Set the cmwb log level ('DEBUG', 'INFO', 'WARNING', ...)."
     get_logger().setLevel(level)
 
-# %% ../nbs/00_core.ipynb #7f6e96d0
+# %% ../nbs/00_core.ipynb #236c0e53
 def git_commit(cwd=None) -> str | None:
     "The current git commit (with '+dirty' when there are local changes), or None outside a repository."
     try:
@@ -287,7 +301,7 @@ def versions() -> dict:
         except PackageNotFoundError: out[pkg] = None
     return out
 
-# %% ../nbs/00_core.ipynb #1e8b3235
+# %% ../nbs/00_core.ipynb #fc497a12
 class LockedError(CmwbError):
     "Another process holds the folder's lock."
 
@@ -310,7 +324,7 @@ class FolderLock:
     def __enter__(self): return self.acquire()
     def __exit__(self, *a): self.release()
 
-# %% ../nbs/00_core.ipynb #a2b59952
+# %% ../nbs/00_core.ipynb #f266c480
 class RunDir:
     "A run folder: locked while open, atomic writes, append-only metrics, a COMPLETE marker at the end."
     def __init__(self, path): self.path = Path(path); self.lock = FolderLock(self.path)
@@ -321,7 +335,7 @@ class RunDir:
     @property
     def complete(self) -> bool: return (self.path/'COMPLETE').exists()
 
-# %% ../nbs/00_core.ipynb #54bb7eb6
+# %% ../nbs/00_core.ipynb #1ada40ac
 @patch
 def write_manifest(self:RunDir, config:dict, seed:int, **extra):
     "Write the resolved config and a run manifest (seed, versions, git commit, extras)."
