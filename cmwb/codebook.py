@@ -10,30 +10,34 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError, save_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['SETTINGS', 'widen', 'nearest_code', 'code_distances', 'Codebook', 'modality_index', 'quantize', 'align', 'commitment',
-           'ema_update', 'reset_dead', 'VQOut', 'forward', 'init_codes', 'grow', 'code_stats', 'agreement', 'state',
-           'from_state']
+__all__ = ['SETTINGS', 'widen', 'no_autocast', 'nearest_code', 'code_distances', 'Codebook', 'modality_index', 'quantize',
+           'align', 'commitment', 'ema_update', 'reset_dead', 'VQOut', 'forward', 'init_codes', 'grow', 'code_stats',
+           'agreement', 'state', 'from_state']
 
-# %% ../nbs/03_codebook.ipynb #40c612d5
+# %% ../nbs/03_codebook.ipynb #2a1839e1
 def widen(x:torch.Tensor) -> torch.Tensor:
     "`x` in float32, or float64 if it already is: the precision distances to codes need."
     return x if x.dtype == torch.float64 else x.float()
+
+def no_autocast(x:torch.Tensor):
+    "A context where autocast leaves `x`'s device at full precision (it would run `addmm` in bf16)."
+    return torch.autocast(x.device.type, enabled=False)
 
 def nearest_code(z:torch.Tensor, embed:torch.Tensor, chunk:int=2**22) -> torch.Tensor:
     "Index of the nearest row of `embed` [K, D] for each vector of `z` [..., D]."
     flat, e = widen(z.reshape(-1, z.shape[-1])), widen(embed); e2 = (e * e).sum(1)
     rows = max(1, chunk // e.shape[0])
-    idx = [torch.addmm(e2, part, e.t(), alpha=-2).argmin(1) for part in flat.split(rows)]
+    with no_autocast(z): idx = [torch.addmm(e2, part, e.t(), alpha=-2).argmin(1) for part in flat.split(rows)]
     return torch.cat(idx).reshape(z.shape[:-1])
 
-# %% ../nbs/03_codebook.ipynb #b225471b
+# %% ../nbs/03_codebook.ipynb #c4202898
 def code_distances(z:torch.Tensor, embed:torch.Tensor) -> torch.Tensor:
     "Squared distances [..., K] of each vector of `z` [..., D] to every code."
     flat, e = widen(z.reshape(-1, z.shape[-1])), widen(embed)
-    d = torch.addmm((e * e).sum(1), flat, e.t(), alpha=-2) + (flat * flat).sum(1, keepdim=True)
+    with no_autocast(z): d = torch.addmm((e * e).sum(1), flat, e.t(), alpha=-2) + (flat * flat).sum(1, keepdim=True)
     return d.clamp_min_(0).reshape(*z.shape[:-1], e.shape[0])
 
-# %% ../nbs/03_codebook.ipynb #99cdd563
+# %% ../nbs/03_codebook.ipynb #de1492c2
 class Codebook(nn.Module):
     "A discrete codebook shared by all modalities, updated by (multi-modal) EMA and able to grow."
     def __init__(self,
@@ -59,7 +63,7 @@ class Codebook(nn.Module):
     def n_codes(self) -> int: return self.embed.shape[0]
     def extra_repr(self): return f"n_codes={self.n_codes}, dim={self.dim}, modalities={self.modalities}"
 
-# %% ../nbs/03_codebook.ipynb #368e1b69
+# %% ../nbs/03_codebook.ipynb #7a1df96f
 @torch.no_grad()
 def modality_index(self:Codebook, name:str) -> int:
     "Row of `usage` for modality `name`, added on first use."
@@ -69,7 +73,7 @@ def modality_index(self:Codebook, name:str) -> int:
     return self.modalities.index(name)
 Codebook.modality_index = modality_index
 
-# %% ../nbs/03_codebook.ipynb #27398ebb
+# %% ../nbs/03_codebook.ipynb #90baaa66
 def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None):
     "Quantize `z` [..., D] (with its code indices `idx` if already known): return `(straight-through codes, indices)`."
     if z.shape[-1] != self.dim: raise CmwbError(f"codebook expects features of width {self.dim}, got shape {tuple(z.shape)}")
@@ -78,7 +82,7 @@ def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None):
     return z + (q - z).detach(), idx
 Codebook.quantize = quantize
 
-# %% ../nbs/03_codebook.ipynb #ea20912e
+# %% ../nbs/03_codebook.ipynb #8767a83b
 def align(x:torch.Tensor, like:torch.Tensor) -> torch.Tensor:
     "Bring partner features `x` to the shape of `like` ([B, D] ↔ [B, T, D])."
     if x.shape == like.shape: return x
@@ -87,7 +91,7 @@ def align(x:torch.Tensor, like:torch.Tensor) -> torch.Tensor:
     x = x[:, None] if x.dim() == 2 else x
     return x if x.shape[1] == like.shape[1] else x.mean(1, keepdim=True).expand_as(like)
 
-# %% ../nbs/03_codebook.ipynb #b0d9277c
+# %% ../nbs/03_codebook.ipynb #6900e98e
 def commitment(self:Codebook, z:dict, codes:dict) -> torch.Tensor:
     "CMG commitment loss summed over modalities: own codes at β, partners' codes at β·cross_commit."
     total = 0.
@@ -99,7 +103,7 @@ def commitment(self:Codebook, z:dict, codes:dict) -> torch.Tensor:
     return total
 Codebook.commitment = commitment
 
-# %% ../nbs/03_codebook.ipynb #77296562
+# %% ../nbs/03_codebook.ipynb #c804dfe5
 def _ema_targets(z:dict, c:float) -> dict:
     "Per modality, the features each code assignment contributes: own (1-c) plus partners' mean (c)."
     if len(z) == 1 or not c: return dict(z)
@@ -109,7 +113,7 @@ def _ema_targets(z:dict, c:float) -> dict:
         out[m] = (1 - c) * zm + c * torch.stack(partners).mean(0)
     return out
 
-# %% ../nbs/03_codebook.ipynb #d27206e0
+# %% ../nbs/03_codebook.ipynb #349300e5
 @torch.no_grad()
 def ema_update(self:Codebook, z:dict, idx:dict):
     "One (multi-modal) EMA step from features `z` and their code indices `idx`, both keyed by modality."
@@ -127,7 +131,7 @@ def ema_update(self:Codebook, z:dict, idx:dict):
     self.idle.copy_(torch.where(count > 0, 0, self.idle + 1))
 Codebook.ema_update = ema_update
 
-# %% ../nbs/03_codebook.ipynb #48f1fa06
+# %% ../nbs/03_codebook.ipynb #15ee5423
 @torch.no_grad()
 def reset_dead(self:Codebook, z:dict):
     "Move codes idle for `dead_after` batches onto random features of this batch."
@@ -140,7 +144,7 @@ def reset_dead(self:Codebook, z:dict):
     self.ema_count.copy_(torch.where(dead, 1., self.ema_count)); self.idle.masked_fill_(dead, 0)
 Codebook.reset_dead = reset_dead
 
-# %% ../nbs/03_codebook.ipynb #bc6fc159
+# %% ../nbs/03_codebook.ipynb #deb1e794
 @dataclass
 class VQOut:
     codes: dict          # straight-through quantized features, per modality
@@ -157,7 +161,7 @@ def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None) ->
     return VQOut(codes, idx, loss)
 Codebook.forward = forward
 
-# %% ../nbs/03_codebook.ipynb #4922bef4
+# %% ../nbs/03_codebook.ipynb #fc29da9b
 def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch.Tensor:
     "`n` initial codes from `feats` [N, D]: k-means centroids, random samples or small uniform noise."
     feats = feats.detach().reshape(-1, feats.shape[-1]).float().cpu()
@@ -174,7 +178,7 @@ def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch
         km = KMeans(n, n_init=1, max_iter=50, random_state=seed).fit(feats.numpy())
     return torch.from_numpy(km.cluster_centers_).float()
 
-# %% ../nbs/03_codebook.ipynb #f03ad6ae
+# %% ../nbs/03_codebook.ipynb #b5b1b13d
 @torch.no_grad()
 def grow(self:Codebook, n_new:int, feats:torch.Tensor|None=None, init:str='kmeans', old_rate:float=0., stage:int|None=None, seed:int=0):
     "Append `n_new` codes initialised from `feats`; old codes get EMA rate `old_rate` (0 = frozen)."
@@ -190,7 +194,7 @@ def grow(self:Codebook, n_new:int, feats:torch.Tensor|None=None, init:str='kmean
     return self
 Codebook.grow = grow
 
-# %% ../nbs/03_codebook.ipynb #fc2f72cd
+# %% ../nbs/03_codebook.ipynb #914a8c8e
 def code_stats(self:Codebook) -> dict:
     "Usage, perplexity and dead share per modality, plus globally idle codes."
     out = {}
@@ -209,7 +213,7 @@ def agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> dict:
     clip = (idx_a.mode(-1).values == idx_b.mode(-1).values).float().mean() if idx_a.dim() > 1 else pos
     return dict(position=float(pos), clip=float(clip))
 
-# %% ../nbs/03_codebook.ipynb #ccf9139e
+# %% ../nbs/03_codebook.ipynb #ee7b4b29
 SETTINGS = ('dim', 'decay', 'eps', 'beta', 'cross_commit', 'cross_ema', 'dead_after')
 
 def state(self:Codebook) -> tuple[dict, dict]:

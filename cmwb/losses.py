@@ -34,8 +34,8 @@ def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
     "Cross-modal code matching loss from two modalities' distances to the codes."
     return cmcm_probs(code_probs(dist_a), code_probs(dist_b))
 
-# %% ../nbs/06_losses.ipynb #4937d55f
-from .codebook import code_distances, widen
+# %% ../nbs/06_losses.ipynb #1effd19b
+from .codebook import no_autocast, widen
 
 def _blocks(B:int, T:int, rows:int) -> list[tuple[slice, slice]]:
     "(items, rows) slices covering `B` items of `T` rows each, about `rows` rows (whole items) at a time."
@@ -50,12 +50,13 @@ class _SoftCodes(torch.autograd.Function):
         flat, e = widen(z.reshape(B * T, D)), widen(codes); e2, et = (e * e).sum(1), e.t()
         p, s = flat.new_empty(B * T, K), flat.new_empty(B * T, K)
         probs, idx, ctx.kept = flat.new_empty(B, K), flat.new_empty(B * T, dtype=torch.long), {}
-        for j, (it, r) in enumerate(_blocks(B, T, rows)):
-            f = flat[r]; d = torch.addmm(e2, f, et, alpha=-2).add_((f * f).sum(1, keepdim=True))
-            if d.is_cuda or d.amin() < 0: ctx.kept[j] = d >= 0                 # rounding made a distance negative (rare on CPU)
-            torch.argmin(d.clamp_min_(0), -1, out=idx[r])
-            torch.sqrt(d.add_(eps), out=s[r]); p[r] = torch.softmax(s[r].neg(), -1)
-            torch.mean(p[r].view(-1, T, K), 1, out=probs[it])
+        with no_autocast(z):
+            for j, (it, r) in enumerate(_blocks(B, T, rows)):
+                f = flat[r]; d = torch.addmm(e2, f, et, alpha=-2).add_((f * f).sum(1, keepdim=True))
+                if d.is_cuda or d.amin() < 0: ctx.kept[j] = d >= 0             # rounding made a distance negative (rare on CPU)
+                torch.argmin(d.clamp_min_(0), -1, out=idx[r])
+                torch.sqrt(d.add_(eps), out=s[r]); p[r] = torch.softmax(s[r].neg(), -1)
+                torch.mean(p[r].view(-1, T, K), 1, out=probs[it])
         ctx.save_for_backward(flat, e, p, s); ctx.rows, ctx.dtype = rows, z.dtype
         ctx.mark_non_differentiable(idx)
         return probs, idx.view(B, T)
@@ -65,12 +66,13 @@ class _SoftCodes(torch.autograd.Function):
     def backward(ctx, g, _):
         flat, e, p, s = ctx.saved_tensors; B, K = g.shape; T = len(flat) // B
         gt, gz = (g / T).unsqueeze(1), torch.empty_like(flat)
-        for j, (it, r) in enumerate(_blocks(B, T, ctx.rows)):
-            x = (p[r].view(-1, T, K) * gt[it]).view(-1, K)
-            x = torch.addcmul(x, p[r], x.sum(-1, keepdim=True), value=-1).div_(s[r]).mul_(-0.5)   # through softmax and sqrt
-            if j in ctx.kept: x = torch.where(ctx.kept[j], x, 0.)                                 # through the clamp
-            b = x.sum(-1, keepdim=True) * flat[r]                                                 # through |z|²
-            torch.mm(x, e, out=gz[r]).mul_(-2).add_(b.add_(b))                                    # through -2 z·e
+        with no_autocast(flat):
+            for j, (it, r) in enumerate(_blocks(B, T, ctx.rows)):
+                x = (p[r].view(-1, T, K) * gt[it]).view(-1, K)
+                x = torch.addcmul(x, p[r], x.sum(-1, keepdim=True), value=-1).div_(s[r]).mul_(-0.5)   # through softmax and sqrt
+                if j in ctx.kept: x = torch.where(ctx.kept[j], x, 0.)                                 # through the clamp
+                b = x.sum(-1, keepdim=True) * flat[r]                                                 # through |z|²
+                torch.mm(x, e, out=gz[r]).mul_(-2).add_(b.add_(b))                                    # through -2 z·e
         return gz.view(B, T, -1).to(ctx.dtype), None, None, None
 
 # %% ../nbs/06_losses.ipynb #cbabb77c
@@ -81,7 +83,7 @@ def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=256)
     probs, idx = _SoftCodes.apply(z3, codes, eps, z3.shape[0] * z3.shape[1] if z.is_cuda else rows)
     return probs, idx if z.dim() == 3 else idx[:, 0]
 
-# %% ../nbs/06_losses.ipynb #f6e9d44e
+# %% ../nbs/06_losses.ipynb #945324f6
 class CrossCPC(nn.Module):
     "Contrastive predictive coding across modalities: A's context predicts B's features k steps ahead."
     def __init__(self, modalities, dim:int, hidden:int=256, steps:int=1, self_weight:float=0.1):
@@ -105,20 +107,20 @@ class CrossCPC(nn.Module):
         "Sum over ordered modality pairs (cross 1.0, self `self_weight`)."
         return sum((1. if a != b else self.self_weight) * self.pair(a, x[a], x[b]) for a in x for b in x)
 
-# %% ../nbs/06_losses.ipynb #6c5ec57a
+# %% ../nbs/06_losses.ipynb #a57430d6
 def relation_distill(new:torch.Tensor, old:torch.Tensor, new_b:torch.Tensor|None=None, old_b:torch.Tensor|None=None, temperature:float=0.1) -> torch.Tensor:
     "KL(old ‖ new) between row-softmaxed cosine-similarity matrices (within a modality, or across two)."
     nb, ob = (new, old) if new_b is None else (new_b, old_b)
     sim = lambda x, y: F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).T / temperature
     return F.kl_div(F.log_softmax(sim(new, nb), -1), F.log_softmax(sim(old, ob).detach(), -1), log_target=True, reduction='batchmean')
 
-# %% ../nbs/06_losses.ipynb #17160443
+# %% ../nbs/06_losses.ipynb #ea05ae26
 def logit_distill(new_logits:torch.Tensor, old_logits:torch.Tensor, temperature:float=2.) -> torch.Tensor:
     "LwF's distillation: T² · KL(softmax(old/T) ‖ softmax(new/T)), averaged over the batch."
     T = temperature
     return F.kl_div(F.log_softmax(new_logits / T, -1), F.log_softmax(old_logits.detach() / T, -1), log_target=True, reduction='batchmean') * T * T
 
-# %% ../nbs/06_losses.ipynb #8e762fe8
+# %% ../nbs/06_losses.ipynb #7d583245
 class EWC:
     "Diagonal-Fisher EWC penalty over a module's trainable parameters."
     def __init__(self, lam:float=1.0): self.lam, self.fisher, self.anchor = lam, {}, {}
@@ -143,7 +145,7 @@ class EWC:
         terms = [(self.fisher[k] * (p - self.anchor[k]).pow(2)).sum() for k, p in model.named_parameters() if k in self.fisher]
         return self.lam / 2 * sum(terms) if terms else torch.zeros(())
 
-# %% ../nbs/06_losses.ipynb #bc9fec44
+# %% ../nbs/06_losses.ipynb #a7bdab58
 class NullSpaceProjector:
     "Dual-sided null-space projection of a linear weight's gradient (CMCL's DNS)."
     def __init__(self, threshold:float=1e-2): self.threshold, self.z_in, self.n = threshold, None, 0
