@@ -10,8 +10,8 @@ from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook', 'bench_training',
-           'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard', 'check_targets', 'run_bench',
-           'format_targets', 'cli_bench']
+           'bench_gpu', 'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard', 'check_targets',
+           'run_bench', 'format_targets', 'cli_bench']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -85,34 +85,51 @@ def _ref_method(name:str, quick:bool=False, B:int|None=None, T:int=10, D:int=256
     meth.prepare_stage(t, d)
     return meth, d.batch(torch.arange(B)), B
 
-# %% ../nbs/15_bench.ipynb #6c9fda34
-def bench_training(quick:bool=False, methods=None) -> dict:
-    "Samples/s of a full training step per method, and its time over the bare forward + backward."
+# %% ../nbs/15_bench.ipynb #d9b154e5
+def _on(device:str, amp:str|None):
+    "A context running `f` under autocast (`amp` dtype, or none), and the device's sync (or None)."
+    import contextlib, torch
+    cast = (lambda: torch.autocast(device.split(':')[0], dtype=getattr(torch, amp))) if amp else contextlib.nullcontext
+    return cast, (torch.cuda.synchronize if device.startswith('cuda') else None)
+
+def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|None=None) -> dict:
+    "Samples/s of a full training step per method, and its time over the bare forward + backward (on `device`, under `amp`)."
     import torch
     from cmwb.codebook import code_distances
     from cmwb.losses import soft_codes
     from cmwb.train import ALL_METHODS
     from cmwb.methods.base import modalities
-    out = {}
+    cast, sync = _on(device, amp); out = {}
     for name in methods or ALL_METHODS:
         torch.manual_seed(0); meth, batch, B = _ref_method(name, quick)
+        meth.to(device); batch = {k: v.to(device) for k, v in batch.items()}
         opt = torch.optim.AdamW(meth.trainable(), 1e-4); mods = modalities(batch)
         def full():
-            sum(meth.training_step(batch, 2).values()).backward(); meth.after_backward(2); opt.step(); opt.zero_grad()
+            with cast(): loss = sum(meth.training_step(batch, 2).values())
+            loss.backward(); meth.after_backward(2); opt.step(); opt.zero_grad()
         def bare(code_probs=False):
-            if name == 'cma':                     # CMA's steps attend to the paired modality: its bare pass runs that attention too
-                h = {m: meth.proj[m](batch[m]) for m in mods}
-                z = {m: meth.adapter(h[m], h[o], router=meth._router(m))[0] for m, o in zip(mods, mods[::-1])}
-            else: z = {m: meth.encode(batch[m], m) for m in mods}
-            loss = sum(v.pow(2).mean() for v in z.values())
-            for v in z.values() if getattr(meth, 'uses_codebook', False) else []:
-                E = meth.codebook.embed; loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
+            with cast():
+                if name == 'cma':                     # CMA's steps attend to the paired modality: its bare pass runs that attention too
+                    h = {m: meth.proj[m](batch[m]) for m in mods}
+                    z = {m: meth.adapter(h[m], h[o], router=meth._router(m))[0] for m, o in zip(mods, mods[::-1])}
+                else: z = {m: meth.encode(batch[m], m) for m in mods}
+                loss = sum(v.float().pow(2).mean() for v in z.values())
+                for v in z.values() if getattr(meth, 'uses_codebook', False) else []:
+                    E = meth.codebook.embed; loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
             loss.backward(); opt.step(); opt.zero_grad()
-        tf, tb = best_time(full, 3), best_time(bare, 3)
+        tf, tb = best_time(full, 3, sync), best_time(bare, 3, sync)
         out[name] = dict(samples_per_s=B / tf, full_s=tf, bare_s=tb, overhead=tf / tb)
         if getattr(meth, 'uses_codebook', False):  # how much of the rest is CMCM's soft code assignment (loss math, not bookkeeping)
-            tc = best_time(lambda: bare(code_probs=True), 3); out[name].update(bare_code_probs_s=tc, overhead_beyond_code_probs=tf / tc)
+            tc = best_time(lambda: bare(code_probs=True), 3, sync); out[name].update(bare_code_probs_s=tc, overhead_beyond_code_probs=tf / tc)
+        if device.startswith('cuda'):
+            torch.cuda.reset_peak_memory_stats(); full(); sync(); out[name]['peak_mb'] = torch.cuda.max_memory_allocated() / 2**20
     return out
+
+def bench_gpu(quick:bool=False) -> dict:
+    "On a CUDA GPU: every method's training step in bf16 autocast (samples/s, overhead, peak GPU memory)."
+    import torch
+    if not torch.cuda.is_available(): return dict(skipped='no CUDA device')
+    return dict(device=torch.cuda.get_device_name(), amp='bfloat16', training=bench_training(quick, device='cuda', amp='bfloat16'))
 
 # %% ../nbs/15_bench.ipynb #5f211a39
 _RET = """
@@ -178,8 +195,8 @@ def bench_dashboard(quick:bool=False) -> dict:
         times = [db.redraw(t % n) for t in range(2 * n)]
     return dict(redraw_s_median=float(sorted(times)[len(times) // 2]), redraw_s_max=max(times))
 
-# %% ../nbs/15_bench.ipynb #ace3835b
-SECTIONS = dict(import_=bench_import, nearest=bench_nearest, codebook=bench_codebook, training=bench_training,
+# %% ../nbs/15_bench.ipynb #53b7712e
+SECTIONS = dict(import_=bench_import, nearest=bench_nearest, codebook=bench_codebook, training=bench_training, gpu=bench_gpu,
                 retrieval=bench_retrieval, extraction=bench_extraction, demo=bench_demo, dashboard=bench_dashboard)
 
 TARGETS = [  # (section, figure, 'max' or 'min', bound, what it means)
