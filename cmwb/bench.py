@@ -9,9 +9,9 @@ from pathlib import Path
 from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions, write_json
 
 # %% auto #0
-__all__ = ['SECTIONS', 'TARGETS', 'best_time', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook', 'bench_training',
-           'bench_gpu', 'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard', 'check_targets',
-           'run_bench', 'format_targets', 'cli_bench']
+__all__ = ['SECTIONS', 'TARGETS', 'best_time', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook', 'reference_method',
+           'bench_training', 'bench_gpu', 'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard',
+           'check_targets', 'run_bench', 'format_targets', 'cli_bench']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -66,8 +66,8 @@ def bench_codebook(quick:bool=False) -> dict:
     t_ours, t_vq = best_time(lambda: ours({'a': x}), 5), best_time(lambda: vq(x), 5)
     return dict(shape=[B, T, D, K], ours_s=t_ours, vqp_s=t_vq, ratio=t_ours / t_vq)
 
-# %% ../nbs/15_bench.ipynb #6da3e71b
-def _ref_method(name:str, quick:bool=False, B:int|None=None, T:int=10, D:int=256, W:int=256, codes:int=4096):
+# %% ../nbs/15_bench.ipynb #c85dff1d
+def reference_method(name:str, quick:bool=False, B:int|None=None, T:int=10, D:int=256, W:int=256, codes:int=4096):
     "A method with the reference structure, at its last stage, and a reference batch (other shapes for tests)."
     import torch
     from cmwb.methods.base import make_method, StageData
@@ -85,9 +85,9 @@ def _ref_method(name:str, quick:bool=False, B:int|None=None, T:int=10, D:int=256
     meth.prepare_stage(t, d)
     return meth, d.batch(torch.arange(B)), B
 
-# %% ../nbs/15_bench.ipynb #d9b154e5
+# %% ../nbs/15_bench.ipynb #9c37fede
 def _on(device:str, amp:str|None):
-    "A context running `f` under autocast (`amp` dtype, or none), and the device's sync (or None)."
+    "(a factory of the autocast context for `amp`, or of a no-op one; the device's sync function, or None)."
     import contextlib, torch
     cast = (lambda: torch.autocast(device.split(':')[0], dtype=getattr(torch, amp))) if amp else contextlib.nullcontext
     return cast, (torch.cuda.synchronize if device.startswith('cuda') else None)
@@ -101,7 +101,7 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
     from cmwb.methods.base import modalities
     cast, sync = _on(device, amp); out = {}
     for name in methods or ALL_METHODS:
-        torch.manual_seed(0); meth, batch, B = _ref_method(name, quick)
+        torch.manual_seed(0); meth, batch, B = reference_method(name, quick)
         meth.to(device); batch = {k: v.to(device) for k, v in batch.items()}
         opt = torch.optim.AdamW(meth.trainable(), 1e-4); mods = modalities(batch)
         def full():

@@ -10,9 +10,9 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError, save_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['SETTINGS', 'widen', 'no_autocast', 'nearest_code', 'code_distances', 'Codebook', 'modality_index', 'quantize',
-           'align', 'commitment', 'ema_update', 'reset_dead', 'VQOut', 'forward', 'init_codes', 'grow', 'code_stats',
-           'agreement', 'state', 'from_state']
+__all__ = ['SETTINGS', 'widen', 'no_autocast', 'nearest_code', 'sq_distances', 'code_distances', 'Codebook', 'modality_index',
+           'quantize', 'align', 'commitment', 'ema_update', 'reset_dead', 'VQOut', 'forward', 'init_codes', 'grow',
+           'code_stats', 'agreement', 'state', 'from_state']
 
 # %% ../nbs/03_codebook.ipynb #2a1839e1
 def widen(x:torch.Tensor) -> torch.Tensor:
@@ -30,11 +30,16 @@ def nearest_code(z:torch.Tensor, embed:torch.Tensor, chunk:int=2**22) -> torch.T
     with no_autocast(z): idx = [torch.addmm(e2, part, e.t(), alpha=-2).argmin(1) for part in flat.split(rows)]
     return torch.cat(idx).reshape(z.shape[:-1])
 
-# %% ../nbs/03_codebook.ipynb #c4202898
+# %% ../nbs/03_codebook.ipynb #2fed1031
+def sq_distances(flat:torch.Tensor, e:torch.Tensor, e2:torch.Tensor|None=None) -> torch.Tensor:
+    "Squared distances [N, K] of rows `flat` [N, D] to codes `e` [K, D], unclamped (rounding can make a few negative); `e2`: the codes' squared norms."
+    e2 = (e * e).sum(1) if e2 is None else e2
+    return torch.addmm(e2, flat, e.t(), alpha=-2).add_((flat * flat).sum(1, keepdim=True))
+
 def code_distances(z:torch.Tensor, embed:torch.Tensor) -> torch.Tensor:
     "Squared distances [..., K] of each vector of `z` [..., D] to every code."
     flat, e = widen(z.reshape(-1, z.shape[-1])), widen(embed)
-    with no_autocast(z): d = torch.addmm((e * e).sum(1), flat, e.t(), alpha=-2) + (flat * flat).sum(1, keepdim=True)
+    with no_autocast(z): d = sq_distances(flat, e)
     return d.clamp_min_(0).reshape(*z.shape[:-1], e.shape[0])
 
 # %% ../nbs/03_codebook.ipynb #de1492c2

@@ -34,8 +34,8 @@ def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
     "Cross-modal code matching loss from two modalities' distances to the codes."
     return cmcm_probs(code_probs(dist_a), code_probs(dist_b))
 
-# %% ../nbs/06_losses.ipynb #1effd19b
-from .codebook import no_autocast, widen
+# %% ../nbs/06_losses.ipynb #bc409e68
+from .codebook import no_autocast, sq_distances, widen
 
 def _blocks(B:int, T:int, rows:int) -> list[tuple[slice, slice]]:
     "(items, rows) slices covering `B` items of `T` rows each, about `rows` rows (whole items) at a time."
@@ -47,12 +47,12 @@ class _SoftCodes(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z, codes, eps, rows):
         (B, T, D), K = z.shape, len(codes)
-        flat, e = widen(z.reshape(B * T, D)), widen(codes); e2, et = (e * e).sum(1), e.t()
+        flat, e = widen(z.reshape(B * T, D)), widen(codes); e2 = (e * e).sum(1)
         p, s = flat.new_empty(B * T, K), flat.new_empty(B * T, K)
         probs, idx, ctx.kept = flat.new_empty(B, K), flat.new_empty(B * T, dtype=torch.long), {}
         with no_autocast(z):
             for j, (it, r) in enumerate(_blocks(B, T, rows)):
-                f = flat[r]; d = torch.addmm(e2, f, et, alpha=-2).add_((f * f).sum(1, keepdim=True))
+                d = sq_distances(flat[r], e, e2)
                 if d.is_cuda or d.amin() < 0: ctx.kept[j] = d >= 0             # rounding made a distance negative (rare on CPU)
                 torch.argmin(d.clamp_min_(0), -1, out=idx[r])
                 torch.sqrt(d.add_(eps), out=s[r]); p[r] = torch.softmax(s[r].neg(), -1)

@@ -1,7 +1,7 @@
 "Run under torchrun: one training step of every method with its batch split over the ranks, against the same step in one process."
 import copy, json, sys
 import torch
-from cmwb.bench import _ref_method
+from cmwb.bench import reference_method
 from cmwb.parallel import Shards
 from cmwb.train import ALL_METHODS
 
@@ -19,7 +19,7 @@ def step(meth, batch, dp):
 
 dp, out = Shards.from_env(), {}
 for name in ALL_METHODS:
-    torch.manual_seed(0); meth, batch, _ = _ref_method(name, B=13, T=3, D=16, W=16, codes=24)   # 13 items: uneven slices
+    torch.manual_seed(0); meth, batch, _ = reference_method(name, B=13, T=3, D=16, W=16, codes=24)   # 13 items: uneven slices
     one = copy.deepcopy(meth)
     (g_one, _), (g_dp, seen) = step(one, batch, Shards()), step(meth, batch, dp)
     s_one, s_dp = one.state_dict(), meth.state_dict()
