@@ -85,7 +85,7 @@ def reference_method(name:str, quick:bool=False, B:int|None=None, T:int=10, D:in
     meth.prepare_stage(t, d)
     return meth, d.batch(torch.arange(B)), B
 
-# %% ../nbs/15_bench.ipynb #9c37fede
+# %% ../nbs/15_bench.ipynb #e66cf5db
 def _on(device:str, amp:str|None):
     "(a factory of the autocast context for `amp`, or of a no-op one; the device's sync function, or None)."
     import contextlib, torch
@@ -98,7 +98,7 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
     from cmwb.codebook import code_distances
     from cmwb.losses import soft_codes
     from cmwb.train import ALL_METHODS
-    from cmwb.methods.base import modalities
+    from cmwb.methods.base import modalities, encode_groups
     cast, sync = _on(device, amp); out = {}
     for name in methods or ALL_METHODS:
         torch.manual_seed(0); meth, batch, B = reference_method(name, quick)
@@ -107,20 +107,24 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
         def full():
             with cast(): loss = sum(meth.training_step(batch, 2).values())
             loss.backward(); meth.after_backward(2); opt.step(); opt.zero_grad()
-        def bare(code_probs=False):
+        def bare(code_probs=False, replayed=()):
             with cast():
                 if name == 'cma':                     # CMA's steps attend to the paired modality: its bare pass runs that attention too
                     h = {m: meth.proj[m](batch[m]) for m in mods}
-                    z = {m: meth.adapter(h[m], h[o], router=meth._router(m))[0] for m, o in zip(mods, mods[::-1])}
-                else: z = {m: meth.encode(batch[m], m) for m in mods}
-                loss = sum(v.float().pow(2).mean() for v in z.values())
-                for v in z.values() if getattr(meth, 'uses_codebook', False) else []:
+                    z = [meth.adapter(h[m], h[o], router=meth._router(m))[0] for m, o in zip(mods, mods[::-1])]
+                elif replayed: z = [v for g in encode_groups(meth, [batch, *replayed]) for v in g.values()]
+                else: z = [meth.encode(batch[m], m) for m in mods]
+                loss = sum(v.float().pow(2).mean() for v in z)
+                for v in z if getattr(meth, 'uses_codebook', False) else []:
                     E = meth.codebook.embed; loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
             loss.backward(); opt.step(); opt.zero_grad()
         tf, tb = best_time(full, 3, sync), best_time(bare, 3, sync)
         out[name] = dict(samples_per_s=B / tf, full_s=tf, bare_s=tb, overhead=tf / tb)
         if getattr(meth, 'uses_codebook', False):  # how much of the rest is CMCM's soft code assignment (loss math, not bookkeeping)
             tc = best_time(lambda: bare(code_probs=True), 3, sync); out[name].update(bare_code_probs_s=tc, overhead_beyond_code_probs=tf / tc)
+        if hasattr(meth, 'replayed'):               # how much of the rest is the replayed pairs' own forward and backward
+            rep = meth.replayed(); tr = best_time(lambda: bare(replayed=rep), 3, sync)
+            out[name].update(replayed_pairs=sum(len(g['label']) for g in rep), bare_replayed_s=tr, overhead_beyond_replayed=tf / tr)
         if device.startswith('cuda'):
             torch.cuda.reset_peak_memory_stats(); full(); sync(); out[name]['peak_mb'] = torch.cuda.max_memory_allocated() / 2**20
     return out

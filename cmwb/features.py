@@ -14,8 +14,8 @@ from .encoders import get_encoder
 from .parallel import Shards
 
 # %% auto #0
-__all__ = ['item_digest', 'cache_key', 'mmap_tensor', 'FeatureSet', 'open_features', 'default_store', 'extract_modality',
-           'extract', 'cli_extract']
+__all__ = ['item_digest', 'cache_key', 'mmap_tensor', 'FeatureSet', 'nonfinite_items', 'open_features', 'default_store',
+           'extract_modality', 'extract', 'cli_extract']
 
 # %% ../nbs/02a_features.ipynb #dcf93664
 def item_digest(m:Manifest, it) -> str:
@@ -40,7 +40,7 @@ def mmap_tensor(path, name:str='features') -> torch.Tensor:
     if end == start: return torch.zeros(meta['shape'], dtype=getattr(torch, dt.__name__))
     return torch.from_numpy(np.memmap(path, dtype=dt, mode='c', offset=8 + n + start, shape=tuple(meta['shape'])))
 
-# %% ../nbs/02a_features.ipynb #c17de9c1
+# %% ../nbs/02a_features.ipynb #d640463e
 @dataclass
 class FeatureSet:
     modality: str
@@ -48,6 +48,7 @@ class FeatureSet:
     ids: list
     seq: torch.Tensor          # [N, T, D]
     folder: Path | None = None
+    nonfinite: list | None = None   # ids of items whose features hold NaN/Inf, recorded at extraction (None: not recorded)
     def __post_init__(self): self.pos = {i: n for n, i in enumerate(self.ids)}
     def __len__(self): return len(self.ids)
     @property
@@ -61,20 +62,27 @@ class FeatureSet:
         return self.seq[torch.tensor([self.pos[i] for i in ids], dtype=torch.long)]
     def __repr__(self): return f"FeatureSet({self.modality}, {self.encoder}, {len(self)} items, T={self.seq.shape[1]}, D={self.seq.shape[2]})"
 
-# %% ../nbs/02a_features.ipynb #aa32be4e
+# %% ../nbs/02a_features.ipynb #427f5130
+def nonfinite_items(ids:list, x:torch.Tensor) -> list:
+    "The ids of the items whose features (rows of `x`) hold NaN or Inf; extraction records them in each shard."
+    ok = torch.isfinite(x).flatten(1).all(1)
+    return [ids[i] for i in (~ok).nonzero()[:, 0].tolist()]
+
+# %% ../nbs/02a_features.ipynb #a580fff6
 def open_features(folder, verify:bool=True) -> FeatureSet:
     "Open a finished feature folder (verifying each shard's checksum unless `verify=False`)."
     folder = Path(folder); idx = read_json(folder/'index.json')
-    parts = []
+    parts, bad = [], []
     for s in idx['shards']:
         p = folder/s
-        if verify: load_checkpoint(p)            # raises CorruptFileError naming the shard
+        meta = load_checkpoint(p)[1] if verify else read_json(p.with_suffix('.json'))   # load_checkpoint raises CorruptFileError naming the shard
+        bad = None if bad is None or 'nonfinite' not in meta else bad + meta['nonfinite']  # shards from before the record: unknown
         parts.append(mmap_tensor(p.with_suffix('.safetensors')))
     seq = parts[0] if len(parts) == 1 else torch.cat(parts)
     if len(seq) != len(idx['ids']): raise CorruptFileError(f"{folder}: index lists {len(idx['ids'])} items but shards hold {len(seq)}")
-    return FeatureSet(idx['modality'], idx['encoder'], idx['ids'], seq, folder)
+    return FeatureSet(idx['modality'], idx['encoder'], idx['ids'], seq, folder, bad)
 
-# %% ../nbs/02a_features.ipynb #358373af
+# %% ../nbs/02a_features.ipynb #95ae9c4c
 def default_store(m:Manifest) -> Path:
     "Feature store beside the data: <root>/features (or $CMWB_FEATURES)."
     return Path(os.environ.get('CMWB_FEATURES') or Path(m.root)/'features')
@@ -89,7 +97,7 @@ def _encode_items(m:Manifest, items:list, enc, batch_size:int, autocast) -> torc
     with autocast: out = torch.cat([enc.encode(raw[i:i + batch_size]) for i in range(0, len(raw), batch_size)]).float()
     return out[back] if back is not None else out
 
-# %% ../nbs/02a_features.ipynb #9797d9dd
+# %% ../nbs/02a_features.ipynb #a979de72
 def extract_modality(m:Manifest, modality:str, encoder:str|None=None, store=None, device:str='auto', batch_size:int=64,
                      shard_size:int=1024, progress:bool=True, rank:int=0, world:int=1, stop_after:int|None=None) -> Path:
     "Extract features of `modality` into the store; return the feature folder (complete when index.json exists)."
@@ -108,7 +116,8 @@ def extract_modality(m:Manifest, modality:str, encoder:str|None=None, store=None
             if stop_after is not None and n >= stop_after: raise KeyboardInterrupt(f'stopped after {n} shards')
             p = folder/f'shard-{s:05d}'
             if not _shard_ok(p):
-                save_checkpoint(p, {'features': _encode_items(m, shards[s], enc, batch_size, dev.autocast())}, dict(shard=s, n=len(shards[s])))
+                x = _encode_items(m, shards[s], enc, batch_size, dev.autocast())
+                save_checkpoint(p, {'features': x}, dict(shard=s, n=len(shards[s]), nonfinite=nonfinite_items([it.id for it in shards[s]], x)))
                 failpoint('shard')
             bar.update(1)
         bar.close()
@@ -126,7 +135,7 @@ def _merge_index(folder, modality, enc, key, items, n_shards, rank):
         _write_index(folder, modality, enc, key, items, n_shards)
     dist.barrier()
 
-# %% ../nbs/02a_features.ipynb #53ee643f
+# %% ../nbs/02a_features.ipynb #ce0e7ecf
 def _progress(total:int, desc:str, on:bool):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, unit='shard', disable=not on, leave=False)
@@ -145,7 +154,7 @@ def _write_index(folder, modality, enc, key, items, n_shards):
                ids=[it.id for it in items], shards=[f'shard-{s:05d}' for s in range(n_shards)], T=enc.frames, D=enc.dim,
                created=time.strftime('%Y-%m-%dT%H:%M:%S')), indent=None)
 
-# %% ../nbs/02a_features.ipynb #6da1b423
+# %% ../nbs/02a_features.ipynb #afde4c0d
 def extract(m:Manifest|str, encoders:dict|None=None, store=None, modalities=None, **kw) -> dict:
     "Extract every modality of manifest `m` (or those in `modalities`); return modality -> FeatureSet. Under torchrun, ranks share the shards."
     m = check_manifest(load_manifest(m), check_media=False) if not isinstance(m, Manifest) else m
@@ -154,7 +163,7 @@ def extract(m:Manifest|str, encoders:dict|None=None, store=None, modalities=None
     if sh.world > 1: kw.update(rank=sh.rank, world=sh.world, device=sh.device(kw.get('device', 'auto')))   # one GPU per local rank
     return {mod: open_features(extract_modality(m, mod, (encoders or {}).get(mod), store, **kw)) for mod in mods}
 
-# %% ../nbs/02a_features.ipynb #98d25805
+# %% ../nbs/02a_features.ipynb #c98f1186
 def cli_extract(args):
     "`cmwb extract`: features for every modality of a manifest."
     enc = dict(kv.split('=', 1) for kv in args.encoders.split(',')) if args.encoders else None

@@ -34,7 +34,7 @@ def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
     "Cross-modal code matching loss from two modalities' distances to the codes."
     return cmcm_probs(code_probs(dist_a), code_probs(dist_b))
 
-# %% ../nbs/06_losses.ipynb #bc409e68
+# %% ../nbs/06_losses.ipynb #20cb4aa0
 from .codebook import no_autocast, sq_distances, widen
 
 def _blocks(B:int, T:int, rows:int) -> list[tuple[slice, slice]]:
@@ -48,31 +48,31 @@ class _SoftCodes(torch.autograd.Function):
     def forward(ctx, z, codes, eps, rows):
         (B, T, D), K = z.shape, len(codes)
         flat, e = widen(z.reshape(B * T, D)), widen(codes); e2 = (e * e).sum(1)
-        p, s = flat.new_empty(B * T, K), flat.new_empty(B * T, K)
-        probs, idx, ctx.kept = flat.new_empty(B, K), flat.new_empty(B * T, dtype=torch.long), {}
+        probs, idx, blocks, ctx.kept = flat.new_empty(B, K), flat.new_empty(B * T, dtype=torch.long), [], {}
         with no_autocast(z):
             for j, (it, r) in enumerate(_blocks(B, T, rows)):
                 d = sq_distances(flat[r], e, e2)
-                if d.is_cuda or d.amin() < 0: ctx.kept[j] = d >= 0             # rounding made a distance negative (rare on CPU)
-                torch.argmin(d.clamp_min_(0), -1, out=idx[r])
-                torch.sqrt(d.add_(eps), out=s[r]); p[r] = torch.softmax(s[r].neg(), -1)
-                torch.mean(p[r].view(-1, T, K), 1, out=probs[it])
-        ctx.save_for_backward(flat, e, p, s); ctx.rows, ctx.dtype = rows, z.dtype
+                if d.is_cuda or d.amin() < 0: ctx.kept[j] = d >= 0; d.clamp_min_(0)   # rounding made a distance negative (rare on CPU)
+                torch.argmin(d, -1, out=idx[r])
+                ns = torch.sqrt(d.add_(eps), out=d).neg_()                              # -s: softmax's input, kept for the backward
+                p = torch.softmax(ns, -1); blocks += [p, ns]
+                torch.mean(p.view(-1, T, K), 1, out=probs[it])
+        ctx.save_for_backward(flat, e, *blocks); ctx.rows, ctx.dtype = rows, z.dtype
         ctx.mark_non_differentiable(idx)
         return probs, idx.view(B, T)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g, _):
-        flat, e, p, s = ctx.saved_tensors; B, K = g.shape; T = len(flat) // B
+        flat, e, *blocks = ctx.saved_tensors; B, K = g.shape; T = len(flat) // B
         gt, gz = (g / T).unsqueeze(1), torch.empty_like(flat)
         with no_autocast(flat):
             for j, (it, r) in enumerate(_blocks(B, T, ctx.rows)):
-                x = (p[r].view(-1, T, K) * gt[it]).view(-1, K)
-                x = torch.addcmul(x, p[r], x.sum(-1, keepdim=True), value=-1).div_(s[r]).mul_(-0.5)   # through softmax and sqrt
-                if j in ctx.kept: x = torch.where(ctx.kept[j], x, 0.)                                 # through the clamp
-                b = x.sum(-1, keepdim=True) * flat[r]                                                 # through |z|²
-                torch.mm(x, e, out=gz[r]).mul_(-2).add_(b.add_(b))                                    # through -2 z·e
+                p, ns = blocks[2 * j], blocks[2 * j + 1]
+                x = (p.view(-1, T, K) * gt[it]).view(-1, K)
+                y = torch.addcmul(x, p, x.sum(-1, keepdim=True), value=-1).div_(ns)       # 2·∂L/∂d: through softmax and sqrt
+                if j in ctx.kept: y = torch.where(ctx.kept[j], y, 0.)                     # through the clamp
+                torch.mm(y, e, out=gz[r]).neg_().add_(y.sum(-1, keepdim=True) * flat[r])  # through d = |z|² - 2 z·e + |e|²
         return gz.view(B, T, -1).to(ctx.dtype), None, None, None
 
 # %% ../nbs/06_losses.ipynb #cbabb77c

@@ -108,18 +108,22 @@ def resolve_manifest(spec:str, root=None):
     if name.lower() in BUILDERS: return load_manifest(build(name, size or 'ci', root=root))
     return load_manifest(spec)
 
-# %% ../nbs/10_train.ipynb #1ffc8069
+# %% ../nbs/10_train.ipynb #69f6a702
+def _scan_nonfinite(fs, chunk:int) -> list:
+    "Ids of the items with NaN/Inf features, read chunk by chunk (for feature folders extracted before they were recorded)."
+    from cmwb.features import nonfinite_items
+    for s in range(0, len(fs), chunk):
+        if bad := nonfinite_items(fs.ids[s:s + chunk], fs.seq[s:s + chunk]): return bad
+    return []
+
 def check_finite_features(feats:dict, chunk:int=4096):
-    "Refuse features with NaN/Inf, naming the feature folder, modality and first bad item."
+    "Refuse features with NaN/Inf, naming the feature folder, modality and first bad item (as extraction recorded them, else scanned)."
     for m, fs in feats.items():
-        for s in range(0, len(fs), chunk):
-            ok = torch.isfinite(fs.seq[s:s + chunk]).flatten(1).all(1)
-            if not ok.all():
-                i = s + int((~ok).nonzero()[0])
-                raise CmwbError(f"{fs.folder}: {m} features of item {fs.ids[i]!r} are not finite (NaN/Inf); "
+        bad = fs.nonfinite if fs.nonfinite is not None else _scan_nonfinite(fs, chunk)
+        if bad: raise CmwbError(f"{fs.folder}: {m} features of item {bad[0]!r} are not finite (NaN/Inf); "
                                 "fix the encoder or the item, then extract again")
 
-# %% ../nbs/10_train.ipynb #6ee416b1
+# %% ../nbs/10_train.ipynb #b41f6ad4
 def prepare_data(cfg:ExperimentConfig, progress:bool=False) -> RunData:
     "Manifest, features and per-stage pairs of experiment `cfg`."
     from cmwb.features import extract
@@ -132,7 +136,7 @@ def prepare_data(cfg:ExperimentConfig, progress:bool=False) -> RunData:
     rd.train = [rd.stage_data(p, t) for t, p in enumerate(train)]
     return rd
 
-# %% ../nbs/10_train.ipynb #046b4fa3
+# %% ../nbs/10_train.ipynb #2f943bac
 def eval_tasks(s:Schedule) -> list[tuple]:
     "(name, modality a, modality b, stage index or None) for every evaluation task."
     tasks = []
@@ -146,7 +150,7 @@ def eval_tasks(s:Schedule) -> list[tuple]:
         if frozenset((a, b)) not in trained and not any(t[0] == f'{a}~{b}' for t in tasks): tasks.append((f'{a}~{b}', a, b, None))
     return tasks
 
-# %% ../nbs/10_train.ipynb #adcd860a
+# %% ../nbs/10_train.ipynb #a19ef21e
 @torch.no_grad()
 def _batched(fn, x, m, dev, bs=2048):
     "`fn(batch, modality)` over `x` in batches on `dev`, gathered on the CPU."
@@ -163,7 +167,7 @@ def _task_items(rd:RunData, task, split:str, stage=None):
     ia, la = modality_items(rd.manifest, a, split, concepts=sc); ib, lb = modality_items(rd.manifest, b, split, concepts=sc)
     return ia, la, ib, lb
 
-# %% ../nbs/10_train.ipynb #1c2c422c
+# %% ../nbs/10_train.ipynb #5ce269f7
 def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, dev:str) -> dict:
     "Evaluate every task the method can see after stage `t`; fill row `t` of `M`; return the row."
     row, e = {}, cfg.eval; method.eval()
@@ -183,7 +187,7 @@ def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, 
         row[name] = r
     method.train(); return row
 
-# %% ../nbs/10_train.ipynb #4fcdad1d
+# %% ../nbs/10_train.ipynb #efc7957b
 def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     "CMG transfer: head on a's training items -> b's test items, and the reverse."
     name, a, b, j = task; e = cfg.eval; out = {}
@@ -197,7 +201,7 @@ def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     out['transfer'] = (out['ab_transfer'] + out['ba_transfer']) / 2
     return out
 
-# %% ../nbs/10_train.ipynb #edc13cce
+# %% ../nbs/10_train.ipynb #0c0f2aca
 def _opt_tensors(opt) -> tuple[dict, dict]:
     sd = opt.state_dict()
     t = {f'opt.{i}.{k}': v for i, st in sd['state'].items() for k, v in st.items() if torch.is_tensor(v)}
@@ -213,7 +217,7 @@ def save_ckpt(run:RunDir, name:str, method, opt, stage:int, epoch:int, step:int,
     save_checkpoint(run.path/'checkpoints'/name, {**{f'm.{k}': v for k, v in mt.items()}, **ot, 'rng': torch.get_rng_state()},
                     dict(stage=stage, epoch=epoch, step=step, method=mm, opt=om, matrices=M.to_dict(), elapsed=elapsed))
 
-# %% ../nbs/10_train.ipynb #5763e865
+# %% ../nbs/10_train.ipynb #30250144
 def latest_ckpt(run:RunDir) -> Path | None:
     "The newest checkpoint (by stage, then epoch; a finished stage counts as its last epoch)."
     files = sorted((run.path/'checkpoints').glob('stage*.json'))
@@ -230,7 +234,7 @@ def restore(run:RunDir, method, schedule:Schedule):
     torch.set_rng_state(tensors['rng'])
     meta['done'] = p.name.endswith('done'); return tensors, meta
 
-# %% ../nbs/10_train.ipynb #ffc4703c
+# %% ../nbs/10_train.ipynb #0d2ff1e0
 class NonFiniteError(CmwbError):
     "A loss became NaN or infinite."
 
@@ -245,7 +249,7 @@ def _batches(rd:RunData, method, t:int, seed:int, epoch:int, bs:int):
     for i in range(0, max(n - bs // 2, 1), bs):                  # a last batch under half size is dropped
         yield [rd.train[s].batch(o[i:i + bs] if s == t else o[torch.arange(i, i + bs) % len(o)]) for s, o in orders.items()]
 
-# %% ../nbs/10_train.ipynb #1d76be40
+# %% ../nbs/10_train.ipynb #aa6458a4
 def _check_finite(hist:list, t:int, first_step:int, stage_name:str):
     "Raise NonFiniteError naming the first step and loss that was not finite."
     vals = torch.stack([torch.stack(list(h.values())) for h in hist])
@@ -256,7 +260,7 @@ def _check_finite(hist:list, t:int, first_step:int, stage_name:str):
                              "the run stopped; its last good checkpoint is intact (resume after fixing the cause)")
     return vals.mean(0)
 
-# %% ../nbs/10_train.ipynb #2e2290a5
+# %% ../nbs/10_train.ipynb #d9bd34cc
 def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb, progress, stop=None, on_step=None, dp=None, clock=None):
     "Train stage `t` from `start_epoch`; checkpoint after each epoch but the last. `dp`: the data-parallel group; `clock()`: the run's seconds so far."
     st, tc, dp = cfg.schedule.stages[t], cfg.train, dp or Shards()
@@ -293,7 +297,7 @@ def _prune(run, t, keep=None):
     for p in (run.path/'checkpoints').glob(f'stage{t:02d}-epoch*'):
         if p.stem != keep: p.unlink()
 
-# %% ../nbs/10_train.ipynb #d486b1eb
+# %% ../nbs/10_train.ipynb #3043913a
 @torch.no_grad()
 def save_embeddings(run:RunDir, method, rd:RunData, cfg:ExperimentConfig, t:int, dev:str, per_modality:int=300):
     "Embeddings, codes and labels of a fixed sample of test items per seen modality, for figures."
@@ -307,7 +311,7 @@ def save_embeddings(run:RunDir, method, rd:RunData, cfg:ExperimentConfig, t:int,
             out[f'{m}.code'] = _batched(lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1], x, m, dev).long()
     method.train(); save_checkpoint(run.path/'embeddings'/f'stage{t:02d}', out, dict(stage=t, ids=ids))
 
-# %% ../nbs/10_train.ipynb #8276b565
+# %% ../nbs/10_train.ipynb #83b43b99
 def _method(cfg:ExperimentConfig, rd:RunData):
     dims = {m: tuple(fs.seq.shape[1:]) for m, fs in rd.features.items()}
     return make_method(cfg.method, dims, width=cfg.width, n_classes=len(rd.concepts), temperature=cfg.temperature,
@@ -319,7 +323,7 @@ def _tensorboard(run:RunDir):
         return SummaryWriter(str(run.path/'tb'))
     except ImportError: return None
 
-# %% ../nbs/10_train.ipynb #5e000dc7
+# %% ../nbs/10_train.ipynb #226834d9
 class Stopped(CmwbError):
     "Training was stopped on request; the run resumes from its last checkpoint."
 
@@ -342,7 +346,7 @@ class Session:
         if getattr(self, 'tb', None): self.tb.close(); self.tb = None
         if self.dp.lead: self.run.__exit__()
 
-# %% ../nbs/10_train.ipynb #5036ff1b
+# %% ../nbs/10_train.ipynb #e15066b9
 def _open(self:Session, resume:bool):
     "Check the folder, prepare data, build the method, restore the newest checkpoint when resuming."
     cfg, out, run = self.cfg, self.out, self.run; self.tb, self.t0, self.before = None, time.time(), 0.
@@ -365,7 +369,7 @@ def _open(self:Session, resume:bool):
     if not self.finished and self.dp.lead: self.tb = _tensorboard(run)
 Session._open = _open
 
-# %% ../nbs/10_train.ipynb #b84fbe1b
+# %% ../nbs/10_train.ipynb #1b48e6f8
 def next_stage(self:Session, stop=None, on_step=None) -> dict:
     "Train, consolidate and evaluate the next stage; return its evaluation row. `stop`: a threading.Event."
     if self.finished: raise CmwbError(f"{self.out}: every stage is already trained")
@@ -399,7 +403,7 @@ def _finish(self:Session):
     write_json(self.run.path/'summary.json', summary); self.run.mark_complete(method=self.cfg.method, seed=self.cfg.seed)
 Session.next_stage, Session._record, Session._finish = next_stage, _record, _finish
 
-# %% ../nbs/10_train.ipynb #15f2f443
+# %% ../nbs/10_train.ipynb #24a66b42
 def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, on_stage=None) -> Path:
     "Run `cfg` stage by stage into run folder `out`; return it. `on_stage(t, row)` is called after each stage."
     with Session(cfg, out, resume, progress) as s:
@@ -410,7 +414,7 @@ def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=T
     s.dp.barrier()                                  # under torchrun: every rank returns once rank 0 has finished the folder
     return Path(out)
 
-# %% ../nbs/10_train.ipynb #8d370a0c
+# %% ../nbs/10_train.ipynb #2b1d4134
 def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
     "Headline figures of a run, derived from its matrices."
     T, out = len(S.stages), {}
@@ -423,7 +427,7 @@ def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
         out['unseen']['pairs'] = [M.tasks[j] for j in unseen]
     return out
 
-# %% ../nbs/10_train.ipynb #bad061fd
+# %% ../nbs/10_train.ipynb #5e2bbcca
 METRICS = ('final_r1', 'avg_inc_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen_transfer', 'proto_acc')   # run_row's result columns
 
 def run_row(folder) -> dict:
@@ -447,7 +451,7 @@ def aggregate(rows:list[dict]) -> str:
         lines.append(f"| {meth} | {len(g)} | " + ' | '.join(cell(k) for k, _ in COLUMNS) + ' |')
     return '\n'.join(lines)
 
-# %% ../nbs/10_train.ipynb #d75bbb6d
+# %% ../nbs/10_train.ipynb #2b762d1e
 def _overrides(args) -> dict:
     import yaml
     ov = {}
@@ -467,7 +471,7 @@ def print_run(out:Path):
         print(f"| {task} | {v('r1')} | {v('map10')} | {v('transfer')} |")
     print('\n' + json.dumps({k: v for k, v in s.items() if k != 'transfer'}, indent=1))
 
-# %% ../nbs/10_train.ipynb #f85dc8de
+# %% ../nbs/10_train.ipynb #de6a591d
 def cli_run(args):
     "`cmwb run CONFIG`"
     cfg = load_experiment(args.config, _overrides(args))
@@ -488,7 +492,7 @@ def cli_demo(args):
         print(f"report: {write_report(out)}")
     except ImportError: pass
 
-# %% ../nbs/10_train.ipynb #91d9ed9e
+# %% ../nbs/10_train.ipynb #93ce4309
 ALL_METHODS = ['finetune', 'joint', 'ewc', 'lwf', 'er', 'dns', 'unicode', 'comet', 'cma', 'comm']
 
 def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None=None, progress:bool=False) -> list[dict]:

@@ -243,7 +243,7 @@ class LwF(Method):
         new_l, old_l = e[a] @ e[b].T / self.temperature, self.teacher(batch, a) @ self.teacher(batch, b).T / self.temperature
         return dict(out, lwf=self.s.alpha * logit_distill(new_l, old_l, self.s.T))
 
-# %% ../../nbs/08_methods.ipynb #a68c3249
+# %% ../../nbs/08_methods.ipynb #8c45bef6
 @dataclass
 class ERSettings(Settings):
     budget_mb: float = 2.0     # replay memory per stage
@@ -261,11 +261,13 @@ class ER(Method):
         e = self.__dict__.get('extra', {}); stages = sorted({int(k.split('.')[0]) for k in e})
         self.__dict__['exemplars'] = [ExemplarBuffer.from_state({k[len(f'{t}.'):]: v for k, v in e.items() if k.startswith(f'{t}.')},
                                     dict(budget=int(self.s.budget_mb * 2**20), policy='reservoir', seen=0)) for t in stages]
-    def training_step(self, batch, t):
+    def replayed(self) -> list[dict]:
+        "This step's replayed pairs: one batch per earlier stage, `replay_batch` pairs in all (drawn from the global RNG: checkpointed)."
         bufs = self.__dict__.get('exemplars', []); n = max(self.s.replay_batch // max(len(bufs), 1), 1)
         dev = next(self.parameters()).device
-        replayed = [{k: v.to(dev) for k, v in buf.sample(n, torch.default_generator).items()} for buf in bufs]  # global RNG: checkpointed
-        z = encode_groups(self, [batch] + replayed)
+        return [{k: v.to(dev) for k, v in buf.sample(n, torch.default_generator).items()} for buf in bufs]
+    def training_step(self, batch, t):
+        z = encode_groups(self, [batch] + self.replayed())
         return dict(align=self.align_loss(z[0]), **{f'replay{i}': self.align_loss(zi) for i, zi in enumerate(z[1:])})
 
 def encode_groups(method:Method, groups:list[dict]) -> list[dict]:
