@@ -34,7 +34,7 @@ def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
     "Cross-modal code matching loss from two modalities' distances to the codes."
     return cmcm_probs(code_probs(dist_a), code_probs(dist_b))
 
-# %% ../nbs/06_losses.ipynb #20cb4aa0
+# %% ../nbs/06_losses.ipynb #d449e2a1
 from .codebook import no_autocast, sq_distances, widen
 
 def _blocks(B:int, T:int, rows:int) -> list[tuple[slice, slice]]:
@@ -70,7 +70,7 @@ class _SoftCodes(torch.autograd.Function):
             for j, (it, r) in enumerate(_blocks(B, T, ctx.rows)):
                 p, ns = blocks[2 * j], blocks[2 * j + 1]
                 x = (p.view(-1, T, K) * gt[it]).view(-1, K)
-                y = torch.addcmul(x, p, x.sum(-1, keepdim=True), value=-1).div_(ns)       # 2·∂L/∂d: through softmax and sqrt
+                y = x.addcmul_(p, x.sum(-1, keepdim=True), value=-1).div_(ns)            # 2·∂L/∂d: through softmax and sqrt
                 if j in ctx.kept: y = torch.where(ctx.kept[j], y, 0.)                     # through the clamp
                 torch.mm(y, e, out=gz[r]).neg_().add_(y.sum(-1, keepdim=True) * flat[r])  # through d = |z|² - 2 z·e + |e|²
         return gz.view(B, T, -1).to(ctx.dtype), None, None, None
