@@ -108,14 +108,14 @@ def commitment(self:Codebook, z:dict, codes:dict) -> torch.Tensor:
     return total
 Codebook.commitment = commitment
 
-# %% ../nbs/03_codebook.ipynb #c804dfe5
+# %% ../nbs/03_codebook.ipynb #c1389e85
 def _ema_targets(z:dict, c:float) -> dict:
     "Per modality, the features each code assignment contributes: own (1-c) plus partners' mean (c)."
     if len(z) == 1 or not c: return dict(z)
     out = {}
     for m, zm in z.items():
         partners = [align(z[o], zm) for o in z if o != m]
-        out[m] = (1 - c) * zm + c * torch.stack(partners).mean(0)
+        out[m] = (1 - c) * zm + c * (partners[0] if len(partners) == 1 else torch.stack(partners).mean(0))
     return out
 
 # %% ../nbs/03_codebook.ipynb #349300e5
@@ -136,14 +136,16 @@ def ema_update(self:Codebook, z:dict, idx:dict):
     self.idle.copy_(torch.where(count > 0, 0, self.idle + 1))
 Codebook.ema_update = ema_update
 
-# %% ../nbs/03_codebook.ipynb #15ee5423
+# %% ../nbs/03_codebook.ipynb #06ce5287
 @torch.no_grad()
 def reset_dead(self:Codebook, z:dict):
     "Move codes idle for `dead_after` batches onto random features of this batch."
     if not self.dead_after: return
-    feats = torch.cat([v.detach().reshape(-1, self.dim).float() for v in z.values()])
-    pick = feats[torch.randint(len(feats), (self.n_codes,), device=feats.device)]
+    feats = [v.detach().reshape(-1, self.dim) for v in z.values()]
+    draw = torch.randint(sum(map(len, feats)), (self.n_codes,), device=feats[0].device)   # every step: the RNG stream does not depend on deaths
     dead = (self.idle >= self.dead_after) & (self.rate > 0)
+    if not dead.is_cuda and not dead.any(): return        # nothing to move (on a GPU this check would wait for the device)
+    pick = torch.cat([f.float() for f in feats])[draw]
     self.embed.copy_(torch.where(dead[:, None], pick, self.embed))
     self.ema_weight.copy_(torch.where(dead[:, None], pick, self.ema_weight))
     self.ema_count.copy_(torch.where(dead, 1., self.ema_count)); self.idle.masked_fill_(dead, 0)

@@ -34,7 +34,7 @@ def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
     "Cross-modal code matching loss from two modalities' distances to the codes."
     return cmcm_probs(code_probs(dist_a), code_probs(dist_b))
 
-# %% ../nbs/06_losses.ipynb #d449e2a1
+# %% ../nbs/06_losses.ipynb #770b09bc
 from .codebook import no_autocast, sq_distances, widen
 
 def _blocks(B:int, T:int, rows:int) -> list[tuple[slice, slice]]:
@@ -49,11 +49,12 @@ class _SoftCodes(torch.autograd.Function):
         (B, T, D), K = z.shape, len(codes)
         flat, e = widen(z.reshape(B * T, D)), widen(codes); e2 = (e * e).sum(1)
         probs, idx, blocks, ctx.kept = flat.new_empty(B, K), flat.new_empty(B * T, dtype=torch.long), [], {}
+        least = flat.new_empty(B * T)                                                   # torch.min's values (it is faster than argmin)
         with no_autocast(z):
             for j, (it, r) in enumerate(_blocks(B, T, rows)):
                 d = sq_distances(flat[r], e, e2)
                 if d.is_cuda or d.amin() < 0: ctx.kept[j] = d >= 0; d.clamp_min_(0)   # rounding made a distance negative (rare on CPU)
-                torch.argmin(d, -1, out=idx[r])
+                torch.min(d, -1, out=(least[r], idx[r]))                                 # the first nearest code, as argmin
                 ns = torch.sqrt(d.add_(eps), out=d).neg_()                              # -s: softmax's input, kept for the backward
                 p = torch.softmax(ns, -1); blocks += [p, ns]
                 torch.mean(p.view(-1, T, K), 1, out=probs[it])
