@@ -14,8 +14,8 @@ from fastcore.basics import patch
 __all__ = ['SEAL', 'YAML_SEAL', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError', 'seal', 'unseal',
            'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict', 'seed_everything', 'DeviceInfo', 'pick_device',
            'reuse_freed_memory', 'failpoint', 'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file',
-           'save_checkpoint', 'read_json', 'load_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions',
-           'LockedError', 'FolderLock', 'RunDir']
+           'save_checkpoint', 'read_json', 'load_checkpoint', 'verify_checkpoint', 'get_logger', 'set_verbosity',
+           'git_commit', 'versions', 'LockedError', 'FolderLock', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #bcff8b3f
 class CmwbError(Exception):
@@ -247,7 +247,7 @@ def save_checkpoint(path, tensors:dict, meta:dict|None=None):
     failpoint('checkpoint')                          # fault tests: killed between the tensors and their JSON
     write_json(path.with_suffix('.json'), dict(meta or {}, sha256=hashlib.sha256(blob).hexdigest(), n_bytes=len(blob)))
 
-# %% ../nbs/00_core.ipynb #f8593e08
+# %% ../nbs/00_core.ipynb #9b520d7d
 def read_json(path) -> Any:
     "Parse the JSON file at `path`, naming it if it is missing or damaged."
     path = Path(path)
@@ -256,16 +256,28 @@ def read_json(path) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise CorruptFileError(f"{path}: damaged JSON ({e}); restore it or delete the run's last stage") from None
     return unseal(obj, path)
 
+def _checkpoint_files(path) -> tuple[dict, Path]:
+    "(meta with checksum, tensor file) of the checkpoint at `path`."
+    path = Path(path); meta = read_json(path.with_suffix('.json')); tf = path.with_suffix('.safetensors')
+    if not tf.is_file(): raise CorruptFileError(f"{tf}: missing, but {path.with_suffix('.json')} refers to it")
+    return meta, tf
+
+def _checked(meta:dict, tf:Path, digest:str, n_bytes:int) -> dict:
+    "The checkpoint's own meta, once the tensor file's digest matches the one written."
+    if digest != meta.get('sha256'):
+        raise CorruptFileError(f"{tf}: checksum mismatch ({n_bytes} bytes, {meta.get('n_bytes')} written): the file is damaged; do not use it")
+    return {k: v for k, v in meta.items() if k not in ('sha256', 'n_bytes')}
+
 def load_checkpoint(path) -> tuple[dict, dict]:
     "Read a checkpoint written by `save_checkpoint`, verifying its checksum; return `(tensors, meta)`."
     from safetensors.torch import load
-    path = Path(path); meta = read_json(path.with_suffix('.json'))
-    tf = path.with_suffix('.safetensors')
-    if not tf.is_file(): raise CorruptFileError(f"{tf}: missing, but {path.with_suffix('.json')} refers to it")
-    blob = tf.read_bytes()
-    if hashlib.sha256(blob).hexdigest() != meta.get('sha256'):
-        raise CorruptFileError(f"{tf}: checksum mismatch ({len(blob)} bytes, {meta.get('n_bytes')} written): the file is damaged; do not use it")
-    return load(blob), {k: v for k, v in meta.items() if k not in ('sha256', 'n_bytes')}
+    meta, tf = _checkpoint_files(path); blob = tf.read_bytes()
+    return load(blob), _checked(meta, tf, hashlib.sha256(blob).hexdigest(), len(blob))
+
+def verify_checkpoint(path) -> dict:
+    "Verify a checkpoint's checksum, streaming its tensor file without loading the tensors; return its meta."
+    meta, tf = _checkpoint_files(path)
+    return _checked(meta, tf, sha256_file(tf), tf.stat().st_size)
 
 # %% ../nbs/00_core.ipynb #b71d35cc
 def get_logger(name:str='cmwb') -> logging.Logger:
