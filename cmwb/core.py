@@ -247,7 +247,7 @@ def save_checkpoint(path, tensors:dict, meta:dict|None=None):
     failpoint('checkpoint')                          # fault tests: killed between the tensors and their JSON
     write_json(path.with_suffix('.json'), dict(meta or {}, sha256=hashlib.sha256(blob).hexdigest(), n_bytes=len(blob)))
 
-# %% ../nbs/00_core.ipynb #9b520d7d
+# %% ../nbs/00_core.ipynb #47ab0acb
 def read_json(path) -> Any:
     "Parse the JSON file at `path`, naming it if it is missing or damaged."
     path = Path(path)
@@ -272,7 +272,8 @@ def load_checkpoint(path) -> tuple[dict, dict]:
     "Read a checkpoint written by `save_checkpoint`, verifying its checksum; return `(tensors, meta)`."
     from safetensors.torch import load
     meta, tf = _checkpoint_files(path); blob = tf.read_bytes()
-    return load(blob), _checked(meta, tf, hashlib.sha256(blob).hexdigest(), len(blob))
+    meta = _checked(meta, tf, hashlib.sha256(blob).hexdigest(), len(blob))       # before parsing: a damaged file is named as such
+    return load(blob), meta
 
 def verify_checkpoint(path) -> dict:
     "Verify a checkpoint's checksum, streaming its tensor file without loading the tensors; return its meta."
