@@ -34,7 +34,7 @@ def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
     "Cross-modal code matching loss from two modalities' distances to the codes."
     return cmcm_probs(code_probs(dist_a), code_probs(dist_b))
 
-# %% ../nbs/06_losses.ipynb #770b09bc
+# %% ../nbs/06_losses.ipynb #5dc11a54
 from .codebook import no_autocast, sq_distances, widen
 
 def _blocks(B:int, T:int, rows:int) -> list[tuple[slice, slice]]:
@@ -53,8 +53,9 @@ class _SoftCodes(torch.autograd.Function):
         with no_autocast(z):
             for j, (it, r) in enumerate(_blocks(B, T, rows)):
                 d = sq_distances(flat[r], e, e2)
-                if d.is_cuda or d.amin() < 0: ctx.kept[j] = d >= 0; d.clamp_min_(0)   # rounding made a distance negative (rare on CPU)
-                torch.min(d, -1, out=(least[r], idx[r]))                                 # the first nearest code, as argmin
+                nearest = lambda: torch.min(d, -1, out=(least[r], idx[r]))[0]           # the first nearest code, as argmin
+                if d.is_cuda or nearest().amin() < 0:                                  # rounding made a distance negative (rare on CPU)
+                    ctx.kept[j] = d >= 0; d.clamp_min_(0); nearest()
                 ns = torch.sqrt(d.add_(eps), out=d).neg_()                              # -s: softmax's input, kept for the backward
                 p = torch.softmax(ns, -1); blocks += [p, ns]
                 torch.mean(p.view(-1, T, K), 1, out=probs[it])
