@@ -12,9 +12,9 @@ from .core import CmwbError, get_logger, write_json, write_text, sha256_file
 
 # %% auto #0
 __all__ = ['WORDS', 'OPENCV_DIGITS', 'FASHION', 'SOUNDFONT', 'DTMF', 'DIRECTIONS', 'SIZES', 'CAPTIONS', 'FASHION_CLASSES',
-           'INSTRUMENTS', 'FS_SIZES', 'MANIFEST_HEAD', 'BUILDERS', 'SIZES_OF', 'data_root', 'need', 'opencv_digits',
-           'sklearn_digits', 'tts', 'save_wav16k', 'dtmf', 'moving_clip', 'fashion_mnist', 'render_note', 'lock_of',
-           'repo_lock', 'build', 'check_lock']
+           'INSTRUMENTS', 'FS_SIZES', 'MANIFEST_HEAD', 'BUILDERS', 'SIZES_OF', 'MIX_SIZES', 'MIX_CAPTIONS', 'data_root',
+           'need', 'opencv_digits', 'sklearn_digits', 'tts', 'save_wav16k', 'dtmf', 'moving_clip', 'fashion_mnist',
+           'render_note', 'lock_of', 'repo_lock', 'build', 'check_lock']
 
 # %% ../nbs/01a_datasets.ipynb #639c28fa
 WORDS = 'zero one two three four five six seven eight nine'.split()
@@ -295,3 +295,110 @@ def check_lock(folder:Path, name:str, size:str) -> list[str]:
     diff = [g for g in set(want) | set(have) if want.get(g) != have.get(g)]
     if diff: get_logger('cmwb.data').warning(f"{folder}: {sorted(diff)} differ from {ref} (other tool versions?); results may not match the README")
     return sorted(diff)
+
+# %% ../nbs/01a_datasets.ipynb #72d8a626
+MIX_SIZES = {
+    'ci':   dict(per_stage=4, test=3, speeds=[140, 180],
+                 voices_train=[('espeak-ng', 'en-us+m1'), ('espeak-ng', 'en-gb+f2')],
+                 voices_test=[('espeak-ng', 'en-us+m7'), ('flite', 'kal16')]),
+    'full': dict(per_stage=12, test=20, speeds=[130, 170],
+                 voices_train=[('espeak-ng', f'{a}+{v}') for a in ['en-us', 'en-gb'] for v in ['m1', 'm2', 'm3']],
+                 voices_test=[('espeak-ng', 'en-029+m7'), ('espeak-ng', 'en-us+f5'), ('flite', 'kal16'), ('flite', 'slt')]),
+}
+MIX_CAPTIONS = dict(
+    image=dict(train=['a handwritten {w}', 'a picture of a {w}', 'a small grey image of a {w}'],
+               test=['an image that shows {w}', 'this is what {w} looks like']),
+    speech=dict(train=['someone saying {w}', 'the spoken word {w}', 'a voice says {w}'],
+                test=['a recording of the word {w}', '{w}, pronounced aloud']),
+    video=dict(train=['a {w} moving {dir}', 'the {w} slides {dir}', 'a clip of a {w} going {dir}'],
+               test=['footage where {w} travels {dir}', '{w} in motion, heading {dir}']),
+    audio=dict(train=['the telephone tone for {w}', 'dialing {w}', 'the keypad sound of {w}'],
+               test=['a phone keypad beeping {w}', 'the dial tone meaning {w}']),
+)
+
+# %% ../nbs/01a_datasets.ipynb #d5016bfa
+def _mix_add(b:_Builder, id:str, modality:str, concept:str, split:str, domain:str, path:str, **meta):
+    "One MixMM media item and its caption, from the train or the held-out test templates of its modality."
+    templates = MIX_CAPTIONS[modality][split]
+    caption = templates[b.rng.integers(len(templates))].format(w=concept, dir=meta.get('direction', ''))
+    b.items.append(dict(id=id, modality=modality, concept=concept, split=split, domain=domain, path=path, pair=id, meta=meta))
+    b.items.append(dict(id=f'{id}.txt', modality='text', concept=concept, split=split, domain='caption', text=caption, pair=id))
+
+# %% ../nbs/01a_datasets.ipynb #361d6c93
+def _mix_images(b:_Builder, s:dict):
+    "Digit images in two domains and clothes images: `per_stage` train and `test` test items per concept."
+    from PIL import Image
+    cells, y, cols = opencv_digits()
+    sk, sy = sklearn_digits()
+    fx = {split: fashion_mnist(split) for split in ['train', 'test']}
+    for split, n in [('train', s['per_stage']), ('test', s['test'])]:
+        for d in range(10):
+            pool = np.flatnonzero((y == d) & ((cols < 80) if split == 'train' else (cols >= 80)))
+            for k, i in enumerate(pool[:n]):
+                rel = f'image/opencv_{split}_{d}_{k:03d}.png'
+                Image.fromarray(255 - cells[i]).save(b.file(rel))
+                _mix_add(b, f'img_opencv_{split}_{d}_{k:03d}', 'image', WORDS[d], split, 'opencv', rel)
+            half = len(np.flatnonzero(sy == d)) // 2
+            skpool = np.flatnonzero(sy == d)[:half] if split == 'train' else np.flatnonzero(sy == d)[half:]
+            for k, i in enumerate(skpool[:n]):
+                rel = f'image/sklearn_{split}_{d}_{k:03d}.png'
+                Image.fromarray(255 - sk[i]).save(b.file(rel))
+                _mix_add(b, f'img_sklearn_{split}_{d}_{k:03d}', 'image', WORDS[d], split, 'sklearn', rel)
+            x, fy = fx[split]
+            for k, i in enumerate(np.flatnonzero(fy == d)[:n]):
+                rel = f'image/fashion_{split}_{d}_{k:03d}.png'
+                Image.fromarray(x[i]).save(b.file(rel))
+                _mix_add(b, f'img_fashion_{split}_{d}_{k:03d}', 'image', FASHION_CLASSES[d], split, 'fashion-mnist', rel)
+
+# %% ../nbs/01a_datasets.ipynb #9765cdc5
+def _mix_speech(b:_Builder, s:dict, workers:int=4):
+    "Every concept's name spoken by train voices (train) and held-out voices and engines (test)."
+    words = WORDS + FASHION_CLASSES
+    jobs = [(w, eng, v, sp, 'train') for w in words for eng, v in s['voices_train'] for sp in s['speeds']]
+    jobs += [(w, eng, v, s['speeds'][0], 'test') for w in words for eng, v in s['voices_test']]
+    def render(job):
+        w, eng, v, sp, split = job
+        rel = f"speech/{split}_{eng}_{v.replace('+', '-')}_{sp}_{w.replace(' ', '-')}.wav"
+        save_wav16k(tts(w, eng, v, sp), b.file(rel))
+        return rel
+    with ThreadPoolExecutor(workers) as ex:
+        rels = list(ex.map(render, jobs))
+    for (w, eng, v, sp, split), rel in zip(jobs, rels):
+        _mix_add(b, Path(rel).stem, 'speech', w, split, eng, rel, voice=v, speed=sp)
+
+# %% ../nbs/01a_datasets.ipynb #5b611af5
+def _mix_video_audio(b:_Builder, s:dict):
+    "Moving digits and garments (video) and digit tones (audio): `per_stage` train and `test` test items per concept."
+    import soundfile as sf
+    cells, y, cols = opencv_digits()
+    fx = {split: fashion_mnist(split) for split in ['train', 'test']}
+    for split, n in [('train', s['per_stage']), ('test', s['test'])]:
+        for d in range(10):
+            pool = np.flatnonzero((y == d) & ((cols < 80) if split == 'train' else (cols >= 80)))
+            x, fy = fx[split]
+            garments = np.flatnonzero(fy == d)
+            for k in range(n):
+                direction = DIRECTIONS[k % 4]
+                for kind, img, concept in [('digit', cells[int(b.rng.choice(pool))], WORDS[d]),
+                                           ('fashion', x[int(b.rng.choice(garments[-500:]))], FASHION_CLASSES[d])]:
+                    rel = f'video/{kind}_{split}_{d}_{k:03d}.npy'
+                    np.save(b.file(rel), moving_clip(img, direction, rng=b.rng))
+                    domain = 'opencv' if kind == 'digit' else 'fashion-mnist'
+                    _mix_add(b, f'vid_{kind}_{split}_{d}_{k:03d}', 'video', concept, split, domain, rel, direction=direction)
+                clean = split == 'train'
+                dur, snr = (b.rng.uniform(0.2, 0.6), b.rng.uniform(15, 35)) if clean else (b.rng.uniform(0.6, 0.9), b.rng.uniform(8, 15))
+                rel = f'audio/{split}_{d}_{k:03d}.wav'
+                sf.write(b.file(rel), dtmf(d, b.rng, dur=dur, snr_db=snr), 16000, subtype='PCM_16')
+                _mix_add(b, f'tone_{split}_{d}_{k:03d}', 'audio', WORDS[d], split, 'dtmf', rel)
+
+# %% ../nbs/01a_datasets.ipynb #e22eaeaa
+def _mixmm(b:_Builder, s:dict):
+    "MixMM: images, speech, video and audio of 20 concepts, each with a caption."
+    _mix_images(b, s)
+    _mix_speech(b, s)
+    _mix_video_audio(b, s)
+
+BUILDERS['mixmm'] = _mixmm
+SIZES_OF['mixmm'] = MIX_SIZES
+MANIFEST_HEAD['mixmm'] = dict(description='MixMM: 20 concepts (digits and clothes) in image, speech, video, DTMF audio and '
+                                          'text; held-out caption templates, voices and writers for test', video_frames=16)

@@ -116,10 +116,16 @@ def load_effnet_lite0() -> EfficientNetLite0:
     m = EfficientNetLite0(); m.load_state_dict(torch.load(files[0], map_location='cpu', weights_only=True), strict=True)
     return m.eval()
 
-def image_batch(raw:list, size:int) -> torch.Tensor:
-    "uint8 [H, W, C] images -> float [B, 3, size, size] in [-1, 1] (bilinear resize)."
-    x = torch.stack([torch.from_numpy(np.array(r)).permute(2, 0, 1) for r in raw]).float() / 127.5 - 1
+def _resized(x:torch.Tensor, size:int) -> torch.Tensor:
+    "float [B, 3, H, W] in [-1, 1] -> [B, 3, size, size] (bilinear, antialiased)."
     return F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=True)
+
+def image_batch(raw:list, size:int) -> torch.Tensor:
+    "uint8 [H, W, C] images, of one size or several -> float [B, 3, size, size] in [-1, 1] (bilinear resize)."
+    x = [torch.from_numpy(np.array(r)).permute(2, 0, 1).float() / 127.5 - 1 for r in raw]
+    if len({tuple(t.shape) for t in x}) == 1:
+        return _resized(torch.stack(x), size)
+    return torch.cat([_resized(t[None], size) for t in x])
 
 class ImageEncoder(Encoder):
     "EfficientNet-Lite0 pooled features of images resized to `size`."

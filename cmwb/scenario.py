@@ -33,7 +33,7 @@ class Stage:
 class Schedule:
     name: str
     stages: list[Stage]
-    setting: Literal['modality', 'class', 'domain'] = 'modality'
+    setting: Literal['modality', 'class', 'domain', 'mixed'] = 'modality'
     unseen_pairs: list[list[str]] = field(default_factory=list)   # extra modality pairs to evaluate zero-shot
 
     def __post_init__(self):
