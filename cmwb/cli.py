@@ -38,6 +38,8 @@ def _run_args(p):
     p.add_argument('--seed', type=int, default=None); p.add_argument('--out', default=None, help='run folder')
     p.add_argument('--device', default=None); p.add_argument('--resume', action='store_true', help='continue an interrupted run')
     p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a config field (dotted key)')
+    p.add_argument('--accept-changes', action='store_true',
+                   help='with --resume: continue under a config that differs from the recorded one (the change is recorded)')
 
 def _demo_args(p):
     p.add_argument('--size', default='ci', choices=['ci', 'full']); p.add_argument('--out', default='runs/demo')
