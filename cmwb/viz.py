@@ -13,7 +13,7 @@ from .evaluate import Matrices
 
 # %% auto #0
 __all__ = ['REPORT_CSS', 'HOW_TO_READ', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage', 'agreement_matrix',
-           'code_agreement', 'expert_routing', 'umap_coords', 'umap_figure', 'spread_over_concepts',
+           'code_agreement', 'router_labels', 'expert_routing', 'umap_coords', 'umap_figure', 'spread_over_concepts',
            'retrieval_examples', 'publish', 'summary_html', 'write_report', 'chance_r1', 'write_comparison',
            'md_table_html', 'cli_report']
 
@@ -107,6 +107,19 @@ def code_agreement(rv:RunView, t:int|None=None):
     return fig
 
 # %% ../nbs/12_viz.ipynb #cf6d38dd
+def router_labels(rv:RunView, st:dict, n:int) -> list[str]:
+    "Names of `n` routers: the modalities each routes and the stage each modality joined ('router i' when unknown)."
+    first = {}
+    for s, x in enumerate(rv.config['schedule']['stages']):
+        for m in x['modalities']: first.setdefault(m, s)
+    if 'router_of' in st:
+        by = {}
+        for m, r in st['router_of'].items(): by.setdefault(r, []).append(m)
+    elif len(st.get('seen', [])) == n: by = {i: [m] for i, m in enumerate(st['seen'])}       # one router per modality, in the order added
+    elif n == 1: return ['all modalities (one shared router)']
+    else: return [f'router {i}' for i in range(n)]
+    return [' + '.join(f"{m} (stage {first.get(m, '?')})" for m in by.get(i, [])) or f'router {i}' for i in range(n)]
+
 def expert_routing(rv:RunView, t:int|None=None):
     "Heatmap: share of routing slots per expert, one row per router (stage or modality)."
     import plotly.graph_objects as go
@@ -115,8 +128,7 @@ def expert_routing(rv:RunView, t:int|None=None):
     if key is None: raise NoFigure(f"{rv.path}: method {rv.config.get('method')!r} has no mixture-of-experts adapter")
     u = ck[key].float(); share = (u / u.sum(1, keepdim=True).clamp_min(1)).numpy()
     st = read_json(rv.path/'checkpoints'/f'stage{t:02d}-done.json')['method']['structure']
-    rows = [k for k, _ in sorted(st.get('router_of', {}).items(), key=lambda kv: kv[1])] if 'router_of' in st else None
-    labels = rows if rows and len(rows) == len(u) else [f'router {i}' for i in range(len(u))]
+    labels = router_labels(rv, st, len(u))
     fig = go.Figure(go.Heatmap(z=share, y=labels, x=[f'e{i}' for i in range(u.shape[1])], colorscale='Oranges', texttemplate='%{z:.2f}'))
     return fig.update_layout(title=f'expert routing after stage {t}', xaxis_title='expert')
 
