@@ -305,7 +305,7 @@ def fault_campaign(work, kills:int=12, inputs:int=200, seed:int=0, sweep:str|Non
         log.info('killing cmwb sweep'); jobs.append(sweep_campaign(sweep, work, plan_kills(max(kills // 3, 1), seed, points={}, delays=(8., 40.))))
     log.info('damaging files'); damaged = run_damage_cases(work/'run-ref', work/'store-ref', m, work/'damaged', ('digitsmm', *_sets(CAMPAIGN_SETS)))
     log.info('generated bad input'); bad = bad_input_campaign(inputs, Path(m).parent, work/'bad-input', seed)
-    log.info('bad media'); media = bad_media_campaign(max(inputs // 10, 4), Path(m).parent, work/'bad-media')
+    log.info('bad media'); media = bad_media_campaign(max(inputs // 5, 4), Path(m).parent, work/'bad-media')
     log.info('resumes under changed configs'); resumes = resume_change_cases(work/'run-ref', work/'resumes', CAMPAIGN_SETS)
     totals = dict(kills=sum(j['kills'] for j in jobs), kills_identical=all(j['identical'] for j in jobs),
                   damaged=len(damaged), damaged_refused=sum(c['refused'] and c['named'] and c['untouched'] for c in damaged),
