@@ -38,6 +38,8 @@ def _run_args(p):
     p.add_argument('--seed', type=int, default=None); p.add_argument('--out', default=None, help='run folder')
     p.add_argument('--device', default=None); p.add_argument('--resume', action='store_true', help='continue an interrupted run')
     p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a config field (dotted key)')
+    p.add_argument('--accept-changes', action='store_true',
+                   help='with --resume: continue under a config that differs from the recorded one (the change is recorded)')
 
 def _demo_args(p):
     p.add_argument('--size', default='ci', choices=['ci', 'full']); p.add_argument('--out', default='runs/demo')
@@ -57,7 +59,7 @@ def _report_args(p):
 
 def _faults_args(p):
     p.add_argument('--kills', type=int, default=12, help='kill points for the cmwb run campaign (extract and sweep get a third each)')
-    p.add_argument('--inputs', type=int, default=200, help='generated bad inputs per kind (configs, manifests)')
+    p.add_argument('--inputs', type=int, default=200, help='generated bad inputs per kind (configs, manifests); a fifth as many damaged media files')
     p.add_argument('--sweep', default=None, help='also kill this sweep YAML (e.g. sweeps/smoke.yaml)')
     p.add_argument('--seed', type=int, default=0); p.add_argument('--work', default=None, help='keep the work folder here')
     p.add_argument('--out', default=None, help='JSON file for the figures')

@@ -11,8 +11,8 @@ from .core import CmwbError, CorruptFileError
 from .viz import RunView, NoFigure, umap_coords, matrix_heatmap, code_usage, expert_routing, umap_figure, retrieval_examples
 
 # %% auto #0
-__all__ = ['DATA_KEYS', 'configs', 'widgets_available', 'Dashboard', 'train_next_stage', 'close', 'figures', 'build', 'redraw',
-           'show']
+__all__ = ['DATA_KEYS', 'PANEL_WIDTH', 'configs', 'widgets_available', 'Dashboard', 'train_next_stage', 'close', 'figures',
+           'build', 'redraw', 'show', 'write_static']
 
 # %% ../nbs/13_dashboard.ipynb #0dfb9004
 def configs() -> list[str]:
@@ -119,7 +119,7 @@ def build(self:Dashboard):
     self.w['stage'].observe(lambda ch: self.redraw(ch['new']), 'value')
     self.w['mods'].observe(lambda ch: self._filter(ch['new']), 'value')
     self.w['config'].observe(lambda ch: self._choose(config=ch['new']), 'value'); self.w['method'].observe(lambda ch: self._choose(method=ch['new']), 'value')
-    self.panels = W.GridBox(layout=W.Layout(grid_template_columns='1fr 1fr'))
+    self.panels = W.GridBox(layout=W.Layout(grid_template_columns='minmax(0, 1fr)', width='100%'))   # one column: fits beside the file browser
     w = self.w
     self.ui = W.VBox([W.HBox([w['config'], w['method'], w['train'], w['stop']]), W.HBox([w['progress'], w['status']]),
                       W.HBox([w['stage'], w['mods']]), self.panels, w['examples']])
@@ -133,12 +133,16 @@ def redraw(self:Dashboard, t:int):
     import plotly.graph_objects as go, ipywidgets as W
     t0 = time.perf_counter(); figs = self.figures(t)
     for name, fig in figs.items():
-        if name not in self.fw: self.fw[name] = go.FigureWidget(fig); self.panels.children = tuple(self.fw.values())
+        if name not in self.fw:
+            fig.update_layout(width=PANEL_WIDTH, autosize=False)
+            self.fw[name] = go.FigureWidget(fig)
+            self.panels.children = tuple(self.fw.values())
         else: _refresh(self.fw[name], fig)
     self.w['examples'].value = self._examples(t); self.last_redraw_s = time.perf_counter() - t0
     return self.last_redraw_s
 
 DATA_KEYS = ('x', 'y', 'z', 'text', 'name')
+PANEL_WIDTH = 820      # px: a JupyterLab notebook in a 1400 px window with the file browser open has about 1,000 px for output
 
 def _refresh(fw, fig):
     "Copy `fig`'s data arrays and title into FigureWidget `fw` (not whole layouts: plotly's template makes that slow)."
@@ -191,14 +195,30 @@ def _after_stage(self:Dashboard):
 for f in [_filter, _choose, _status, _click_train, _on_step, _after_stage]: setattr(Dashboard, f.__name__, f)
 
 # %% ../nbs/13_dashboard.ipynb #a02eac1a
-def show(self:Dashboard):
-    "Display the widgets in a notebook; elsewhere (no widget front end), static figures."
+def show(self:Dashboard, path=None):
+    "Display the widgets in a notebook; in IPython without widgets, the static figures; elsewhere, write them to an HTML file (default RUN/dashboard.html), print where and return its path."
     from IPython.display import display
-    if widgets_available(): display(self.ui or self.build()); return
-    for fig in self.figures().values(): display(fig) if _in_ipython() else fig.show()
+    if widgets_available(): display(self.ui or self.build()); return None
+    figs = self.figures()
+    if _in_ipython():
+        for fig in figs.values(): display(fig)
+        return None
+    if not figs:
+        print(f"{self.path}: no finished stage to show yet (train one with train_next_stage())", flush=True)
+        return None
+    return write_static(self, figs, path)
+
+def write_static(self:Dashboard, figs:dict, path=None) -> Path:
+    "Write figures `figs` of the dashboard's run to one self-contained HTML page; print and return its path."
+    from cmwb.core import write_text
+    from cmwb.viz import _fig, _page, publish
+    rv = self.view; out = Path(path or rv.path/'dashboard.html')
+    write_text(out, _page(f"{rv.title}: after stage {rv.n_done - 1}", [f"<h2>{n}</h2>" + _fig(f) for n, f in figs.items()]))
+    print(f"dashboard figures written to {out}", flush=True)
+    return publish(out)
 
 def _in_ipython() -> bool:
     try:
         from IPython import get_ipython; return get_ipython() is not None
     except ImportError: return False
-Dashboard.show = show
+Dashboard.show, Dashboard.write_static = show, write_static

@@ -12,9 +12,9 @@ import numpy as np
 from .core import CmwbError, ConfigError, check_value, from_dict, read_yaml
 
 # %% auto #0
-__all__ = ['MODALITIES', 'ModalitySpec', 'register_modality', 'read_image', 'read_audio', 'read_video', 'Item', 'Manifest',
-           'parse_manifest', 'load_manifest', 'item_path', 'validate', 'check_manifest', 'select', 'summary',
-           'cli_data']
+__all__ = ['MODALITIES', 'DEBIAN_TOOLS', 'ModalitySpec', 'register_modality', 'read_image', 'wav_declared_frames', 'read_audio',
+           'read_video', 'Item', 'Manifest', 'parse_manifest', 'load_manifest', 'item_path', 'validate',
+           'check_manifest', 'validate_file', 'select', 'summary', 'build_benchmark', 'cli_data']
 
 # %% ../nbs/01_data.ipynb #11c95295
 @dataclass
@@ -36,10 +36,26 @@ def read_image(path, manifest=None):
     from PIL import Image
     with Image.open(path) as im: return np.asarray(im.convert('RGB'))
 
+def wav_declared_frames(path) -> int | None:
+    "Frames a WAV file's header declares (its data chunk size / block size); None for other formats or open-ended sizes."
+    import struct
+    with open(path, 'rb') as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b'RIFF' or head[8:12] != b'WAVE': return None
+        block = None
+        while len(hdr := f.read(8)) == 8:
+            cid, size = hdr[:4], struct.unpack('<I', hdr[4:])[0]
+            if cid == b'fmt ': fmt = f.read(size + size % 2); block = struct.unpack('<H', fmt[12:14])[0] if len(fmt) >= 14 else None
+            elif cid == b'data': return size // block if block and 0 < size < 0xFFFFFFF0 else None
+            else: f.seek(size + size % 2, 1)
+    return None
+
 def read_audio(path, manifest=None):
-    "An audio file as float32 mono at the manifest's sample rate."
+    "An audio file as float32 mono at the manifest's sample rate; a WAV holding fewer frames than its header declares is refused."
     import soundfile as sf
     x, sr = sf.read(str(path), dtype='float32', always_2d=True)
+    want = wav_declared_frames(path)
+    if want is not None and len(x) < want: raise ValueError(f"truncated: {len(x)} of the {want} frames its header declares")
     x, want = x.mean(1), getattr(manifest, 'sample_rate', sr)
     if sr != want:
         import torch, torchaudio.functional as AF
@@ -77,7 +93,7 @@ class Item:
     id: str
     modality: str
     concept: str
-    split: Literal['train', 'val', 'test'] = 'train'
+    split: Literal['train', 'val', 'test']          # required: no silent default (see the table above)
     path: str | None = None
     text: str | None = None
     domain: str = 'default'
@@ -97,18 +113,20 @@ class Manifest:
     source: str = '<memory>'       # the file it was read from (set by `load_manifest`)
 
 # %% ../nbs/01_data.ipynb #e9318b17
-def _read_items(spec, base:Path, src:str) -> list:
-    "Raw item dicts from an inline list or a .jsonl/.csv file."
+def _read_items(spec, base:Path, src:str, problems:list|None=None) -> list:
+    "Raw item dicts from an inline list or a .jsonl/.csv file; with a `problems` list, every broken JSON line is added to it."
     if isinstance(spec, list): return spec
     if not isinstance(spec, str): raise ConfigError(f"{src}: items: expected a list of items or a .jsonl/.csv file name, got {type(spec).__name__}")
     p = base/spec
     if not p.is_file(): raise ConfigError(f"{src}: items: file {p} not found")
     if p.suffix == '.csv':
         with open(p, newline='', encoding='utf-8') as f: return [{k: v for k, v in r.items() if v != ''} for r in csv.DictReader(f)]
-    rows = []
+    rows, bad = [], []
     for n, line in enumerate(p.read_text(encoding='utf-8').splitlines(), 1):
         try: rows.append(json.loads(line)) if line.strip() else None
-        except json.JSONDecodeError as e: raise ConfigError(f"{p}: line {n}: not valid JSON ({e.msg})") from None
+        except json.JSONDecodeError as e: bad.append(f"{p}: line {n}: not valid JSON ({e.msg})")
+    if bad and problems is None: raise ConfigError(bad[0] if len(bad) == 1 else f"{p}: {len(bad)} broken lines:\n  " + "\n  ".join(bad))
+    if problems is not None: problems += bad
     return rows
 
 # %% ../nbs/01_data.ipynb #7bac49cc
@@ -117,24 +135,32 @@ _FIELDS = set(_STR) | {'split', 'meta'}
 
 def _fast_item(r, i:int):
     "An `Item` from a plain row: the common case checked directly (fast); anything unusual through `check_value`."
-    if isinstance(r, dict) and r.keys() <= _FIELDS and {'id', 'modality', 'concept'} <= r.keys() \
-       and all(type(r[k]) is str for k in _STR if k in r and r[k] is not None) and r.get('split', 'train') in ('train', 'val', 'test') \
+    if isinstance(r, dict) and r.keys() <= _FIELDS and {'id', 'modality', 'concept', 'split'} <= r.keys() \
+       and all(type(r[k]) is str for k in _STR if k in r and r[k] is not None) and r['split'] in ('train', 'val', 'test') \
        and isinstance(r.get('meta', {}), dict):
         return Item(**r), []
     return check_value(Item, r, f"item {r.get('id', f'#{i}') if isinstance(r, dict) else f'#{i}'}")
 
-def parse_manifest(d, src:str='<dict>', base:Path|None=None) -> Manifest:
-    "Build a `Manifest` from a mapping, checking the schema of every item (all problems at once)."
+def _parse(d, src:str, base:Path|None, problems:list):
+    "(manifest or None, items that passed the schema, raw rows), every problem appended to `problems`."
     if not isinstance(d, dict): raise ConfigError(f"{src}: a manifest must be a mapping with name, items, ...")
-    base = Path(base or '.'); raw = _read_items(d.get('items', []), base, src)
-    items, probs = [], []
+    raw = _read_items(d.get('items', []), Path(base or '.'), src, problems)
+    items = []
     for i, r in enumerate(raw):
         it, p = _fast_item(r, i)
-        items.append(it); probs += p
+        if p: problems += p
+        else: items.append(it)
     top, p = check_value(Manifest, {**d, 'items': [], 'source': src}, '')
-    probs = p + probs
+    problems[:0] = p
+    return (None if p else top), items, raw
+
+def parse_manifest(d, src:str='<dict>', base:Path|None=None) -> Manifest:
+    "Build a `Manifest` from a mapping, checking the schema of every item (all problems at once)."
+    probs = []
+    top, items, _ = _parse(d, src, base, probs)
     if probs: raise ConfigError(f"{src}: {len(probs)} problem(s):\n  " + "\n  ".join(probs))
-    top.items = items; return top
+    top.items = items
+    return top
 
 def load_manifest(path) -> Manifest:
     "Read and schema-check the manifest YAML at `path` (media are checked by `validate`)."
@@ -168,13 +194,13 @@ def _item_problems(m:Manifest, it:Item, check_media:bool) -> list[str]:
     return [f"item {it.id}: path: {bad} ({p})"] if bad else []
 
 # %% ../nbs/01_data.ipynb #c1dc9d3a
-def validate(m:Manifest, check_media:bool=True) -> list[str]:
-    "Every problem in manifest `m`, each naming the item and the field."
+def validate(m:Manifest, check_media:bool=True, pair_counts=None) -> list[str]:
+    "Every problem in manifest `m`, each naming the item and the field (`pair_counts`: pair id -> members, when some items failed the schema)."
     from collections import Counter
     ids = Counter(it.id for it in m.items)
     probs = [f"item {i}: id: duplicate id ({n} items)" for i, n in ids.items() if n > 1]
     for it in m.items: probs += _item_problems(m, it, check_media)
-    pairs = Counter(it.pair for it in m.items if it.pair is not None)
+    pairs = pair_counts or Counter(it.pair for it in m.items if it.pair is not None)
     probs += [f"item {it.id}: pair: pair id {it.pair!r} has no partner" for it in m.items if it.pair is not None and pairs[it.pair] < 2]
     return probs
 
@@ -183,6 +209,17 @@ def check_manifest(m:Manifest, check_media:bool=True) -> Manifest:
     probs = validate(m, check_media)
     if probs: raise ConfigError(f"{m.source}: {len(probs)} problem(s):\n  " + "\n  ".join(probs))
     return m
+
+# %% ../nbs/01_data.ipynb #09cddee9
+def validate_file(path, check_media:bool=True) -> list[str]:
+    "Every problem of the manifest file at `path`: schema, broken lines, files, media and pairs, in one list."
+    from collections import Counter
+    path, probs = Path(path), []
+    top, items, raw = _parse(read_yaml(path), str(path), path.parent, probs)
+    if top is None: return probs
+    top.items, top.root = items, str((path.parent/top.root).resolve())
+    pairs = Counter(r.get('pair') for r in raw if isinstance(r, dict) and isinstance(r.get('pair'), str))
+    return probs + validate(top, check_media, pairs)
 
 # %% ../nbs/01_data.ipynb #8ca51967
 def select(m:Manifest, **where) -> list[Item]:
@@ -197,20 +234,31 @@ def summary(m:Manifest) -> dict:
     return dict(name=m.name, items=len(m.items), counts={f"{a}/{b}": n for (a, b), n in sorted(c.items())},
                 concepts=sorted({it.concept for it in m.items}), domains=sorted({it.domain for it in m.items}))
 
+# %% ../nbs/01_data.ipynb #fd5b1989
+DEBIAN_TOOLS = {'espeak-ng': 'espeak-ng', 'flite': 'flite', 'sox': 'sox', 'fluidsynth': 'fluidsynth'}
+
+def build_benchmark(name:str, size:str='ci', root=None) -> Path:
+    "`cmwb.datasets.build`, with a missing program named together with the `apt-get` command that installs it."
+    from cmwb.datasets import build
+    try: return build(name, size=size, root=root)
+    except FileNotFoundError as e:
+        tool = Path(str(e.filename or '')).name
+        if tool not in DEBIAN_TOOLS: raise
+        raise CmwbError(f"building {name} ({size}) needs the program `{tool}`, which pip cannot install: run "
+                        f"`sudo apt-get install --no-install-recommends {DEBIAN_TOOLS[tool]}` (tools/setup.sh installs them all)") from None
+
 # %% ../nbs/01_data.ipynb #b23e1b6f
 def cli_data(args):
     "`cmwb data ...`"
     if args.action == 'build':
-        from cmwb.datasets import build
-        return print(build(args.name, size=args.size, root=args.root))
+        return print(build_benchmark(args.name, size=args.size, root=args.root))
     if args.action == 'import':
         from cmwb.public import READERS, save_manifest
         if args.name not in READERS: raise CmwbError(f"no reader for {args.name!r}; available: {', '.join(READERS)}")
         m = READERS[args.name](args.root); probs = validate(m, check_media=False)
         out = save_manifest(m, args.out or f'{args.name}.yaml')
         return print(f"{out}: {len(m.items)} items" + (f"; {len(probs)} problem(s), first: {probs[0]}" if probs else ''))
-    m = load_manifest(args.manifest)
-    if args.action == 'show': return print(json.dumps(summary(m), indent=1))
-    probs = validate(m)
+    if args.action == 'show': return print(json.dumps(summary(load_manifest(args.manifest)), indent=1))
+    probs = validate_file(args.manifest)
     if probs: raise ConfigError(f"{args.manifest}: {len(probs)} problem(s):\n  " + "\n  ".join(probs))
-    print(f"{args.manifest}: OK ({len(m.items)} items)")
+    print(f"{args.manifest}: OK ({len(load_manifest(args.manifest).items)} items)")

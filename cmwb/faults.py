@@ -10,10 +10,11 @@ from .core import CmwbError, get_logger, read_json, write_json
 from .train import METRICS
 
 # %% auto #0
-__all__ = ['CMWB', 'SHARD_SIZE', 'DAMAGES', 'NUMERIC', 'OUT_OF_RANGE', 'SMOKE_SETS', 'CAMPAIGN_SETS', 'cmwb_cmd', 'plan_kills',
-           'kill_and_resume', 'run_campaign', 'extract_campaign', 'sweep_campaign', 'damage_case', 'run_damage_cases',
-           'bad_configs', 'check_bad_config', 'bad_manifests', 'check_bad_manifest', 'bad_input_campaign',
-           'fault_campaign', 'cli_faults']
+__all__ = ['CMWB', 'SHARD_SIZE', 'DAMAGES', 'NUMERIC', 'OUT_OF_RANGE', 'MEDIA_DAMAGE', 'MEDIA_MODALITIES', 'RESUME_CHANGES',
+           'SMOKE_SETS', 'CAMPAIGN_SETS', 'cmwb_cmd', 'plan_kills', 'kill_and_resume', 'run_campaign',
+           'extract_campaign', 'sweep_campaign', 'damage_case', 'run_damage_cases', 'bad_configs', 'check_bad_config',
+           'bad_manifests', 'check_bad_manifest', 'bad_input_campaign', 'lock_only_folders', 'media_case',
+           'check_media_case', 'bad_media_campaign', 'resume_change_cases', 'fault_campaign', 'cli_faults']
 
 # %% ../nbs/16_faults.ipynb #3bc1317c
 CMWB = [sys.executable, '-c', 'import sys; from cmwb.cli import main; sys.exit(main())']
@@ -195,6 +196,99 @@ def bad_input_campaign(n:int, source, work, seed:int=0) -> list:
     given(bad_manifests())(cfg(lambda m: out.append(check_bad_manifest(*m, source, Path(work)/'manifest'))))()
     return out
 
+# %% ../nbs/16_faults.ipynb #af6f811e
+def _truncate_wav(p:Path):
+    "Keep the header and half the data: the header still declares every frame."
+    b = p.read_bytes(); p.write_bytes(b[:44 + (len(b) - 44) // 2])
+
+MEDIA_DAMAGE = {
+    'garbage': lambda p: p.write_bytes(b'\x89PNG\r\n\x1a\n' + bytes(range(256)) * 4),
+    'cut-short': lambda p: _truncate_wav(p) if p.suffix == '.wav' else p.write_bytes(p.read_bytes()[:max(len(p.read_bytes()) // 3, 1)]),
+    'empty': lambda p: p.write_bytes(b''),
+    'deleted': lambda p: p.unlink(),
+    'wrong-shape': lambda p: __import__('numpy').save(p, __import__('numpy').zeros((4, 8), 'float32')) if p.suffix == '.npy' else p.write_bytes(b'RIFF'),
+}
+MEDIA_MODALITIES = ('image', 'speech', 'audio', 'video')
+
+def lock_only_folders(root) -> list:
+    "Folders under `root` that hold nothing but a `.lock` (what a failed job must never leave)."
+    return [str(d) for d in [Path(root), *Path(root).rglob('*')] if d.is_dir() and (names := {p.name for p in d.iterdir()}) and names <= {'.lock'}]
+
+def media_case(k:int, source, work) -> Path:
+    "Case `k`: a manifest of 8 train and 4 test pairs of one modality copied from `source`, with one file damaged; its folder."
+    import json
+    mod, how = MEDIA_MODALITIES[k % len(MEDIA_MODALITIES)], list(MEDIA_DAMAGE)[(k // len(MEDIA_MODALITIES)) % len(MEDIA_DAMAGE)]
+    rows = [json.loads(l) for l in (Path(source)/'items.jsonl').read_text().splitlines()]
+    pick = [r for s, n in [('train', 8), ('test', 4)] for r in [r for r in rows if r['modality'] == mod and r['split'] == s][k % 5:k % 5 + n]]
+    pairs = {r['pair'] for r in pick}
+    keep = pick + [r for r in rows if r['modality'] == 'text' and r.get('pair') in pairs]
+    case = Path(work)/f'media-{k:03d}-{mod}-{how}'
+    shutil.rmtree(case, ignore_errors=True); case.mkdir(parents=True)
+    for r in pick:
+        (case/r['path']).parent.mkdir(parents=True, exist_ok=True); shutil.copy(Path(source)/r['path'], case/r['path'])
+    bad = pick[(k * 7) % len(pick)]
+    MEDIA_DAMAGE[how](case/bad['path'])
+    (case/'items.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in keep))
+    (case/'manifest.yaml').write_text('name: bad-media\nsample_rate: 16000\nvideo_frames: 16\nitems: items.jsonl\n')
+    (case/'exp.yaml').write_text(f"name: bad-media\ndata: manifest.yaml\nmethod: finetune\n"
+                                 f"schedule: {{name: s, stages: [{{name: {mod}-text, modalities: [{mod}, text]}}]}}\ntrain: {{epochs: 1, batch_size: 4}}\n")
+    (case/'bad.json').write_text(json.dumps(dict(id=bad['id'], modality=mod, damage=how)))
+    return case
+
+def _outcome(fn, name:str) -> str:
+    "'named' when `fn()` raises a CmwbError naming `name`; else what happened."
+    try: fn(); return 'accepted'
+    except CmwbError as e: return 'named' if name in str(e) else f'unnamed: {str(e)[:200]}'
+    except Exception as e: return f'library error {type(e).__name__}: {str(e)[:200]}'
+
+def check_media_case(case:Path) -> list:
+    "The case through validate, extract and run: one outcome per reader."
+    import json
+    from cmwb.data import validate_file
+    from cmwb.features import extract
+    from cmwb.train import load_experiment, run_experiment
+    bad = json.loads((case/'bad.json').read_text()); name = f"item {bad['id']}:"
+    def validated():
+        probs = validate_file(case/'manifest.yaml')
+        if probs: raise CmwbError('\n'.join(probs))
+    readers = {'validate': validated,
+               'extract': lambda: extract(case/'manifest.yaml', store=case/'store', modalities=[bad['modality']], progress=False),
+               'run': lambda: run_experiment(load_experiment(case/'exp.yaml'), case/'run', progress=False)}
+    out = []
+    for reader, fn in readers.items():
+        before = os.environ.pop('CMWB_FEATURES', None)
+        os.environ['CMWB_FEATURES'] = str(case/'store')           # the run's extraction stays inside the case
+        try: res = _outcome(fn, name)
+        finally:
+            os.environ.pop('CMWB_FEATURES')
+            if before is not None: os.environ['CMWB_FEATURES'] = before
+        out.append(dict(kind='media', case=case.name, reader=reader, outcome=res, lock_only=lock_only_folders(case)))
+    return out
+
+def bad_media_campaign(n:int, source, work) -> list:
+    "`n` damaged-media cases, each through validate, extract and run (3n outcomes)."
+    return [o for k in range(n) for o in check_media_case(media_case(k, source, work))]
+
+# %% ../nbs/16_faults.ipynb #08e13381
+RESUME_CHANGES = [('train.epochs', 3), ('train.lr', 0.01), ('train.batch_size', 32), ('seed', 7), ('temperature', 0.1),
+                  ('eval.transfer_steps', 10), ('method', 'finetune'), ('width', 64), ('method_settings', {'codes': 32})]
+
+def resume_change_cases(run, work, sets=(), changes=RESUME_CHANGES) -> list:
+    "Copy the finished run folder `run`, unfinish it (drop COMPLETE and its last checkpoint), resume it once per change."
+    from cmwb.train import load_experiment, run_experiment, _overrides
+    import argparse
+    base = _overrides(argparse.Namespace(set=list(sets), method=None, seed=None, device=None))
+    out = []
+    for k, v in changes:
+        copy = Path(work)/f"resume-{k.replace('.', '_')}"
+        shutil.rmtree(copy, ignore_errors=True); shutil.copytree(run, copy)
+        (copy/'COMPLETE').unlink()
+        for p in sorted((copy/'checkpoints').glob('stage*-done.*'))[-2:]: p.unlink()
+        before = _snapshot(copy)
+        res = _outcome(lambda: run_experiment(load_experiment('digitsmm', {**base, k: v}), copy, resume=True, progress=False), k)
+        out.append(dict(kind='resume', change=f'{k}={v!r}', outcome=res, untouched=_kept(before) and set(_snapshot(copy)) == set(before)))
+    return out
+
 # %% ../nbs/16_faults.ipynb #0df11ec4
 SMOKE_SETS = ('train.epochs=2', 'method=comet')
 CAMPAIGN_SETS = ('train.epochs=4', 'method=comet')      # long enough for a dozen kills before the run ends
@@ -211,10 +305,18 @@ def fault_campaign(work, kills:int=12, inputs:int=200, seed:int=0, sweep:str|Non
         log.info('killing cmwb sweep'); jobs.append(sweep_campaign(sweep, work, plan_kills(max(kills // 3, 1), seed, points={}, delays=(8., 40.))))
     log.info('damaging files'); damaged = run_damage_cases(work/'run-ref', work/'store-ref', m, work/'damaged', ('digitsmm', *_sets(CAMPAIGN_SETS)))
     log.info('generated bad input'); bad = bad_input_campaign(inputs, Path(m).parent, work/'bad-input', seed)
+    log.info('bad media'); media = bad_media_campaign(max(inputs // 5, 4), Path(m).parent, work/'bad-media')
+    log.info('resumes under changed configs'); resumes = resume_change_cases(work/'run-ref', work/'resumes', CAMPAIGN_SETS)
     totals = dict(kills=sum(j['kills'] for j in jobs), kills_identical=all(j['identical'] for j in jobs),
                   damaged=len(damaged), damaged_refused=sum(c['refused'] and c['named'] and c['untouched'] for c in damaged),
-                  bad_inputs=len(bad), bad_inputs_refused=sum(b['outcome'] == 'named' and b['nothing_written'] for b in bad))
-    return dict(totals=totals, jobs=jobs, damaged=damaged, bad_inputs=[b for b in bad if b['outcome'] != 'named' or not b['nothing_written']])
+                  bad_inputs=len(bad), bad_inputs_refused=sum(b['outcome'] == 'named' and b['nothing_written'] for b in bad),
+                  bad_media=len(media), bad_media_refused=sum(b['outcome'] == 'named' and not b['lock_only'] for b in media),
+                  tracebacks=sum(b['outcome'].startswith('library error') for b in [*bad, *media, *resumes]),
+                  lock_only_folders=len(lock_only_folders(work)),
+                  resume_changes=len(resumes), resume_changes_refused=sum(r['outcome'] == 'named' and r['untouched'] for r in resumes))
+    return dict(totals=totals, jobs=jobs, damaged=damaged, bad_inputs=[b for b in bad if b['outcome'] != 'named' or not b['nothing_written']],
+                bad_media=[b for b in media if b['outcome'] != 'named' or b['lock_only']],
+                resumes=[r for r in resumes if r['outcome'] != 'named' or not r['untouched']])
 
 def cli_faults(args):
     "`cmwb faults`"
@@ -225,6 +327,11 @@ def cli_faults(args):
     t = res['totals']
     print(f"damaged files  {t['damaged_refused']}/{t['damaged']} refused, named, nothing lost")
     print(f"bad inputs     {t['bad_inputs_refused']}/{t['bad_inputs']} refused, named, nothing written")
+    print(f"bad media      {t['bad_media_refused']}/{t['bad_media']} refused at validate, extract and run, item named, no lock-only folder")
+    print(f"changed resume {t['resume_changes_refused']}/{t['resume_changes']} refused, setting named, run folder untouched")
+    print(f"tracebacks     {t['tracebacks']}; lock-only folders {t['lock_only_folders']}")
     if args.out: write_json(args.out, res); print(args.out)
-    ok = t['kills_identical'] and t['damaged_refused'] == t['damaged'] and t['bad_inputs_refused'] == t['bad_inputs']
-    if not ok: raise CmwbError(f"faults not survived: {res['bad_inputs'][:5]} {[c for c in res['damaged'] if not (c['refused'] and c['named'] and c['untouched'])][:5]}")
+    ok = t['kills_identical'] and t['damaged_refused'] == t['damaged'] and t['bad_inputs_refused'] == t['bad_inputs'] \
+        and t['bad_media_refused'] == t['bad_media'] and t['resume_changes_refused'] == t['resume_changes'] and not t['lock_only_folders']
+    if not ok: raise CmwbError(f"faults not survived: {res['bad_inputs'][:5]} {res['bad_media'][:5]} {res['resumes'][:5]} "
+                               f"{[c for c in res['damaged'] if not (c['refused'] and c['named'] and c['untouched'])][:5]}")

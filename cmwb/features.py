@@ -14,14 +14,20 @@ from .encoders import get_encoder
 from .parallel import Shards
 
 # %% auto #0
-__all__ = ['item_digest', 'cache_key', 'mmap_tensor', 'FeatureSet', 'nonfinite_items', 'open_features', 'default_store',
-           'extract_modality', 'extract', 'cli_extract']
+__all__ = ['unreadable', 'item_digest', 'cache_key', 'mmap_tensor', 'FeatureSet', 'nonfinite_items', 'open_features',
+           'default_store', 'read_item', 'extract_modality', 'remove_if_only_lock', 'extract', 'cli_extract']
 
 # %% ../nbs/02a_features.ipynb #dcf93664
+def unreadable(m:Manifest, it, why) -> CmwbError:
+    "The error for an item whose file cannot be read: the manifest, item, field, file and what to do."
+    return CmwbError(f"{m.source}: item {it.id}: path: cannot read {it.modality} file {item_path(m, it)}: {why}; "
+                     f"fix or remove the item (`cmwb data validate {m.source}` lists every problem at once)")
+
 def item_digest(m:Manifest, it) -> str:
     "SHA-256 of an item's content: its text, or its file's bytes."
     if MODALITIES[it.modality].kind == 'text': return hashlib.sha256(it.text.encode()).hexdigest()
-    return sha256_file(item_path(m, it))
+    try: return sha256_file(item_path(m, it))
+    except OSError as e: raise unreadable(m, it, e.strerror or type(e).__name__) from None
 
 def cache_key(digests:list[str], fingerprint:str, shard_size:int) -> str:
     "Key of a feature folder: items' content, encoder fingerprint and layout."
@@ -87,13 +93,22 @@ def default_store(m:Manifest) -> Path:
     "Feature store beside the data: <root>/features (or $CMWB_FEATURES)."
     return Path(os.environ.get('CMWB_FEATURES') or Path(m.root)/'features')
 
+def read_item(m:Manifest, it):
+    "An item's media through its modality's reader and check; any failure is a `CmwbError` naming the item and file."
+    spec = MODALITIES[it.modality]
+    try: x = spec.reader(item_path(m, it), m)
+    except Exception as e: raise unreadable(m, it, f"{type(e).__name__}: {e}") from None
+    bad = spec.check(x, m) if spec.check else None
+    if bad: raise unreadable(m, it, bad)
+    return x
+
 def _encode_items(m:Manifest, items:list, enc, batch_size:int, autocast) -> torch.Tensor:
     "Features [n, T, D] of `items` (texts de-duplicated)."
     spec = MODALITIES[items[0].modality]
     if spec.kind == 'text':
         uniq = list(dict.fromkeys(it.text for it in items)); where = {t: i for i, t in enumerate(uniq)}
         raw, back = uniq, [where[it.text] for it in items]
-    else: raw, back = [spec.reader(item_path(m, it), m) for it in items], None
+    else: raw, back = [read_item(m, it) for it in items], None
     with autocast: out = torch.cat([enc.encode(raw[i:i + batch_size]) for i in range(0, len(raw), batch_size)]).float()
     return out[back] if back is not None else out
 
@@ -109,7 +124,7 @@ def extract_modality(m:Manifest, modality:str, encoder:str|None=None, store=None
     if (folder/'index.json').exists(): return folder
     shards = [items[i:i + shard_size] for i in range(0, len(items), shard_size)]
     mine = [s for s in range(len(shards)) if s % world == rank]
-    with FolderLock(folder, wait=3600) if world == 1 else contextlib.nullcontext():      # a concurrent extraction of the same folder: wait for it
+    with FolderLock(folder, wait=3600) if world == 1 else contextlib.nullcontext(), _drop_if_empty(folder):   # a concurrent extraction: wait for it
         if (folder/'index.json').exists(): return folder
         bar = _progress(len(mine), f'{modality} ({enc.name})', progress and rank == 0)
         for n, s in enumerate(mine):
@@ -139,6 +154,22 @@ def _merge_index(folder, modality, enc, key, items, n_shards, rank):
 def _progress(total:int, desc:str, on:bool):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, unit='shard', disable=not on, leave=False)
+
+def remove_if_only_lock(folder):
+    "Remove `folder` if it holds nothing but its `.lock` (call it while holding the lock)."
+    folder = Path(folder)
+    with contextlib.suppress(OSError):
+        if folder.is_dir() and {p.name for p in folder.iterdir()} <= {'.lock'}:
+            (folder/'.lock').unlink(missing_ok=True)
+            folder.rmdir()
+
+@contextlib.contextmanager
+def _drop_if_empty(folder:Path):
+    "On failure, remove `folder` if it holds nothing but its lock (no folder that only looks started)."
+    try: yield
+    except BaseException:
+        remove_if_only_lock(folder)
+        raise
 
 def _shard_ok(p:Path) -> bool:
     "True if shard `p` exists and its checksum holds; a damaged one is removed so it is recomputed."

@@ -16,11 +16,12 @@ from .methods.base import StageData, make_method
 from .parallel import Shards
 
 # %% auto #0
-__all__ = ['METRICS', 'COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config', 'set_dotted',
-           'load_experiment', 'RunData', 'resolve_manifest', 'check_finite_features', 'prepare_data', 'eval_tasks',
-           'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'train_stage', 'save_embeddings',
-           'Stopped', 'Session', 'next_stage', 'run_experiment', 'summarize_run', 'run_row', 'aggregate', 'print_run',
-           'cli_run', 'cli_demo', 'compare', 'cli_compare']
+__all__ = ['FIXED_ON_RESUME', 'METRICS', 'COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config',
+           'set_dotted', 'load_experiment', 'RunData', 'resolve_manifest', 'check_finite_features', 'prepare_data',
+           'eval_tasks', 'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'train_stage',
+           'save_embeddings', 'Stopped', 'Session', 'config_diff', 'check_resume_config', 'record_changes',
+           'trim_metrics', 'next_stage', 'run_experiment', 'summarize_run', 'run_row', 'aggregate', 'print_run',
+           'stage_lines', 'cli_run', 'cli_demo', 'compare', 'cli_compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -66,12 +67,13 @@ class ExperimentConfig:
 
 # %% ../nbs/10_train.ipynb #0f1c9972
 def find_config(name_or_path) -> Path:
-    "A config path: as given, or configs/NAME.yaml beside the package or the working directory."
+    "A config path: as given, or NAME.yaml in ./configs, the repository's configs/ or the installed package's cmwb/configs/."
     p = Path(name_or_path)
     if p.suffix in ('.yaml', '.yml') or p.exists(): return p
     import cmwb
-    for base in [Path.cwd(), Path(cmwb.__file__).resolve().parents[1]]:
-        if (base/'configs'/f'{p}.yaml').exists(): return base/'configs'/f'{p}.yaml'
+    pkg = Path(cmwb.__file__).resolve().parent
+    for base in [Path.cwd()/'configs', pkg.parent/'configs', pkg/'configs']:
+        if (base/f'{p}.yaml').exists(): return base/f'{p}.yaml'
     raise ConfigError(f"{name_or_path}: no such config file, and no configs/{name_or_path}.yaml")
 
 def set_dotted(d:dict, key:str, value):
@@ -82,9 +84,16 @@ def set_dotted(d:dict, key:str, value):
         if not isinstance(d, dict): raise ConfigError(f"cannot set {key}: {'.'.join(head[:i + 1])} is {d!r}, not a section with fields")
     d[last] = value
 
+def _data_beside(d:dict, p:Path):
+    "A manifest path in a config file's `data:` is relative to that file (benchmark names like 'digitsmm:ci' are left alone)."
+    data = d.get('data')
+    if isinstance(data, str) and Path(data).suffix in ('.yaml', '.yml') and not Path(data).is_absolute():
+        d['data'] = str((p.parent/data).resolve())
+
 def load_experiment(name_or_path, overrides:dict|None=None) -> ExperimentConfig:
-    "Load and validate an experiment config, applying dotted `overrides`."
+    "Load and validate an experiment config, applying dotted `overrides` (a `data` override stays relative to the working directory)."
     p = find_config(name_or_path); d = read_yaml(p) or {}
+    if isinstance(d, dict): _data_beside(d, p)
     for k, v in (overrides or {}).items(): set_dotted(d, k, v)
     return from_dict(ExperimentConfig, d, src=str(p))
 
@@ -102,10 +111,10 @@ class RunData:
 
 def resolve_manifest(spec:str, root=None):
     "The manifest for 'benchmark:size' (built if needed) or a manifest path."
-    from cmwb.data import load_manifest
-    from cmwb.datasets import BUILDERS, build
+    from cmwb.data import build_benchmark, load_manifest
+    from cmwb.datasets import BUILDERS
     name, _, size = spec.partition(':')
-    if name.lower() in BUILDERS: return load_manifest(build(name, size or 'ci', root=root))
+    if name.lower() in BUILDERS: return load_manifest(build_benchmark(name, size or 'ci', root=root))
     return load_manifest(spec)
 
 # %% ../nbs/10_train.ipynb #69f6a702
@@ -126,8 +135,9 @@ def check_finite_features(feats:dict, chunk:int=4096):
 # %% ../nbs/10_train.ipynb #b41f6ad4
 def prepare_data(cfg:ExperimentConfig, progress:bool=False) -> RunData:
     "Manifest, features and per-stage pairs of experiment `cfg`."
+    from cmwb.data import check_manifest
     from cmwb.features import extract
-    m = resolve_manifest(cfg.data, cfg.data_root)
+    m = check_manifest(resolve_manifest(cfg.data, cfg.data_root), check_media=False)   # every missing file at once, before any work
     mods = sorted({x for s in cfg.schedule.stages for x in s.modalities})
     feats = extract(m, cfg.encoders, modalities=mods, progress=progress); check_finite_features(feats)
     train = [stage_pairs(m, s, 'train') for s in cfg.schedule.stages]
@@ -329,12 +339,16 @@ class Stopped(CmwbError):
 
 class Session:
     "A run in progress: opens (and locks) a run folder, then trains one stage per `next_stage()` call."
-    def __init__(self, cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True):
+    def __init__(self, cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, accept_changes:bool=False):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, get_logger('cmwb.train')
         self.dp = Shards.from_env()                     # under torchrun: this rank; only rank 0 locks and writes the folder
         self.run = RunDir(self.out).__enter__() if self.dp.lead else RunDir(self.out)
-        try: self._open(resume)
-        except BaseException: self.close(); raise
+        try: self._open(resume, accept_changes)
+        except BaseException:
+            from cmwb.features import remove_if_only_lock
+            if self.dp.lead: remove_if_only_lock(self.out)   # a run that never started leaves no folder behind
+            self.close()
+            raise
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
     def elapsed(self) -> float:
@@ -347,18 +361,19 @@ class Session:
         if self.dp.lead: self.run.__exit__()
 
 # %% ../nbs/10_train.ipynb #e15066b9
-def _open(self:Session, resume:bool):
-    "Check the folder, prepare data, build the method, restore the newest checkpoint when resuming."
+def _open(self:Session, resume:bool, accept_changes:bool=False):
+    "Check the folder and the config, prepare data, build the method, restore the newest checkpoint when resuming."
     cfg, out, run = self.cfg, self.out, self.run; self.tb, self.t0, self.before = None, time.time(), 0.
     if (out/'checkpoints').exists() and any((out/'checkpoints').iterdir()) and not resume and not run.complete:
         raise CmwbError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     if run.complete and not resume: raise CmwbError(f"{out} already holds a finished run; choose another --out")
+    changes = check_resume_config(out, to_dict(cfg), accept_changes, run.complete) if resume else []
     self.dev = pick_device(self.dp.device(cfg.device), cfg.amp); self.rd = prepare_data(cfg, self.progress)
     if self.dev.device == 'cpu': reuse_freed_memory()   # steps remake large tensors: keep their memory (see core)
     seed_everything(cfg.seed)                      # after data preparation, whose draws depend on the cache
     self.method = _method(cfg, self.rd).to(self.dev.device); S = cfg.schedule
     self.M = Matrices([s.name for s in S.stages], [t[0] for t in eval_tasks(S)])
-    self.t, self.epoch0, self.step, self.got = 0, 0, 0, restore(run, self.method, S) if resume else None
+    self.t, self.epoch0, self.step, self.got = 0, 0, 0, _restore_checked(run, self.method, S) if resume else None
     if not run.complete and not self.got and self.dp.lead:   # a resumed run keeps its manifest; a damaged checkpoint changes nothing
         run.write_manifest(to_dict(cfg), cfg.seed, device=self.dev.device, amp=self.dev.amp_dtype, processes=self.dp.world,
                            features={m: str(fs.folder) for m, fs in self.rd.features.items()})
@@ -366,8 +381,62 @@ def _open(self:Session, resume:bool):
         tensors, meta = self.got; self.M = Matrices.from_dict(meta['matrices']); self.step, self.before = meta['step'], meta.get('elapsed', 0.)
         self.t, self.epoch0 = (meta['stage'] + 1, 0) if meta['done'] else (meta['stage'], meta['epoch'] + 1)
         self.log.info(f"resuming {out} at stage {self.t}, epoch {self.epoch0}")
+    if resume and self.dp.lead and not run.complete:
+        trim_metrics(run, self.got[1] if self.got else None)
+        if changes and self.got: record_changes(run, to_dict(cfg), changes, self.t, self.epoch0)
     if not self.finished and self.dp.lead: self.tb = _tensorboard(run)
 Session._open = _open
+
+# %% ../nbs/10_train.ipynb #0926e634
+FIXED_ON_RESUME = ('name', 'method', 'data', 'encoders', 'width', 'data_root')   # what a checkpoint is: never changed on resume
+
+def config_diff(old, new, prefix:str='') -> list[tuple]:
+    "(dotted key, old value, new value) for every leaf where two config dicts differ."
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in dict.fromkeys([*old, *new]) for d in config_diff(old.get(k), new.get(k), f"{prefix}{k}.")]
+    return [] if old == new else [(prefix[:-1], old, new)]
+
+def check_resume_config(out:Path, new:dict, accept:bool, complete:bool) -> list[tuple]:
+    "The changes between `out`'s recorded config and `new`; refused (CmwbError with a diff) unless `accept` allows them."
+    if not (out/'config.yaml').exists(): return []
+    changes = config_diff(read_yaml(out/'config.yaml', sealed=True), new)
+    if not changes: return []
+    diff = '\n  '.join(f"{k}: {a!r} -> {b!r}" for k, a, b in changes)
+    fixed = [k for k, _, _ in changes if k.split('.')[0] in FIXED_ON_RESUME]
+    if fixed: raise CmwbError(f"{out}: the run was made with another config, and {', '.join(fixed)} cannot change on resume "
+                              f"(its checkpoints are that model):\n  {diff}\nchoose another --out for the new config")
+    if complete: raise CmwbError(f"{out}: this finished run was made with another config:\n  {diff}\nchoose another --out for the new config")
+    if not accept: raise CmwbError(f"{out}: the run was made with another config:\n  {diff}\n"
+                                   "pass --accept-changes to continue it under the new one (the change is recorded), or choose another --out")
+    return changes
+
+def record_changes(run:RunDir, new:dict, changes:list, stage:int, epoch:int):
+    "Make config.yaml the new config; append the change to config_history.json and run.json."
+    from cmwb.core import write_yaml
+    hist_p = run.path/'config_history.json'
+    hist = read_json(hist_p) if hist_p.exists() else []
+    hist.append(dict(at=time.strftime('%Y-%m-%dT%H:%M:%S'), from_stage=stage, from_epoch=epoch,
+                     changes=[dict(key=k, old=a, new=b) for k, a, b in changes]))
+    write_json(hist_p, hist); write_yaml(run.path/'config.yaml', new)
+    meta = read_json(run.path/'run.json'); meta['config_changes'] = hist; write_json(run.path/'run.json', meta)
+
+def _restore_checked(run:RunDir, method, schedule:Schedule):
+    "`restore`, with a checkpoint that does not fit the method named as such."
+    try: return restore(run, method, schedule)
+    except CmwbError: raise
+    except (RuntimeError, KeyError, ValueError, IndexError, TypeError) as e:
+        raise CmwbError(f"{latest_ckpt(run)}: this checkpoint does not fit the run's config ({type(e).__name__}: {str(e)[:300]}); "
+                        "resume it with the config it was made with, or choose another --out") from None
+
+def trim_metrics(run:RunDir, meta:dict|None):
+    "Keep only metrics rows written before checkpoint `meta` (None: before any), so a resumed run writes no row twice."
+    from cmwb.core import seal, write_text
+    rows = run.read_metrics()
+    s = meta['stage'] if meta else -1
+    keep = lambda r: r['stage'] < s or (r['stage'] == s and (meta['done'] or (r['kind'] == 'train' and r['epoch'] <= meta['epoch'])))
+    kept = [r for r in rows if keep(r)]
+    if len(kept) < len(rows) or (run.path/'metrics.jsonl').exists() and not run.path.joinpath('metrics.jsonl').read_text().endswith('\n'):
+        write_text(run.path/'metrics.jsonl', ''.join(json.dumps(seal(r, default=float), separators=(',', ':')) + '\n' for r in kept))
 
 # %% ../nbs/10_train.ipynb #1b48e6f8
 def next_stage(self:Session, stop=None, on_step=None) -> dict:
@@ -404,12 +473,13 @@ def _finish(self:Session):
 Session.next_stage, Session._record, Session._finish = next_stage, _record, _finish
 
 # %% ../nbs/10_train.ipynb #24a66b42
-def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, on_stage=None) -> Path:
-    "Run `cfg` stage by stage into run folder `out`; return it. `on_stage(t, row)` is called after each stage."
-    with Session(cfg, out, resume, progress) as s:
+def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, on_stage=None, accept_changes:bool=False,
+                   on_step=None) -> Path:
+    "Run `cfg` into run folder `out`; return it. `on_stage(t, row)` is called after each stage, `on_step(t, epoch, i, n, epochs)` before each step."
+    with Session(cfg, out, resume, progress, accept_changes) as s:
         if s.finished: s.log.info(f"{out} is already complete")
         while not s.finished:
-            t = s.t; row = s.next_stage()
+            t = s.t; row = s.next_stage(on_step=(lambda *a, t=t: on_step(t, *a)) if on_step else None)
             if on_stage: on_stage(t, row)
     s.dp.barrier()                                  # under torchrun: every rank returns once rank 0 has finished the folder
     return Path(out)
@@ -472,11 +542,22 @@ def print_run(out:Path):
     print('\n' + json.dumps({k: v for k, v in s.items() if k != 'transfer'}, indent=1))
 
 # %% ../nbs/10_train.ipynb #de6a591d
+def stage_lines(cfg:ExperimentConfig, verbose:bool=False) -> tuple:
+    "`(on_stage, on_step)` printing a flushed line per stage (and per epoch when `verbose`): progress a log file or pipe can show."
+    S, t0 = cfg.schedule.stages, time.time()
+    def on_stage(t, row):
+        r1 = row.get(S[t].name, {}).get('r1')
+        print(f"stage {t + 1}/{len(S)} {S[t].name}: done at {time.time() - t0:.0f} s" + ('' if r1 is None else f", R@1 {r1:.3f}"), flush=True)
+    def on_step(t, epoch, i, n, epochs):
+        if i == 0: print(f"stage {t + 1}/{len(S)} {S[t].name}: epoch {epoch + 1}/{epochs} ({n} steps)", flush=True)
+    return on_stage, on_step if verbose else None
+
 def cli_run(args):
     "`cmwb run CONFIG`"
     cfg = load_experiment(args.config, _overrides(args))
     out = Path(args.out or Path('runs')/f"{cfg.name}-{cfg.method}-s{cfg.seed}")
-    out = run_experiment(cfg, out, resume=args.resume)
+    on_stage, on_step = stage_lines(cfg, getattr(args, 'verbose', False)) if Shards.from_env().lead else (None, None)
+    out = run_experiment(cfg, out, resume=args.resume, accept_changes=getattr(args, 'accept_changes', False), on_stage=on_stage, on_step=on_step)
     if Shards.from_env().lead: print_run(out)
 
 def cli_demo(args):
@@ -484,7 +565,8 @@ def cli_demo(args):
     cfg = load_experiment('digitsmm', {'data': f'digitsmm:{args.size}', 'method': args.method, 'device': args.device})
     out, lead = Path(args.out), Shards.from_env().lead        # under torchrun, rank 0 reports
     if lead: print(cfg.schedule)
-    run_experiment(cfg, out, resume=(out/'checkpoints').exists())
+    on_stage, on_step = stage_lines(cfg, getattr(args, 'verbose', False)) if lead else (None, None)
+    run_experiment(cfg, out, resume=(out/'checkpoints').exists(), on_stage=on_stage, on_step=on_step)
     if not lead: return
     print_run(out)
     try:

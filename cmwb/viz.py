@@ -12,9 +12,10 @@ from .core import CmwbError, CorruptFileError, load_checkpoint, read_json, read_
 from .evaluate import Matrices
 
 # %% auto #0
-__all__ = ['REPORT_CSS', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage', 'agreement_matrix',
-           'code_agreement', 'expert_routing', 'umap_coords', 'umap_figure', 'retrieval_examples', 'summary_html',
-           'write_report', 'write_comparison', 'md_table_html', 'cli_report']
+__all__ = ['REPORT_CSS', 'HOW_TO_READ', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage', 'agreement_matrix',
+           'code_agreement', 'router_labels', 'expert_routing', 'umap_coords', 'umap_figure', 'spread_over_concepts',
+           'retrieval_examples', 'publish', 'summary_html', 'write_report', 'chance_r1', 'write_comparison',
+           'md_table_html', 'cli_report']
 
 # %% ../nbs/12_viz.ipynb #56dd1a07
 class NoFigure(CmwbError):
@@ -46,8 +47,11 @@ def matrix_heatmap(rv:RunView, metric:str='r1'):
     import plotly.graph_objects as go
     A = rv.matrices.get(metric)
     text = [[('' if np.isnan(v) else f'{v:.2f}') for v in row] for row in A]
-    fig = go.Figure(go.Heatmap(z=A, x=rv.matrices.tasks, y=rv.stages, text=text, texttemplate='%{text}', colorscale='Viridis', zmin=0, zmax=1, hoverongaps=False))
-    fig.update_layout(title=f'{metric} after each stage (rows) on each task (columns)', yaxis_autorange='reversed', height=120 + 40 * len(A), margin=dict(l=120))
+    fig = go.Figure(go.Heatmap(z=A, x=rv.matrices.tasks, y=rv.stages, text=text, texttemplate='%{text}', colorscale='Viridis', zmin=0, zmax=1,
+                               hoverongaps=False, colorbar=dict(thickness=12, len=1, title=metric)))
+    left = 20 + 7 * max(len(s) for s in rv.stages)            # room for the longest row label
+    fig.update_layout(title=f'{metric} after each stage (rows) on each task (columns)', yaxis_autorange='reversed',
+                      height=max(320, 170 + 44 * len(A)), margin=dict(l=max(left, 80), b=110), xaxis_tickangle=-30)
     return fig
 
 def stage_curves(rv:RunView, metric:str='r1'):
@@ -103,6 +107,19 @@ def code_agreement(rv:RunView, t:int|None=None):
     return fig
 
 # %% ../nbs/12_viz.ipynb #cf6d38dd
+def router_labels(rv:RunView, st:dict, n:int) -> list[str]:
+    "Names of `n` routers: the modalities each routes and the stage each modality joined ('router i' when unknown)."
+    first = {}
+    for s, x in enumerate(rv.config['schedule']['stages']):
+        for m in x['modalities']: first.setdefault(m, s)
+    if 'router_of' in st:
+        by = {}
+        for m, r in st['router_of'].items(): by.setdefault(r, []).append(m)
+    elif len(st.get('seen', [])) == n: by = {i: [m] for i, m in enumerate(st['seen'])}       # one router per modality, in the order added
+    elif n == 1: return ['all modalities (one shared router)']
+    else: return [f'router {i}' for i in range(n)]
+    return [' + '.join(f"{m} (stage {first.get(m, '?')})" for m in by.get(i, [])) or f'router {i}' for i in range(n)]
+
 def expert_routing(rv:RunView, t:int|None=None):
     "Heatmap: share of routing slots per expert, one row per router (stage or modality)."
     import plotly.graph_objects as go
@@ -111,8 +128,7 @@ def expert_routing(rv:RunView, t:int|None=None):
     if key is None: raise NoFigure(f"{rv.path}: method {rv.config.get('method')!r} has no mixture-of-experts adapter")
     u = ck[key].float(); share = (u / u.sum(1, keepdim=True).clamp_min(1)).numpy()
     st = read_json(rv.path/'checkpoints'/f'stage{t:02d}-done.json')['method']['structure']
-    rows = [k for k, _ in sorted(st.get('router_of', {}).items(), key=lambda kv: kv[1])] if 'router_of' in st else None
-    labels = rows if rows and len(rows) == len(u) else [f'router {i}' for i in range(len(u))]
+    labels = router_labels(rv, st, len(u))
     fig = go.Figure(go.Heatmap(z=share, y=labels, x=[f'e{i}' for i in range(u.shape[1])], colorscale='Oranges', texttemplate='%{z:.2f}'))
     return fig.update_layout(title=f'expert routing after stage {t}', xaxis_title='expert')
 
@@ -128,27 +144,36 @@ def umap_coords(rv:RunView, refit:bool=False) -> dict:
         e, _ = rv.embeddings(t)
         for m in sorted(k[:-4] for k in e if k.endswith('.emb')):
             rows.append(e[f'{m}.emb'].numpy()); meta += [(t, m, int(l)) for l in e[f'{m}.label']]
-    import umap
-    xy = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=0, metric='cosine').fit_transform(np.concatenate(rows))
+    import warnings
+    with warnings.catch_warnings():                        # umap's notes on seeds and parallelism, numba's: not the reader's business
+        warnings.simplefilter('ignore')
+        import umap
+        xy = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=0, metric='cosine').fit_transform(np.concatenate(rows))
     c = dict(n_stages=rv.n_done, stage=[a for a, _, _ in meta], modality=[b for _, b, _ in meta], label=[l for *_, l in meta], xy=np.round(xy, 4).tolist())
     write_json(cache, c, indent=None); return c
 
 # %% ../nbs/12_viz.ipynb #fccfae80
-def umap_figure(rv:RunView, modalities=None):
-    "UMAP of embeddings, coloured by modality, with a slider over stages (positions comparable across stages)."
+def umap_figure(rv:RunView, modalities=None, color:str='modality'):
+    "UMAP of embeddings, coloured by `color` ('modality' or 'concept'), with a slider over stages (positions comparable across stages)."
     import plotly.graph_objects as go
+    if color not in ('modality', 'concept'): raise CmwbError(f"color: expected 'modality' or 'concept', got {color!r}")
     c = umap_coords(rv); xy = np.array(c['xy']); st, mod, lab = np.array(c['stage']), np.array(c['modality']), np.array(c['label'])
-    mods = [m for m in sorted(set(mod)) if modalities is None or m in modalities]
+    keep = np.array([modalities is None or m in modalities for m in mod], dtype=bool)
+    key = mod if color == 'modality' else lab
+    groups = sorted(set(key[keep].tolist()))
+    symbols = {m: s for m, s in zip(sorted(set(mod)), ['circle', 'square', 'diamond', 'cross', 'x', 'triangle-up', 'star'] * 3)}
     fig, vis = go.Figure(), []
     for t in range(c['n_stages']):
-        for m in mods:
-            k = (st == t) & (mod == m)
-            fig.add_scattergl(x=xy[k, 0], y=xy[k, 1], mode='markers', name=m, legendgroup=m, showlegend=t == c['n_stages'] - 1,
-                              visible=t == c['n_stages'] - 1, text=[f'{m} · concept {l}' for l in lab[k]], marker=dict(size=5, opacity=0.7))
+        for g in groups:
+            k = (st == t) & (key == g) & keep
+            name = str(g) if color == 'modality' else f'concept {g}'
+            fig.add_scattergl(x=xy[k, 0], y=xy[k, 1], mode='markers', name=name, legendgroup=name, showlegend=t == c['n_stages'] - 1,
+                              visible=t == c['n_stages'] - 1, text=[f'{m} · concept {l}' for m, l in zip(mod[k], lab[k])],
+                              marker=dict(size=5, opacity=0.7, symbol=[symbols[m] for m in mod[k]] if color == 'concept' else 'circle'))
             vis.append(t)
     steps = [dict(method='update', label=rv.stages[t], args=[{'visible': [v == t for v in vis]}]) for t in range(c['n_stages'])]
     fig.update_layout(sliders=[dict(active=c['n_stages'] - 1, steps=steps, currentvalue=dict(prefix='after stage: '))],
-                      title='UMAP of test embeddings across modalities', height=550)
+                      title=f'UMAP of test embeddings across modalities, coloured by {color}' + (' (marker: modality)' if color == 'concept' else ''), height=550)
     return fig
 
 # %% ../nbs/12_viz.ipynb #7e3ac6a1
@@ -167,15 +192,23 @@ def _media_html(m, it) -> str:
     return f'<audio controls src="data:audio/wav;base64,{base64.b64encode(buf.getvalue()).decode()}"></audio>'
 
 # %% ../nbs/12_viz.ipynb #fa078661
-def retrieval_examples(rv:RunView, query:str, gallery:str, n:int=3, k:int=4, t:int|None=None) -> str:
-    "HTML table: `n` queries of modality `query` and their top-`k` items of `gallery` (✓ same concept)."
+def spread_over_concepts(labels, n:int) -> list[int]:
+    "`n` positions of `labels` taking each concept in turn (its first item, then its second, ...): examples from every concept."
+    labels = [int(l) for l in labels]
+    by = {l: [i for i, x in enumerate(labels) if x == l] for l in sorted(set(labels))}
+    order = [ix[r] for r in range(max(map(len, by.values()), default=0)) for ix in by.values() if r < len(ix)]
+    return order[:n]
+
+def retrieval_examples(rv:RunView, query:str, gallery:str, n:int=5, k:int=4, t:int|None=None) -> str:
+    "HTML table: `n` queries of modality `query`, spread over concepts, and their top-`k` items of `gallery` (✓ same concept)."
     from cmwb.train import resolve_manifest
     t = rv.n_done - 1 if t is None else t; e, meta = rv.embeddings(t)
     if f'{query}.emb' not in e or f'{gallery}.emb' not in e: raise CmwbError(f"stage {t} has no embeddings of {query!r} or {gallery!r}")
     m = resolve_manifest(rv.config['data'], rv.config.get('data_root')); items = {it.id: it for it in m.items}
-    sims = e[f'{query}.emb'][:n] @ e[f'{gallery}.emb'].T
+    pick = spread_over_concepts(e[f'{query}.label'], n)
+    sims = e[f'{query}.emb'][pick] @ e[f'{gallery}.emb'].T
     rows = []
-    for i, top in enumerate(sims.topk(k, dim=1).indices):
+    for i, top in zip(pick, sims.topk(min(k, sims.shape[1]), dim=1).indices):
         q = items[meta['ids'][query][i]]
         cells = [f"<td>{_media_html(m, items[meta['ids'][gallery][j]])}<br>{'✓' if items[meta['ids'][gallery][j]].concept == q.concept else '✗'} {html.escape(items[meta['ids'][gallery][j]].concept)}</td>" for j in top.tolist()]
         rows.append(f"<tr><td>{_media_html(m, q)}<br><b>{html.escape(q.concept)}</b></td>{''.join(cells)}</tr>")
@@ -191,14 +224,31 @@ def _page(title:str, parts:list[str]) -> str:
 
 def _fig(fig) -> str: return fig.to_html(full_html=False, include_plotlyjs=False)
 
+def publish(path) -> Path:
+    "Make a written page readable by others as the umask allows (atomic writes start private, mode 0600)."
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+    return Path(path)
+
+HOW_TO_READ = {
+    'Codebook usage': "Each row is a modality, each column a code; colour is the share of that modality's items on the code. "
+                      "Codes used by every modality are shared; red crosses mark codes no item uses.",
+    'Code agreement': "Row modality A, column modality B: the share of A's test items whose code is the code B's items of the same "
+                      "concept use most. 1.00: both modalities name each concept with the same code. It can be low while zero-shot "
+                      "retrieval is high: retrieval compares continuous embeddings, codes are only their nearest discrete names.",
+    'Expert routing': "Each row is a router (a modality's at a stage), each column an expert: the share of routing slots it sends there.",
+}
+
 def _figures(rv:RunView) -> list[str]:
     "The report's figures: each one the run supports."
     parts = [f"<h2>{n}</h2>" + _fig(f(rv)) for n, f in [('R@1 matrix', matrix_heatmap), ('R@1 over stages', stage_curves)]]
     parts += [f"<h2>CMG transfer matrix</h2>" + _fig(matrix_heatmap(rv, 'transfer'))]
     for name, f in [('Codebook usage', code_usage), ('Code agreement', code_agreement), ('Expert routing', expert_routing)]:
-        try: parts.append(f"<h2>{name}</h2>" + _fig(f(rv)))
+        try: parts.append(f"<h2>{name}</h2><p>{HOW_TO_READ[name]}</p>" + _fig(f(rv)))
         except NoFigure: pass                      # the method has no codebook / experts; damaged files still raise
-    return parts + [f"<h2>Embeddings (UMAP)</h2>" + _fig(umap_figure(rv))]
+    return parts + [f"<h2>Embeddings (UMAP)</h2>" + _fig(umap_figure(rv)) + _fig(umap_figure(rv, color='concept'))]
 
 # %% ../nbs/12_viz.ipynb #8b8d02f8
 def _html_table(head:list, rows:list) -> str:
@@ -226,16 +276,32 @@ def write_report(run, out=None) -> Path:
     mods = sorted(k[:-4] for k in rv.embeddings(rv.n_done - 1)[0] if k.endswith('.emb'))
     for q, g in [(a, b) for a in mods for b in mods if a != b and 'text' not in (a, b)][:2]:
         parts.append(f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g))
-    write_text(out, _page(rv.title, parts)); return out
+    write_text(out, _page(rv.title, parts)); return publish(out)
+
+def chance_r1(rv:RunView) -> float:
+    "R@1 of a random ranking: one over the concepts among the last stage's sampled test items."
+    e, _ = rv.embeddings(rv.n_done - 1)
+    n = len(set(torch.cat([v for k, v in e.items() if k.endswith('.label')]).tolist()))
+    return 1 / max(n, 1)
 
 def write_comparison(runs:list, out) -> Path:
-    "One page comparing runs: the results table and final R@1 per task."
-    import plotly.graph_objects as go
+    "One page comparing runs: the results table, and final R@1 per task with the seeds of each method as mean ± std and chance."
+    import plotly.graph_objects as go, plotly.colors as pc
     from cmwb.train import run_row, aggregate
     views = [RunView(r) for r in runs]; fig = go.Figure()
-    for rv in views: fig.add_bar(name=rv.title, x=rv.matrices.tasks, y=rv.matrices.get('r1')[-1])
-    fig.update_layout(barmode='group', title='final R@1 per task', yaxis_range=[0, 1])
-    out = Path(out); write_text(out, _page('cmwb comparison', [md_table_html(aggregate([run_row(r) for r in runs])), _fig(fig)])); return out
+    by = {}
+    for rv in views: by.setdefault(rv.config.get('method'), []).append(rv)
+    palette = pc.qualitative.Dark24
+    for n, (meth, vs) in enumerate(by.items()):
+        tasks = vs[0].matrices.tasks
+        A = np.stack([v.matrices.get('r1')[-1] for v in vs])
+        fig.add_bar(name=f'{meth} ({len(vs)} seed{"s" * (len(vs) > 1)})', x=tasks, y=np.nanmean(A, 0), marker_color=palette[n % len(palette)],
+                    error_y=dict(type='data', array=np.nanstd(A, 0), visible=len(vs) > 1))
+    chance = chance_r1(views[0])
+    fig.add_hline(y=chance, line_dash='dash', line_color='grey', annotation_text=f'chance {chance:.2f}')
+    fig.update_layout(barmode='group', title='final R@1 per task: mean over seeds, bars ± one standard deviation', yaxis_range=[0, 1], height=450)
+    out = Path(out); write_text(out, _page('cmwb comparison', [md_table_html(aggregate([run_row(r) for r in runs])), _fig(fig)]))
+    return publish(out)
 
 def md_table_html(md:str) -> str:
     "A Markdown table as an HTML table."

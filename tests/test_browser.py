@@ -87,6 +87,11 @@ def test_quickstart_dashboard_renders_in_jupyterlab(lab, browser, tmp_path):
     assert len(plots) >= 3, f'{len(plots)} plotly figures rendered'
     assert _css(d, '.js-plotly-plot .scatterlayer .trace, .js-plotly-plot .heatmaplayer image, .js-plotly-plot .barlayer .trace')
     d.execute_script("arguments[0].scrollIntoView({block: 'start'})", _css(d, '.jupyter-widgets')[0])
+    # nothing overflows the notebook at 1400 px with the file browser open: every panel ends inside the notebook panel
+    over = d.execute_script("""const nb = document.querySelector('.jp-NotebookPanel').getBoundingClientRect();
+        return [...document.querySelectorAll('.js-plotly-plot, .jupyter-widgets')].map(e => e.getBoundingClientRect())
+               .filter(r => r.width > 0 && r.right > nb.right + 1).map(r => [r.left, r.right, nb.right]);""")
+    assert not over, f'panels wider than the notebook: {over}'
     shot = _save_screenshot(d, 'dashboard-jupyterlab.png', tmp_path)
     assert shot.stat().st_size > 20_000
 

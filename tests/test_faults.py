@@ -2,8 +2,8 @@
 import subprocess, sys
 import pytest
 from hypothesis import given, settings, HealthCheck
-from cmwb.faults import (SMOKE_SETS, bad_configs, bad_manifests, check_bad_config, check_bad_manifest, cmwb_cmd,
-                         extract_campaign, run_campaign, run_damage_cases, _sets)
+from cmwb.faults import (SMOKE_SETS, bad_configs, bad_manifests, bad_media_campaign, check_bad_config, check_bad_manifest, cmwb_cmd,
+                         extract_campaign, resume_change_cases, run_campaign, run_damage_cases, _sets)
 
 HYP = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -75,3 +75,18 @@ def test_nan_features_stop_the_run_naming_the_item(ci_manifest, tmp_path):
             run_experiment(cfg, tmp_path/'run', progress=False)
         assert not (tmp_path/'run'/'checkpoints').exists()
     finally: REGISTRY.pop('nan-logmel-test', None)
+
+
+def test_bad_media_are_refused_at_validate_extract_and_run(ci_manifest, tmp_path):
+    "20 damaged files (4 modalities x 5 damages), each through the three readers: item named, no traceback, no lock-only folder."
+    from pathlib import Path
+    res = bad_media_campaign(20, Path(ci_manifest).parent, tmp_path)
+    assert len(res) == 60 and {r['reader'] for r in res} == {'validate', 'extract', 'run'}
+    bad = [r for r in res if r['outcome'] != 'named' or r['lock_only']]
+    assert not bad, bad
+
+def test_resume_under_a_changed_config_is_refused(killed_run, tmp_path):
+    "Nine settings changed on resume: each refused naming the setting, the run folder byte for byte as it was."
+    work, _ = killed_run
+    res = resume_change_cases(work/'run-ref', tmp_path, SMOKE_SETS)
+    assert len(res) == 9 and all(r['outcome'] == 'named' and r['untouched'] for r in res), res

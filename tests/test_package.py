@@ -32,3 +32,22 @@ def test_wheel_installs_in_clean_venv(tmp_path):
 def test_readme_is_generated_from_index():
     out = run(PY, 'tools/readme.py', '--check', check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_wheel_runs_the_demo_from_an_empty_folder(tmp_path):
+    "The wheel carries the configs; installed on its own (no repository on the path) it runs `cmwb demo --size ci` in an empty folder."
+    import os, zipfile
+    run(PY, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', '-w', tmp_path/'dist', ROOT)
+    whl = next((tmp_path/'dist').glob('cmwb-*.whl'))
+    names = zipfile.ZipFile(whl).namelist()
+    assert {f'cmwb/configs/{c.name}' for c in (ROOT/'configs').glob('*.yaml')} <= set(names), names
+    run(PY, '-m', 'pip', 'install', '-q', '--no-deps', '--target', tmp_path/'site', whl)
+    empty = tmp_path/'empty'; empty.mkdir()
+    env = {**os.environ, 'PYTHONPATH': str(tmp_path/'site'), 'CMWB_DATA': os.environ.get('CMWB_DATA', str(ROOT/'data'))}
+    code = ('import sys, cmwb; from cmwb.cli import main; assert cmwb.__file__.startswith(sys.argv[1]), cmwb.__file__; '
+            'sys.exit(main(["demo", "--size", "ci", "--out", "runs/demo"]))')
+    r = run(PY, '-c', code, tmp_path/'site', cwd=empty, env=env, check=False)
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-3000:]
+    assert (empty/'runs'/'demo'/'COMPLETE').exists() and (empty/'runs'/'demo'/'report.html').exists()
+    lines = [l for l in r.stdout.splitlines() if l.startswith('stage ')]            # not a terminal: a line per stage
+    assert [l.split(':')[0] for l in lines] == ['stage 1/4 image-text', 'stage 2/4 speech-text', 'stage 3/4 video-text', 'stage 4/4 audio-text'], r.stdout
