@@ -24,7 +24,7 @@ setuptools.setup(
     url=cfg['git_url'], packages=setuptools.find_packages(include=['cmwb', 'cmwb.*']) + ['cmwb.configs'],
     package_dir={'cmwb.configs': 'configs'},       # the repository's configs/ ship inside the package as cmwb/configs/
     include_package_data=True, install_requires=requirements,
-    extras_require={'dev': dev_requirements},   # the default encoders' packages are plain requirements (settings.ini) python_requires='>=' + cfg['min_python'],
+    extras_require={'dev': dev_requirements}, python_requires='>=' + cfg['min_python'],   # encoders' packages: plain requirements
     long_description=open('README.md', encoding='utf-8').read(), long_description_content_type='text/markdown',
     zip_safe=False, entry_points={'console_scripts': console_scripts, 'nbdev': [f'{cfg["lib_name"]}={cfg["lib_name"]}._modidx:d']},
     package_data={'cmwb': ['assets/*'], 'cmwb.configs': ['*.yaml']},
