@@ -15,11 +15,11 @@ from ..parallel import per_item
 # %% auto #0
 __all__ = ['CHOICES', 'CmgCodebook', 'partners_at', 'commitment', 'ema_update', 'reset_dead', 'CLUB', 'CrossCPC', 'CmgSettings',
            'check_settings', 'Cmg', 'club_opt', 'get_state', 'restore_extra', 'training_step', 'club_bound', 'cpc_loss',
-           'recon_loss']
+           'recon_loss', 'mode_agreement', 'run_agreement']
 
 # %% ../../nbs/08d_cmg.ipynb #45fb0c74
 class CmgCodebook(nn.Module):
-    "CMG's shared codebook: nearest codes, sequential multi-modal EMA, commitment with partners' codes, dead-code reset."
+    "CMG's shared codebook: nearest codes, sequential multi-modal EMA, commitment with partner codes, dead-code reset."
     def __init__(self,
                  n_codes:int=400,            # L
                  dim:int=256,                # D
@@ -61,7 +61,7 @@ def partners_at(z:dict, m:str) -> list:
 
 # %% ../../nbs/08d_cmg.ipynb #f6890625
 def commitment(self:CmgCodebook, z:dict, q:dict) -> torch.Tensor:
-    "CMG's commitment loss of features `z` to their own codes `q` and to their partners' codes (modality → [B, T, D])."
+    "CMG's commitment of features `z` to their own codes `q` and to their partners' codes (modality → [B, T, D])."
     total = 0.
     for m, zm in z.items():
         loss = self.commit_own * self.beta * F.mse_loss(zm, q[m].detach())
@@ -74,7 +74,7 @@ CmgCodebook.commitment = commitment
 # %% ../../nbs/08d_cmg.ipynb #d224e7d2
 @torch.no_grad()
 def ema_update(self:CmgCodebook, z:dict, idx:dict):
-    "CMG's sequential multi-modal EMA from detached features `z` and their code indices `idx` (modality → [B, T, ...])."
+    "CMG's sequential multi-modal EMA from features `z` and their code indices `idx` (modality → [B, T, ...])."
     L, g = self.n_codes, self.decay
     z = {m: v.detach().float() for m, v in z.items()}
     for m, zm in z.items():
@@ -92,7 +92,7 @@ CmgCodebook.ema_update = ema_update
 # %% ../../nbs/08d_cmg.ipynb #419eb063
 @torch.no_grad()
 def reset_dead(self:CmgCodebook, idx:dict, gen:torch.Generator):
-    "CMG's dead-code rule after a batch whose code indices are `idx` (modality → indices); draws from CPU generator `gen`."
+    "CMG's dead-code rule after a batch with code indices `idx` (modality → indices); draws from CPU generator `gen`."
     L, dev = self.n_codes, self.embed.device
     u = torch.rand(L, generator=gen).to(dev)
     if self.reset_noise == 'uniform': noise = ((torch.rand(L, self.dim, generator=gen) * 2 - 1) / 1024).to(dev)
@@ -115,8 +115,8 @@ class CLUB(nn.Module):
     def __init__(self, x_dim:int, y_dim:int, hidden:int=256):
         super().__init__()
         h = hidden // 2
-        mlp = lambda *tail: nn.Sequential(nn.Linear(x_dim, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
-                                          nn.Linear(h, y_dim), *tail)
+        mlp = lambda *tail: nn.Sequential(nn.Linear(x_dim, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
+                                          nn.Linear(h, h), nn.ReLU(), nn.Linear(h, y_dim), *tail)
         self.mu, self.logvar = mlp(), mlp(nn.Tanh())
     def loglikeli(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
         "Unnormalised log-likelihood of y given x, summed over features, averaged over positions, halved."
@@ -129,6 +129,7 @@ class CLUB(nn.Module):
         pos = -((mu - y) ** 2).mean(1) / var
         neg = -((mu - y[perm]) ** 2).mean(1) / var
         return (pos.sum(-1) - neg.sum(-1)).mean() / 2
+    def forward(self, x, y, perm): return self.mi_est(x, y, perm)
 
 # %% ../../nbs/08d_cmg.ipynb #b849ebf5
 class CrossCPC(nn.Module):
@@ -196,18 +197,22 @@ def check_settings(s:CmgSettings, width:int):
     bad = lambda f, why: CmwbError(f"method_settings.{f}: {why} (got {getattr(s, f)!r})")
     for f, ok in CHOICES.items():
         if getattr(s, f) not in ok: raise bad(f, f"must be one of {', '.join(ok)}")
-    if s.hidden != Settings.hidden: raise bad('hidden', "cmg has no projection MLP; its widths are width, d_ff and club_hidden")
+    if s.hidden != Settings.hidden:
+        raise bad('hidden', "cmg has no projection MLP; its widths are width, d_ff and club_hidden")
     if s.heads < 1 or width % s.heads: raise bad('heads', f"must divide the width {width}")
     for f in ['codes', 'layers', 'd_ff', 'club_hidden', 'cpc_layers']:
         if getattr(s, f) < 1: raise bad(f, "must be >= 1")
     if s.club_hidden < 2: raise bad('club_hidden', "must be >= 2")
     for f in ['dead_after', 'active_within', 'club_steps']:
         if getattr(s, f) < 0: raise bad(f, "must be >= 0")
-    for f in ['beta', 'commit_own', 'commit_partners', 'recon', 'club', 'club_lr', 'cpc', 'cpc_self', 'cmcm', 'infonce']:
+    weights = ['beta', 'commit_own', 'commit_partners', 'recon', 'club', 'club_lr', 'cpc', 'cpc_self', 'cmcm']
+    weights.append('infonce')
+    for f in weights:
         if getattr(s, f) < 0: raise bad(f, "must be >= 0")
     for f in ['own_ema', 'decay', 'dropout']:
         if not 0 <= getattr(s, f) <= 1: raise bad(f, "must be in [0, 1]")
-    if s.club and not (s.club_steps and s.club_lr): raise bad('club_steps', "the CLUB bound needs inner steps and club_lr > 0 (or set club=0)")
+    if s.club and not (s.club_steps and s.club_lr):
+        raise bad('club_steps', "the CLUB bound needs inner steps and club_lr > 0 (or set club=0)")
 
 # %% ../../nbs/08d_cmg.ipynb #03f3c698
 @register
@@ -218,9 +223,9 @@ class Cmg(Method):
         super().__init__(dims, **kw)
         s = self.s
         check_settings(s, self.width)
-        self.codebook = CmgCodebook(s.codes, self.width, s.decay, s.eps, s.beta, s.commit_own, s.commit_partners, s.own_ema,
-                                    s.dead_after, s.active_within, s.reset_noise)
-        self.spec, self.dec_vq, self.dec_out, self.club = nn.ModuleDict(), nn.ModuleDict(), nn.ModuleDict(), nn.ModuleDict()
+        self.codebook = CmgCodebook(s.codes, self.width, s.decay, s.eps, s.beta, s.commit_own, s.commit_partners,
+                                    s.own_ema, s.dead_after, s.active_within, s.reset_noise)
+        self.spec, self.dec_vq, self.dec_out, self.club = (nn.ModuleDict() for _ in range(4))
         self.cpc = CrossCPC(self.width, s.cpc_layers, s.cpc_self)
         self.register_buffer('cpc_runs', torch.zeros(2, dtype=torch.long))     # Cross-CPC directions computed, skipped
         seed = int(torch.randint(0, 2**31 - 1, (1,)))
@@ -230,7 +235,8 @@ class Cmg(Method):
         "The semantic encoder: Linear(in -> W), then a Transformer encoder over time."
         s = self.s
         layer = nn.TransformerEncoderLayer(self.width, s.heads, s.d_ff, s.dropout, batch_first=True)
-        return nn.Sequential(nn.Linear(in_dim, self.width), nn.TransformerEncoder(layer, s.layers, enable_nested_tensor=False))
+        encoder = nn.TransformerEncoder(layer, s.layers, enable_nested_tensor=False)
+        return nn.Sequential(nn.Linear(in_dim, self.width), encoder)
     def add_modality(self, m:str, t:int=0):
         "The semantic encoder, and the specific encoder, decoder, CLUB network and CPC context of modality `m`."
         super().add_modality(m, t)
@@ -307,7 +313,7 @@ Cmg.training_step = training_step
 
 # %% ../../nbs/08d_cmg.ipynb #1142d3e1
 def club_bound(self:Cmg, vq:dict, sp:dict, gen:torch.Generator) -> torch.Tensor:
-    "Fit each modality's CLUB network (its own Adam, `club_steps` steps on detached features), then the bound, summed."
+    "Fit each modality's CLUB net (own Adam, `club_steps` steps on detached features), then the bound, summed."
     total = 0.
     for m in vq:
         x, y = vq[m].detach(), sp[m].detach()
@@ -319,7 +325,8 @@ def club_bound(self:Cmg, vq:dict, sp:dict, gen:torch.Generator) -> torch.Tensor:
                 opt.step()
             opt.zero_grad(set_to_none=True)
         perm = torch.randperm(len(x), generator=gen).to(x.device)
-        total = total + self.club[m].mi_est(vq[m], sp[m], perm)
+        now = {k: v.detach().clone() for k, v in self.club[m].named_parameters()}   # later batches move the nets
+        total = total + torch.func.functional_call(self.club[m], now, (vq[m], sp[m], perm))
     return total
 
 def cpc_loss(self:Cmg, x:dict, gen:torch.Generator) -> torch.Tensor:
@@ -328,8 +335,9 @@ def cpc_loss(self:Cmg, x:dict, gen:torch.Generator) -> torch.Tensor:
     skipped = len(x) ** 2 - len(dirs)
     if skipped and self.s.cpc_short == 'raise':
         short = {m: v.shape[1] for m, v in x.items()}
-        raise CmwbError(f"method_settings.cpc: Cross-CPC needs sequences of equal length >= 3 in every modality, got time steps "
-                        f"{short}; set method_settings.cpc=0, or cpc_short='skip' to skip (and count) such directions")
+        raise CmwbError(f"method_settings.cpc: Cross-CPC needs sequences of equal length >= 3 in every modality, "
+                        f"got time steps {short}; set method_settings.cpc=0, or cpc_short='skip' "
+                        "to skip (and count) such directions")
     if self.training: self.cpc_runs += torch.tensor([len(dirs), skipped], device=self.cpc_runs.device)
     lengths = sorted({x[a].shape[1] for a, _ in dirs})
     t = {T: int(torch.randint(T - 2, (1,), generator=gen)) + 1 for T in lengths}
@@ -341,3 +349,31 @@ def recon_loss(self:Cmg, x:torch.Tensor, vq:torch.Tensor, sp:torch.Tensor, m:str
     rec = per_item(lambda q, p: self.dec_out[m](torch.cat([self.dec_vq[m](q), p], -1)), vq, sp)
     return F.mse_loss(rec.float(), x.float())
 Cmg.club_bound, Cmg.cpc_loss, Cmg.recon_loss = club_bound, cpc_loss, recon_loss
+
+# %% ../../nbs/08d_cmg.ipynb #6c9c4794
+def mode_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> float:
+    "Share of paired items whose mode code over time (the smallest on ties, as `torch.mode`) agrees: [N, Ta] vs [N, Tb]."
+    if len(idx_a) != len(idx_b): raise CmwbError(f"mode_agreement: {len(idx_a)} and {len(idx_b)} items are not pairs")
+    return float((idx_a.mode(-1).values == idx_b.mode(-1).values).float().mean())
+
+@torch.no_grad()
+def run_agreement(folder) -> dict:
+    "Pair-level mode-code agreement on each trained pair's test pairs, after the last stage of run `folder`."
+    from pathlib import Path
+    from types import SimpleNamespace
+    from cmwb.core import from_dict, read_yaml
+    from cmwb.train import ExperimentConfig, prepare_data, restore, _method
+    folder = Path(folder)
+    cfg = from_dict(ExperimentConfig, read_yaml(folder/'config.yaml', sealed=True), src=str(folder/'config.yaml'))
+    rd = prepare_data(cfg)
+    method = _method(cfg, rd)
+    if not getattr(method, 'uses_codebook', False): raise CmwbError(f"{folder}: method {cfg.method!r} has no codebook")
+    if restore(SimpleNamespace(path=folder), method, cfg.schedule) is None: raise CmwbError(f"{folder}: no checkpoint")
+    method.eval()
+    codes = lambda x, m: torch.cat([method.codebook.quantize(method.encode(b, m))[1] for b in x.split(1024)])
+    out = {}
+    for st, pairs in zip(cfg.schedule.stages, rd.test):
+        a, b = st.modalities[:2]
+        ia, ib = codes(rd.features[a].rows(pairs.ids[a]), a), codes(rd.features[b].rows(pairs.ids[b]), b)
+        out[st.name] = mode_agreement(ia, ib)
+    return out
