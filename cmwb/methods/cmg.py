@@ -247,11 +247,17 @@ class Cmg(Method):
         self.club[m] = CLUB(W, W, self.s.club_hidden)
         self.cpc.add_modality(m)
     def represent(self, x, modality): return self.codebook.quantize(self.encode(x, modality))[0]
+    def after_backward(self, t:int):
+        "Drop the gradients of the attention key biases: exactly 0 in exact arithmetic, rounding noise Adam would amplify."
+        for enc in self.proj.values():
+            for layer in enc[1].layers:
+                g = layer.self_attn.in_proj_bias.grad
+                if g is not None: g[self.width:2 * self.width] = 0
     def trainable(self) -> list:
         "Everything the trainer's optimiser steps: all but the CLUB networks, which have their own."
         return [p for n, p in self.named_parameters() if p.requires_grad and not n.startswith('club.')]
 
-# %% ../../nbs/08d_cmg.ipynb #9428db00
+# %% ../../nbs/08d_cmg.ipynb #046a5b66
 def club_opt(self:Cmg, m:str) -> torch.optim.Optimizer:
     "The Adam of modality `m`'s CLUB network (restored from a checkpoint if one was saved)."
     opts = self.__dict__['club_opts']
@@ -285,7 +291,7 @@ def restore_extra(self:Cmg):
     self.__dict__['club_opts'], self.__dict__['club_saved'] = {}, saved
 Cmg.club_opt, Cmg.get_state, Cmg.restore_extra = club_opt, get_state, restore_extra
 
-# %% ../../nbs/08d_cmg.ipynb #aa2e9ff8
+# %% ../../nbs/08d_cmg.ipynb #13fd383a
 def training_step(self:Cmg, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     gen = torch.Generator()
@@ -311,7 +317,7 @@ def training_step(self:Cmg, batch:dict, t:int) -> dict:
     return loss
 Cmg.training_step = training_step
 
-# %% ../../nbs/08d_cmg.ipynb #1142d3e1
+# %% ../../nbs/08d_cmg.ipynb #5c0f7eec
 def club_bound(self:Cmg, vq:dict, sp:dict, gen:torch.Generator) -> torch.Tensor:
     "Fit each modality's CLUB net (own Adam, `club_steps` steps on detached features), then the bound, summed."
     total = 0.
@@ -350,7 +356,7 @@ def recon_loss(self:Cmg, x:torch.Tensor, vq:torch.Tensor, sp:torch.Tensor, m:str
     return F.mse_loss(rec.float(), x.float())
 Cmg.club_bound, Cmg.cpc_loss, Cmg.recon_loss = club_bound, cpc_loss, recon_loss
 
-# %% ../../nbs/08d_cmg.ipynb #6c9c4794
+# %% ../../nbs/08d_cmg.ipynb #37c0f2a3
 def mode_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> float:
     "Share of paired items whose mode code over time (the smallest on ties, as `torch.mode`) agrees: [N, Ta] vs [N, Tb]."
     if len(idx_a) != len(idx_b): raise CmwbError(f"mode_agreement: {len(idx_a)} and {len(idx_b)} items are not pairs")
