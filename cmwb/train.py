@@ -575,7 +575,7 @@ def cli_demo(args):
     except ImportError: pass
 
 # %% ../nbs/10_train.ipynb #93ce4309
-ALL_METHODS = ['finetune', 'joint', 'ewc', 'lwf', 'er', 'dns', 'unicode', 'comet', 'cma', 'comm']
+ALL_METHODS = ['finetune', 'joint', 'ewc', 'lwf', 'er', 'dns', 'unicode', 'comet', 'cma', 'comm', 'cmg']
 
 def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None=None, progress:bool=False) -> list[dict]:
     "Run every method × seed of `config` into `out/` (resuming finished ones) and return their rows."

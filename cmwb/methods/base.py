@@ -97,7 +97,7 @@ def register(cls):
     "Class decorator: make a method available by its `name`."
     METHODS[cls.name] = cls; return cls
 
-METHOD_MODULES = ['comet', 'cma', 'comm']
+METHOD_MODULES = ['comet', 'cma', 'comm', 'cmg']
 
 def make_method(name:str, dims:dict, **kw) -> Method:
     "Instantiate method `name` (importing the method modules on first use)."
