@@ -59,13 +59,17 @@ def test_labels_protocol_adds_one_shared_loss_and_changes_the_run(ci_manifest, t
         assert ('labels' in _losses(out)) == (sup == 'labels')
         assert rows[sup]['supervision'] == sup
     assert (tmp_path/'pairs'/'matrices.json').read_text() != (tmp_path/'labels'/'matrices.json').read_text()
-    assert rows['labels']['final_r1'] > 0.2 and rows['pairs']['final_r1'] > 0.2   # chance 0.10
+    for sup in rows:                 # image-text R@1 after the first stage: measured 0.475 (pairs), 0.500 (labels); chance 0.10
+        first = json.loads((tmp_path/sup/'matrices.json').read_text())['metrics']['r1'][0][0]
+        print(f'{sup}: image-text R@1 after stage 0 = {first:.3f}')
+        assert first > 0.3, sup
 
-def test_comm_runs_label_free_under_pairs_and_resumes_exactly(ci_manifest, tmp_path):
-    "COMM under `pairs` re-aligns from pseudo-classes (no label is read), and a resumed run equals the uninterrupted one."
-    cfg = load_experiment('digitsmm', {**FAST, 'method': 'comm'})
+@pytest.mark.parametrize('method,loss', [('comm', 'realign'), ('cma', 'relation_cross')])
+def test_runs_under_pairs_and_resumes_exactly(ci_manifest, tmp_path, method, loss):
+    "COMM re-aligns from pseudo-classes (no label is read), CMA relates across modalities; a resumed run equals the uninterrupted one."
+    cfg = load_experiment('digitsmm', {**FAST, 'method': method})
     full = run_experiment(cfg, tmp_path/'full', progress=False)
-    assert 'realign' in _losses(full)
+    assert loss in _losses(full)
     class Stop(Exception): pass
     def stop(t, row):
         if t == 1: raise Stop

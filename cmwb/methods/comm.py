@@ -156,7 +156,7 @@ def training_step(self:COMM, batch:dict, t:int) -> dict:
         seen = e['text.n'] > 0
         protos = F.normalize(self.encode(e['text.sum'][seen] / e['text.n'][seen, None, None], self.mediator).mean(1), dim=-1)
         groups, terms = seen.nonzero().squeeze(1), []
-        for m, gs in self._gaussians().items():
+        for m, gs in sorted(self._gaussians().items()):
             h, y = gs.sample(m, s.realign_per_class)
             y_old = F.normalize(self.path(h.to(protos.device), m), dim=-1)           # the path encode takes, from h on
             terms.append(F.cross_entropy(y_old @ protos.T / self.temperature, torch.searchsorted(groups, y.to(groups.device))))
@@ -172,7 +172,7 @@ def modality_loss(self:COMM, batch:dict) -> torch.Tensor:
     for m in modalities(batch):
         with torch.no_grad(): hs.append(per_item(self.proj[m], batch[m]).mean(1))
         ys.append(torch.full((len(hs[-1]),), self.kinds.index(m)))
-    for m, gs in self._gaussians().items():
+    for m, gs in sorted(self._gaussians().items()):
         hs.append(gs.sample(m, self.s.realign_per_class)[0].to(hs[0].device))
         ys.append(torch.full((len(hs[-1]),), self.kinds.index(m)))
     h, y = torch.cat(hs).float(), torch.cat(ys).to(hs[0].device)
