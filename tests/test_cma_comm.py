@@ -59,7 +59,7 @@ def test_labels_protocol_adds_one_shared_loss_and_changes_the_run(ci_manifest, t
         assert ('labels' in _losses(out)) == (sup == 'labels')
         assert rows[sup]['supervision'] == sup
     assert (tmp_path/'pairs'/'matrices.json').read_text() != (tmp_path/'labels'/'matrices.json').read_text()
-    for sup in rows:                 # image-text R@1 after the first stage: measured 0.475 (pairs), 0.500 (labels); chance 0.10
+    for sup in rows:                 # image-text R@1 after the first stage: measured 0.475 (pairs), 0.470 (labels); chance 0.10
         first = json.loads((tmp_path/sup/'matrices.json').read_text())['metrics']['r1'][0][0]
         print(f'{sup}: image-text R@1 after stage 0 = {first:.3f}')
         assert first > 0.3, sup
