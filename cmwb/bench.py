@@ -74,7 +74,7 @@ def reference_method(name:str, quick:bool=False, B:int|None=None, T:int=10, D:in
     from cmwb.scenario import Stage
     B = B or (64 if quick else 256)
     mods = ['image', 'audio', 'video']; dims = {m: (T, D) for m in mods + ['text']}
-    settings = dict(codes=codes) if name in ('comet', 'unicode') else dict(context_p=1.0) if name == 'cma' else {}   # CMA: attend every step
+    settings = dict(codes=codes) if name in ('comet', 'unicode') else dict(context='pair', context_p=1.0) if name == 'cma' else {}   # CMA: attend to the pair every step
     if name == 'cmg': settings = dict(codes=codes, d_ff=4 * W, dropout=0.)   # CMG's 4·W; no dropout masks to split over ranks
     meth = make_method(name, dims, width=W, settings=settings)
     g = torch.Generator().manual_seed(0)

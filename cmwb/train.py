@@ -32,7 +32,14 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float | None = 1.0
     log_every: int = 20            # steps between loss logs (and NaN/Inf checks)
+    supervision: str = 'pairs'     # 'pairs': training never sees concept labels; 'labels': every method gets the label loss
+    label_weight: float = 1.0      # weight of the shared label loss (`Method.label_loss`), under supervision: labels only
     def __post_init__(self):
+        if self.supervision not in ('pairs', 'labels'):
+            raise ValueError(f"supervision must be 'pairs' or 'labels', got {self.supervision!r}")
+        if self.supervision == 'pairs' and self.label_weight != 1.0:
+            raise ValueError("label_weight acts only under supervision: labels; remove it or set train.supervision: labels")
+        if self.label_weight < 0: raise ValueError(f"label_weight must be >= 0, got {self.label_weight}")
         bad = [f"{k} must be {rule}" for k, ok, rule in [('epochs', self.epochs >= 1, '>= 1'), ('batch_size', self.batch_size >= 2, '>= 2 (contrastive pairs)'),
                ('lr', self.lr > 0, '> 0'), ('weight_decay', self.weight_decay >= 0, '>= 0'), ('log_every', self.log_every >= 1, '>= 1'),
                ('grad_clip', self.grad_clip is None or self.grad_clip > 0, '> 0 or null')] if not ok]
@@ -144,6 +151,7 @@ def prepare_data(cfg:ExperimentConfig, progress:bool=False) -> RunData:
     test = [stage_pairs(m, s, 'test') for s in cfg.schedule.stages]
     rd = RunData(m, feats, [], test, concept_index(m))
     rd.train = [rd.stage_data(p, t) for t, p in enumerate(train)]
+    if cfg.train.supervision == 'pairs': rd.train = [d.without_labels() for d in rd.train]   # training never sees labels
     return rd
 
 # %% ../nbs/10_train.ipynb #2f943bac
@@ -286,7 +294,10 @@ def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb
             with dev.autocast(), dp.sharding():
                 parts = {}
                 for n, b in enumerate(batches):
-                    for k, v in method.training_step({k: x.to(dev.device) for k, x in b.items()}, t).items(): parts[k if n == 0 else f'{k}@{n}'] = v
+                    b = {k: x.to(dev.device) for k, x in b.items()}
+                    out = method.training_step(b, t)
+                    if tc.supervision == 'labels' and tc.label_weight: out = dict(out, labels=tc.label_weight * method.label_loss(b))
+                    for k, v in out.items(): parts[k if n == 0 else f'{k}@{n}'] = v
             sum(parts.values()).backward(); dp.sync_grads(method.trainable()); method.after_backward(t)
             if tc.grad_clip: torch.nn.utils.clip_grad_norm_(method.trainable(), tc.grad_clip)
             opt.step(); opt.zero_grad(set_to_none=True); dp.sync_buffers(method); step += 1; failpoint('step')
@@ -507,18 +518,21 @@ def run_row(folder) -> dict:
     r1, un = s.get('r1', {}), s.get('unseen', {})
     return dict(run=folder.name, method=cfg['method'], seed=cfg['seed'], final_r1=r1.get('final'), avg_inc_r1=r1.get('avg_inc'),
                 forget_r1=r1.get('forget_max'), bwt_r1=r1.get('bwt'), unseen_r1=un.get('r1'), unseen_transfer=un.get('transfer'),
-                proto_acc=s.get('proto_acc', {}).get('final'), train_s=s.get('train_seconds'))
+                proto_acc=s.get('proto_acc', {}).get('final'), train_s=s.get('train_seconds'),
+                supervision=(cfg.get('train') or {}).get('supervision', 'pairs'))
 
 COLUMNS = [('final_r1', 'final R@1 (seen)'), ('forget_r1', 'forgetting R@1'), ('bwt_r1', 'BWT R@1'),
            ('unseen_r1', 'zero-shot R@1 (unseen pairs)'), ('unseen_transfer', 'CMG transfer acc (unseen)'), ('train_s', 'train time (s)')]
 
 def aggregate(rows:list[dict]) -> str:
-    "Markdown table: mean ± std per method over its runs."
+    "Markdown table: mean ± std per method (and training supervision: `pairs` or `labels`) over its runs."
     import pandas as pd
-    df = pd.DataFrame(rows); lines = ['| method | runs | ' + ' | '.join(n for _, n in COLUMNS) + ' |', '|---' * (len(COLUMNS) + 2) + '|']
-    for meth, g in df.groupby('method', sort=False):
+    df = pd.DataFrame(rows)
+    if 'supervision' not in df: df['supervision'] = 'pairs'
+    lines = ['| method | supervision | runs | ' + ' | '.join(n for _, n in COLUMNS) + ' |', '|---' * (len(COLUMNS) + 3) + '|']
+    for (meth, sup), g in df.groupby(['method', 'supervision'], sort=False):
         cell = lambda k: '–' if g[k].isna().all() else (f"{g[k].mean():.1f}" if k == 'train_s' else f"{g[k].mean():.3f} ± {g[k].std(ddof=0):.3f}")
-        lines.append(f"| {meth} | {len(g)} | " + ' | '.join(cell(k) for k, _ in COLUMNS) + ' |')
+        lines.append(f"| {meth} | {sup} | {len(g)} | " + ' | '.join(cell(k) for k, _ in COLUMNS) + ' |')
     return '\n'.join(lines)
 
 # %% ../nbs/10_train.ipynb #2b762d1e

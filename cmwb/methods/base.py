@@ -13,27 +13,53 @@ from ..parallel import per_item
 from ..replay import ExemplarBuffer
 
 # %% auto #0
-__all__ = ['BATCH_KEYS', 'METHODS', 'METHOD_MODULES', 'StageData', 'modalities', 'Settings', 'Method', 'setup_stage',
-           'begin_stage', 'end_stage', 'after_backward', 'encode', 'represent', 'embed', 'structure', 'trainable',
-           'align_loss', 'training_step', 'register', 'make_method', 'snapshot', 'previous_self', 'get_state',
-           'set_state', 'restore_extra', 'apply_structure', 'teacher_out', 'prepare_stage', 'teacher', 'Finetune',
-           'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER', 'encode_groups',
-           'DNSSettings', 'DNS']
+__all__ = ['BATCH_KEYS', 'METHODS', 'METHOD_MODULES', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method',
+           'setup_stage', 'begin_stage', 'end_stage', 'after_backward', 'encode', 'represent', 'embed', 'structure',
+           'trainable', 'align_loss', 'training_step', 'label_loss', 'register', 'make_method', 'snapshot',
+           'previous_self', 'get_state', 'set_state', 'restore_extra', 'apply_structure', 'teacher_out',
+           'prepare_stage', 'teacher', 'Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF',
+           'ERSettings', 'ER', 'encode_groups', 'DNSSettings', 'DNS']
 
 # %% ../../nbs/08_methods.ipynb #0204ebd0
+class HiddenLabels:
+    "Stands in for a stage's concept labels under `train.supervision: pairs`: its length is known, any use raises."
+    def __init__(self, n:int): self.n = n
+    def __len__(self): return self.n
+    def __repr__(self): return f"HiddenLabels({self.n})"
+    def _refuse(self, *a, **kw):
+        raise CmwbError("concept labels are hidden from training under train.supervision: pairs (the default); "
+                        "train from the pairs alone, or set train.supervision: labels in the experiment config")
+    __getitem__ = __iter__ = __array__ = _refuse
+    def __getattr__(self, name):
+        if name.startswith('__'): raise AttributeError(name)
+        self._refuse()
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None): cls._refuse(None)
+
 @dataclass
 class StageData:
     feats: dict               # modality -> [N, T, D] paired training features
-    labels: torch.Tensor      # [N] concept indices
+    labels: torch.Tensor      # [N] concept indices (a HiddenLabels under `train.supervision: pairs`)
     stage: int = 0
     def __len__(self): return len(self.labels)
-    def batch(self, idx) -> dict: return {**{m: x[idx] for m, x in self.feats.items()}, 'label': self.labels[idx], 'index': torch.as_tensor(idx)}
+    @property
+    def labelled(self) -> bool: return not isinstance(self.labels, HiddenLabels)
+    def batch(self, idx) -> dict:
+        "Rows `idx`: modality → features, 'label' (only when labels are visible) and 'index'."
+        out = {m: x[idx] for m, x in self.feats.items()}
+        if self.labelled: out['label'] = self.labels[idx]
+        out['index'] = torch.as_tensor(idx)
+        return out
+    def without_labels(self) -> StageData:
+        "The same pairs with their labels hidden (what training sees under `train.supervision: pairs`)."
+        return StageData(self.feats, HiddenLabels(len(self)), self.stage)
 
 BATCH_KEYS = ('label', 'index', 'stage')
 
 def modalities(batch:dict) -> list[str]:
     "The modality keys of a batch (everything but labels, indices and stages)."
     return [k for k in batch if k not in BATCH_KEYS]
+
 
 # %% ../../nbs/08_methods.ipynb #c39bf4df
 @dataclass
@@ -89,6 +115,23 @@ def training_step(self:Method, batch:dict, t:int) -> dict:
     "The plain step: align the batch's modalities."
     return dict(align=self.align_loss({m: self.encode(batch[m], m) for m in modalities(batch)}))
 Method.align_loss, Method.training_step = align_loss, training_step
+
+# %% ../../nbs/08_methods.ipynb #75b470fc
+def label_loss(self:Method, batch:dict) -> torch.Tensor:
+    "Supervised contrastive loss over the batch's modalities: positives are the other modality's items of one's concept."
+    mods = modalities(batch)
+    e = {m: self.embed(batch[m], m) for m in mods}
+    y = batch['label']
+    same = (y[:, None] == y[None]).float()
+    terms = []
+    for a in mods:
+        for b in mods:
+            if a == b: continue
+            logp = (e[a] @ e[b].T / self.temperature).log_softmax(-1)
+            terms.append(-((logp * same).sum(-1) / same.sum(-1)).mean())
+    if not terms: return sum(v.sum() for v in e.values()) * 0.
+    return sum(terms) / len(terms)
+Method.label_loss = label_loss
 
 # %% ../../nbs/08_methods.ipynb #990a53c5
 METHODS: dict[str, type] = {}
@@ -254,7 +297,9 @@ class ER(Method):
     "Finetune plus exemplar replay of paired features from earlier stages."
     name, Settings = 'er', ERSettings
     def end_stage(self, t, stage, data):
-        buf = ExemplarBuffer(int(self.s.budget_mb * 2**20), seed=t); buf.add(data.feats, data.labels, t)
+        labels = data.labels if data.labelled else torch.zeros(len(data), dtype=torch.long)   # stored, never trained on
+        buf = ExemplarBuffer(int(self.s.budget_mb * 2**20), seed=t)
+        buf.add(data.feats, labels, t)
         self.__dict__.setdefault('extra', {}).update({f'{t}.{k}': v for k, v in buf.state()[0].items()})
         self.restore_extra()
     def restore_extra(self):

@@ -7,14 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..adapters import CrossModalityAdapter
+from ..core import CmwbError
 from ..losses import relation_distill
 from .base import Method, Settings, register, modalities
 from ..parallel import per_item
 
 # %% auto #0
-__all__ = ['CMASettings', 'CMA', 'setup_stage', 'begin_stage', 'end_stage', 'teacher_out', 'training_step']
+__all__ = ['CONTEXTS', 'CMASettings', 'CMA', 'setup_stage', 'begin_stage', 'end_stage', 'teacher_out', 'training_step']
 
 # %% ../../nbs/08b_cma.ipynb #812e7f90
+CONTEXTS = ('memory', 'pair', 'none')
+
 @dataclass
 class CMASettings(Settings):
     n_experts: int = 4         # experts of the first stage (later stages add stage.new_experts)
@@ -22,10 +25,13 @@ class CMASettings(Settings):
     expert_hidden: int = 64
     heads: int = 4             # cross-attention heads
     freeze_top: int = 2        # influential experts frozen after each stage (0: none)
-    context_p: float = 0.5     # share of steps where tokens attend to the paired modality
+    context: str = 'memory'    # what tokens attend to: 'memory' tokens of the other modalities, the 'pair' (training only), 'none'
+    memory: int = 8            # context: memory only: memory tokens per modality
+    context_p: float = 0.5     # context: pair only: share of steps where tokens attend to the paired modality
     relation: float = 1.0      # relation-preserving regularizer weight
     align_cos: float = 0.0     # extra cosine alignment of paired embeddings
     balance: float = 0.01
+    mediator_router: str = 'first'   # 'first': the mediator keeps its first router; 'newest': it takes each stage's new one
 
 @register
 class CMA(Method):
@@ -33,20 +39,48 @@ class CMA(Method):
     name, Settings = 'cma', CMASettings
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
-        self.adapter = CrossModalityAdapter(self.width, self.s.heads, self.s.n_experts, k=self.s.k, hidden=self.s.expert_hidden)
+        s, d = self.s, CMASettings
+        if s.context not in CONTEXTS: raise CmwbError(f"cma setting context must be one of {CONTEXTS}, got {s.context!r}")
+        if s.mediator_router not in ('first', 'newest'):
+            raise CmwbError(f"cma setting mediator_router must be 'first' or 'newest', got {s.mediator_router!r}")
+        if s.context != 'pair' and s.context_p != d.context_p:
+            raise CmwbError(f"cma setting context_p acts only with context: pair (here context: {s.context}); remove it")
+        if s.context != 'memory' and s.memory != d.memory:
+            raise CmwbError(f"cma setting memory acts only with context: memory (here context: {s.context}); remove it")
+        self.adapter = CrossModalityAdapter(self.width, s.heads, s.n_experts, k=s.k, hidden=s.expert_hidden)
+        self.memory = nn.ParameterDict()
         self.router_of: dict[str, int] = {}
-    def _router(self, m): return -1 if m == self.mediator else self.router_of.get(m, -1)
+        self.context_of: dict[str, list] = {}
+    def _router(self, m):
+        if m == self.mediator and self.s.mediator_router == 'newest': return -1
+        return self.router_of.get(m, -1)
+    def memory_context(self, m:str, n:int) -> torch.Tensor | None:
+        "The memory tokens modality `m` attends to, for `n` items: [n, S, W] (None without context)."
+        if self.s.context != 'memory' or not self.context_of.get(m): return None
+        return torch.cat([self.memory[o] for o in self.context_of[m]])[None].expand(n, -1, -1)
     def encode(self, x, modality, context=None):
-        return self.adapter(per_item(self.proj[modality], x), context, router=self._router(modality))[0]
-    def structure(self): return dict(seen=list(self.seen), router_of=dict(self.router_of))
-    def apply_structure(self, st): self.router_of = dict(st.get('router_of', {}))
+        h = per_item(self.proj[modality], x)
+        if context is None: context = self.memory_context(modality, len(h))
+        return self.adapter(h, context, router=self._router(modality))[0]
+    def structure(self): return dict(seen=list(self.seen), router_of=dict(self.router_of), context_of=dict(self.context_of))
+    def apply_structure(self, st):
+        self.router_of = dict(st.get('router_of', {}))
+        self.context_of = {m: list(v) for m, v in st.get('context_of', {}).items()}
 
 # %% ../../nbs/08b_cma.ipynb #fa22a122
 def setup_stage(self:CMA, t:int, stage):
-    "New projections; from the second stage on, new experts and a router."
-    for m in stage.modalities: self.add_modality(m, t)
-    if t > 0: self.adapter.moe.add_experts(stage.new_experts); self.adapter.moe.add_router()
-    for m in stage.modalities: self.router_of.setdefault(m, len(self.adapter.moe.routers) - 1)
+    "New projections and memories; from the second stage on, new experts and a router; memories of earlier stages frozen."
+    for m in stage.modalities:
+        self.add_modality(m, t)
+        if self.s.context == 'memory' and m not in self.memory:
+            self.memory[m] = nn.Parameter(torch.randn(self.s.memory, self.width, device=self.adapter.moe.usage.device))
+    if t > 0:
+        self.adapter.moe.add_experts(stage.new_experts)
+        self.adapter.moe.add_router()
+    for m in stage.modalities:
+        self.router_of.setdefault(m, len(self.adapter.moe.routers) - 1)
+        self.context_of.setdefault(m, [o for o in self.seen if o != m])
+    for m, mem in self.memory.items(): mem.requires_grad_(self.added_at[m] == t)
 
 def begin_stage(self:CMA, t:int, stage, data):
     "Keep the previous stage's model for relation preservation."
@@ -54,7 +88,9 @@ def begin_stage(self:CMA, t:int, stage, data):
 
 def end_stage(self:CMA, t:int, stage, data):
     "Freeze the experts this stage's router used most."
-    if self.s.freeze_top: self.adapter.moe.freeze_experts(top=self.s.freeze_top, router=len(self.adapter.moe.routers) - 1)
+    if self.s.freeze_top:
+        self.adapter.moe.freeze_experts(top=self.s.freeze_top, router=len(self.adapter.moe.routers) - 1)
+
 def teacher_out(self:CMA, old:CMA, x:torch.Tensor, m:str) -> torch.Tensor:
     "The old model's pooled features, for relation preservation (cached per stage)."
     return old.encode(x, m).mean(1)
@@ -63,18 +99,25 @@ CMA.setup_stage, CMA.begin_stage, CMA.end_stage, CMA.teacher_out = setup_stage, 
 # %% ../../nbs/08b_cma.ipynb #a1ee221d
 def training_step(self:CMA, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
-    use_ctx = bool(torch.rand(()) < s.context_p) and len(mods) == 2
     h = {m: per_item(self.proj[m], batch[m]) for m in mods}
-    outs = {m: self.adapter(h[m], h[mods[1 - i]] if use_ctx else None, router=self._router(m)) for i, m in enumerate(mods)}
+    if s.context == 'pair':
+        use = bool(torch.rand(()) < s.context_p) and len(mods) == 2
+        ctx = {m: h[mods[1 - i]] if use else None for i, m in enumerate(mods)}
+    else: ctx = {m: self.memory_context(m, len(h[m])) for m in mods}
+    outs = {m: self.adapter(h[m], ctx[m], router=self._router(m)) for m in mods}
     z = {m: o[0] for m, o in outs.items()}
     loss = dict(align=self.align_loss(z), balance=s.balance * sum(o[1] for o in outs.values()))
-    if s.align_cos: loss['align_cos'] = s.align_cos * (1 - F.cosine_similarity(z[mods[0]].mean(1), z[mods[1]].mean(1))).mean()
+    if s.align_cos:
+        loss['align_cos'] = s.align_cos * (1 - F.cosine_similarity(z[mods[0]].mean(1), z[mods[1]].mean(1))).mean()
     old = self.__dict__.get('old')
     if old is not None and s.relation:
-        known = [m for m in mods if m in old.seen]
+        known, new = [m for m in mods if m in old.seen], [m for m in mods if m not in old.seen]
+        p = {m: z[m].mean(1) for m in mods}
         zo = {m: self.teacher(batch, m) for m in known}
-        terms = [relation_distill(z[m].mean(1), zo[m]) for m in known]
-        terms += [relation_distill(z[a].mean(1), zo[a], z[b].mean(1), zo[b]) for i, a in enumerate(known) for b in known[i + 1:]]
-        if terms: loss['relation'] = s.relation * sum(terms) / len(terms)
+        within = [relation_distill(p[m], zo[m]) for m in known]
+        across = [relation_distill(p[a], zo[a], p[b], zo[b]) for i, a in enumerate(known) for b in known[i + 1:]]
+        across += [relation_distill(p[a], zo[a], p[b], p[b].detach()) for a in known for b in new]
+        if within: loss['relation'] = s.relation * sum(within) / len(within)
+        if across: loss['relation_cross'] = s.relation * sum(across) / len(across)
     return loss
 CMA.training_step = training_step

@@ -6,25 +6,30 @@
 from __future__ import annotations
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
+from ..core import CmwbError
 from ..replay import GaussianStats
 from .base import Method, Settings, register, modalities
 from ..parallel import per_item
 
 # %% auto #0
-__all__ = ['COMMSettings', 'COMM', 'encode', 'setup_stage', 'end_stage', 'begin_stage', 'teacher_out', 'restore_extra',
-           'training_step']
+__all__ = ['COMMSettings', 'COMM', 'path', 'encode', 'setup_stage', 'pseudo_classes', 'end_stage', 'begin_stage', 'teacher_out',
+           'restore_extra', 'training_step', 'modality_loss', 'guess_modality', 'embed', 'represent']
 
-# %% ../../nbs/08c_comm.ipynb #ce683647
+# %% ../../nbs/08c_comm.ipynb #b315c8ae
 @dataclass
 class COMMSettings(Settings):
     adapter_hidden: int = 128
     self_reg: float = 1.0          # intra-modal self-regularization weight
     aggregate: bool = True         # relevance-weighted aggregation of earlier modalities' adapters
     realign: float = 1.0           # Gaussian re-alignment weight
-    realign_per_class: int = 4     # pseudo features per class and old modality per step
+    realign_per_class: int = 4     # pseudo features per group (concept or pseudo-class) and old modality per step
+    clusters: int = 16             # supervision: pairs only: pseudo-classes per stage, k-means of the text's embeddings
+    agnostic: bool = False         # evaluate without modality identity: a learned modality classifier picks the path
 
 def _residual(width, hidden):
-    m = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width)); nn.init.zeros_(m[2].weight); nn.init.zeros_(m[2].bias)
+    m = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
+    nn.init.zeros_(m[2].weight)
+    nn.init.zeros_(m[2].bias)
     return m
 
 @register
@@ -34,40 +39,89 @@ class COMM(Method):
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
         self.adapt, self.relevance = nn.ModuleDict(), nn.ModuleDict()
-    def earlier(self, m): return [o for o in self.seen if o not in (m, self.mediator) and self.seen.index(o) < self.seen.index(m)]
+        self.kinds = sorted(dims)                                  # the modality classifier's classes
+        if self.s.agnostic: self.modality_head = nn.Linear(self.width, len(self.kinds))
+    def earlier(self, m):
+        "Non-mediator modalities that arrived before `m`."
+        return [o for o in self.seen if o not in (m, self.mediator) and self.seen.index(o) < self.seen.index(m)]
+    def structure(self):
+        return dict(seen=list(self.seen), relevance_skipped=[m for m in self.adapt if len(self.earlier(m)) == 1 and m != self.mediator])
 
-# %% ../../nbs/08c_comm.ipynb #6b954b96
+# %% ../../nbs/08c_comm.ipynb #65bf7e97
+def path(self:COMM, h:torch.Tensor, modality:str) -> torch.Tensor:
+    "From projected features `h` [..., W]: own adapter, plus the (relevance-weighted) adapters of earlier modalities."
+    y = h + self.adapt[modality](h)
+    prev = self.earlier(modality) if self.s.aggregate and modality != self.mediator else []
+    if len(prev) == 1: y = y + self.adapt[prev[0]](h)
+    elif prev:
+        w = self.relevance[modality](h).softmax(-1)
+        y = y + sum(w[..., i:i + 1] * self.adapt[j](h) for i, j in enumerate(prev))
+    return y
+
 def encode(self:COMM, x, modality):
-    "Projection, own adapter and the relevance-weighted adapters of earlier modalities (item by item)."
-    def items(x):
-        h = self.proj[modality](x); y = h + self.adapt[modality](h)
-        if self.s.aggregate and modality in self.relevance:
-            w = self.relevance[modality](h).softmax(-1)
-            y = y + sum(w[..., i:i + 1] * self.adapt[j](h) for i, j in enumerate(self.earlier(modality)))
-        return y
-    return per_item(items, x)
+    "Projection, then `path` (item by item)."
+    return per_item(lambda x: self.path(self.proj[modality](x), modality), x)
 
 def setup_stage(self:COMM, t:int, stage):
-    "Freeze earlier non-mediator paths; add this stage's modalities (with a relevance function when others came before)."
-    for m in self.seen:
-        if m != self.mediator: self.proj[m].requires_grad_(False); self.adapt[m].requires_grad_(False); self.relevance[m].requires_grad_(False) if m in self.relevance else None
+    "Add this stage's new modalities; make the stage's paths trainable and freeze all others."
     for m in stage.modalities:
         if m in self.proj: continue
-        self.add_modality(m, t); self.adapt[m] = _residual(self.width, self.s.adapter_hidden)
-        if m != self.mediator and self.earlier(m): self.relevance[m] = nn.Linear(self.width, len(self.earlier(m)))
-COMM.encode, COMM.setup_stage = encode, setup_stage
+        self.add_modality(m, t)
+        self.adapt[m] = _residual(self.width, self.s.adapter_hidden)
+        if m != self.mediator and len(self.earlier(m)) > 1: self.relevance[m] = nn.Linear(self.width, len(self.earlier(m)))
+    for m in self.seen:
+        on = m in stage.modalities
+        for part in (self.proj, self.adapt, self.relevance):
+            if m in part: part[m].requires_grad_(on)
+COMM.path, COMM.encode, COMM.setup_stage = path, encode, setup_stage
 
-# %% ../../nbs/08c_comm.ipynb #7de7b464
+# %% ../../nbs/08c_comm.ipynb #add13310
+@torch.no_grad()
+def pseudo_classes(self:COMM, data, t:int, iters:int=30) -> torch.Tensor:
+    "k-means (cosine, k-means++ start seeded by `t`, `clusters` centres) of the mediator's embeddings of the stage's pairs."
+    anchor = self.mediator if self.mediator in data.feats else next(iter(data.feats))
+    dev = next(self.parameters()).device
+    x = torch.cat([self.embed(c.to(dev), anchor).double().cpu() for c in data.feats[anchor].split(1024)])
+    K = min(self.s.clusters, len(x))
+    g = torch.Generator().manual_seed(t)
+    centres = x[torch.randint(len(x), (1,), generator=g)]
+    while len(centres) < K:                                          # k-means++: far points are likelier next centres
+        d2 = (1 - (x @ centres.T).max(1).values).clamp_min(0) ** 2
+        centres = torch.cat([centres, x[torch.multinomial(d2 + 1e-12, 1, generator=g)]])
+    for _ in range(iters):
+        y = (x @ centres.T).argmax(1)
+        n = torch.bincount(y, minlength=K)
+        s = torch.zeros_like(centres).index_add(0, y, x)
+        centres[n > 0] = F.normalize(s[n > 0] / n[n > 0, None], dim=-1)
+    return (x @ centres.T).argmax(1)
+COMM.pseudo_classes = pseudo_classes
+
+# %% ../../nbs/08c_comm.ipynb #611ade8f
 @torch.no_grad()
 def end_stage(self:COMM, t:int, stage, data):
-    self.restore_extra(); e = self.__dict__.setdefault('extra', {}); C = self.n_classes
+    "Store per group (concept under `labels`, pseudo-class under `pairs`) the Gaussian statistics and text prototypes."
+    self.restore_extra()
+    e = self.__dict__.setdefault('extra', {})
+    first = len(e['text.n']) if 'text.n' in e else 0
+    if data.labelled:
+        if self.s.clusters != COMMSettings.clusters:
+            raise CmwbError("comm setting 'clusters' acts only under train.supervision: pairs; remove it")
+        y, rows = data.labels, self.n_classes
+    else:
+        y = first + self.pseudo_classes(data, t)
+        rows = first + self.s.clusters
     for m, x in data.feats.items():
         if m == self.mediator:
-            s = e.get('text.sum', torch.zeros(C, *x.shape[1:])); n = e.get('text.n', torch.zeros(C))
-            e['text.sum'], e['text.n'] = s.index_add(0, data.labels, x.float()), n.index_add(0, data.labels, torch.ones(len(x)))
+            s = e.get('text.sum', torch.zeros(0, *x.shape[1:]))
+            n = e.get('text.n', torch.zeros(0))
+            s = torch.cat([s, s.new_zeros(max(rows - len(s), 0), *s.shape[1:])])
+            n = torch.cat([n, n.new_zeros(max(rows - len(n), 0))])
+            e['text.sum'], e['text.n'] = s.index_add(0, y, x.float()), n.index_add(0, y, torch.ones(len(x)))
             continue
-        gs = GaussianStats(shrink=1e-3); gs.update(m, self.proj[m](x).mean(1), data.labels)
-        for c in gs.classes(m): e[f'g.{m}.{c}.n'], e[f'g.{m}.{c}.s'], e[f'g.{m}.{c}.ss'] = [torch.as_tensor(v) for v in gs.acc[(m, c)]]
+        gs = GaussianStats(shrink=1e-3)
+        gs.update(m, self.proj[m](x).mean(1), y)
+        for c in gs.classes(m):
+            e[f'g.{m}.{c}.n'], e[f'g.{m}.{c}.s'], e[f'g.{m}.{c}.ss'] = [torch.as_tensor(v) for v in gs.acc[(m, c)]]
 
 def begin_stage(self:COMM, t:int, stage, data): self.__dict__['old'] = self.previous_self(t) if t > 0 else None
 def teacher_out(self:COMM, old:COMM, x:torch.Tensor, m:str) -> torch.Tensor:
@@ -75,33 +129,77 @@ def teacher_out(self:COMM, old:COMM, x:torch.Tensor, m:str) -> torch.Tensor:
     return old.encode(x, m)
 COMM.end_stage, COMM.begin_stage, COMM.teacher_out = end_stage, begin_stage, teacher_out
 
-# %% ../../nbs/08c_comm.ipynb #2606bec1
+# %% ../../nbs/08c_comm.ipynb #947791dc
 def _gaussians(self:COMM) -> dict:
-    "Old modalities' class statistics, rebuilt from `extra` once per stage (their Cholesky factors are kept)."
+    "Old modalities' group statistics, rebuilt from `extra` once per stage (their Cholesky factors are kept)."
     if 'gauss' in self.__dict__: return self.gauss
     e, out = self.__dict__.get('extra', {}), {}
     for k in [k for k in e if k.startswith('g.') and k.endswith('.n')]:
-        _, m, c, _ = k.split('.'); gs = out.setdefault(m, GaussianStats(1e-3))
+        _, m, c, _ = k.split('.')
+        gs = out.setdefault(m, GaussianStats(1e-3))
         gs.acc[(m, int(c))] = (int(e[k]), e[f'g.{m}.{c}.s'], e[f'g.{m}.{c}.ss'])
-    self.__dict__['gauss'] = out; return out
+    self.__dict__['gauss'] = out
+    return out
 
 def restore_extra(self:COMM): self.__dict__.pop('gauss', None)     # `extra` changed: rebuild the statistics on next use
 
 def training_step(self:COMM, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
-    z = {m: self.encode(batch[m], m) for m in mods}; loss = dict(align=self.align_loss(z))
+    z = {m: self.encode(batch[m], m) for m in mods}
+    loss = dict(align=self.align_loss(z))
     old, e = self.__dict__.get('old'), self.__dict__.get('extra', {})
     if old is not None and s.self_reg:
         known = [m for m in mods if m in old.seen]
         zo = {m: self.teacher(batch, m) for m in known}
         if known: loss['self_reg'] = s.self_reg * sum(F.mse_loss(z[m], zo[m]) for m in known) / len(known)
     if t > 0 and s.realign and 'text.n' in e:
-        seen = e['text.n'] > 0; protos = F.normalize(self.encode(e['text.sum'][seen] / e['text.n'][seen, None, None], self.mediator).mean(1), dim=-1)
-        cls = seen.nonzero().squeeze(1); terms = []
-        for m, gs in self._gaussians().items():
+        seen = e['text.n'] > 0
+        protos = F.normalize(self.encode(e['text.sum'][seen] / e['text.n'][seen, None, None], self.mediator).mean(1), dim=-1)
+        groups, terms = seen.nonzero().squeeze(1), []
+        for m, gs in sorted(self._gaussians().items()):
             h, y = gs.sample(m, s.realign_per_class)
-            y_old = F.normalize((h + self.adapt[m](h)), dim=-1)                   # the frozen old path, from h on
-            terms.append(F.cross_entropy(y_old @ protos.T / self.temperature, torch.searchsorted(cls, y)))
+            y_old = F.normalize(self.path(h.to(protos.device), m), dim=-1)           # the path encode takes, from h on
+            terms.append(F.cross_entropy(y_old @ protos.T / self.temperature, torch.searchsorted(groups, y.to(groups.device))))
         if terms: loss['realign'] = s.realign * sum(terms) / len(terms)
+    if s.agnostic: loss['modality'] = self.modality_loss(batch)
     return loss
 COMM._gaussians, COMM.restore_extra, COMM.training_step = _gaussians, restore_extra, training_step
+
+# %% ../../nbs/08c_comm.ipynb #c9ab597d
+def modality_loss(self:COMM, batch:dict) -> torch.Tensor:
+    "Cross-entropy of the modality classifier on the batch's pooled projections and on old modalities' Gaussian samples."
+    hs, ys = [], []
+    for m in modalities(batch):
+        with torch.no_grad(): hs.append(per_item(self.proj[m], batch[m]).mean(1))
+        ys.append(torch.full((len(hs[-1]),), self.kinds.index(m)))
+    for m, gs in sorted(self._gaussians().items()):
+        hs.append(gs.sample(m, self.s.realign_per_class)[0].to(hs[0].device))
+        ys.append(torch.full((len(hs[-1]),), self.kinds.index(m)))
+    h, y = torch.cat(hs).float(), torch.cat(ys).to(hs[0].device)
+    return F.cross_entropy(self.modality_head(h), y)
+
+def guess_modality(self:COMM, h:torch.Tensor) -> list[str]:
+    "The classifier's modality per item of projected features `h` [B, T, W] (among the modalities the model has)."
+    logits = self.modality_head(h.mean(1))
+    mask = torch.full((len(self.kinds),), float('-inf'), device=h.device)
+    mask[[self.kinds.index(m) for m in self.seen]] = 0.
+    return [self.kinds[i] for i in (logits + mask).argmax(-1).tolist()]
+
+def _agnostic(self:COMM, x:torch.Tensor, modality:str) -> torch.Tensor:
+    "Encode without the modality's identity: each item takes the path of its guessed modality."
+    h = per_item(self.proj[modality], x)
+    guess = self.guess_modality(h)
+    out = torch.empty_like(h)
+    for g in dict.fromkeys(guess):
+        sel = torch.tensor([i for i, gi in enumerate(guess) if gi == g], device=h.device)
+        out[sel] = self.path(h[sel], g)
+    return out
+
+def embed(self:COMM, x, modality):
+    "Retrieval embedding; under `agnostic`, at evaluation, through the guessed modality's path."
+    z = self._agnostic(x, modality) if self.s.agnostic and not self.training else self.encode(x, modality)
+    return F.normalize(z.mean(1), dim=-1)
+
+def represent(self:COMM, x, modality):
+    return self._agnostic(x, modality) if self.s.agnostic and not self.training else self.encode(x, modality)
+COMM.modality_loss, COMM.guess_modality, COMM._agnostic, COMM.embed, COMM.represent = modality_loss, guess_modality, _agnostic, embed, represent
