@@ -7,7 +7,9 @@ from cmwb.train import ALL_METHODS
 
 def step(meth, batch, dp):
     "One trainer step (as `train_stage` does it); return the gradients and the batch sizes the linear layers saw."
-    opt, seen = torch.optim.AdamW(meth.trainable(), lr=1e-2), set()
+    # eps=1e-3: AdamW's first step moves each weight by lr·g/(|g|+eps); with the default 1e-8 a gradient of 1e-7 moves
+    # it by ~lr whatever its rounding, so 1e-8 differences in partial sums became 1e-4 differences in the state
+    opt, seen = torch.optim.AdamW(meth.trainable(), lr=1e-2, eps=1e-3), set()
     hooks = [m.register_forward_pre_hook(lambda mod, args: seen.add(args[0].shape[0])) for m in meth.modules() if isinstance(m, torch.nn.Linear)]
     torch.manual_seed(1)                                        # same draws (ER replay, CMA context) in both runs
     with dp.sharding(): loss = sum(meth.training_step(batch, 2).values())
