@@ -47,7 +47,10 @@ def _demo_args(p):
 
 def _compare_args(p):
     p.add_argument('config'); p.add_argument('--methods', default='all', help='comma-separated method names or "all"')
-    p.add_argument('--seeds', default='0,1,2'); p.add_argument('--out', default='runs/compare')
+    p.add_argument('--seeds', default='0,1,2,3,4', help='comma-separated seeds (5 by default: a 95%% CI needs several)')
+    p.add_argument('--out', default='runs/compare')
+    p.add_argument('--reference', default='finetune',
+                   help='method every other is tested against (paired t-test over seeds, Holm-corrected); "none" to skip')
     p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a config field (dotted key)')
 
 def _sweep_args(p):
