@@ -54,16 +54,21 @@ def test_old_codes_bit_exact_at_rate_zero(ci_manifest, tmp_path):
     e0, e1 = t0['m.codebook.embed'], t1['m.codebook.embed']
     assert e1.shape[0] == e0.shape[0] + 32 and (e1[:len(e0)] == e0).all()          # old codes: the same bits
 
-def test_growth_keeps_old_pairs_together(base, tmp_path):
-    M, _ = base['comet']
-    A = M.get('code_agree')
-    assert abs(A[1, 0] - A[0, 0]) <= 0.05, (A[0, 0], A[1, 0])                       # image-text when learned vs after stage 1
+@pytest.fixture(scope='module')
+def six(ci_manifest, tmp_path_factory):
+    "Six epochs per stage: long enough for image and text to share codes."
+    d = tmp_path_factory.mktemp('six')
+    def run(name, **settings):
+        cfg = load_experiment('digitsmm', {**CHEAP, 'train.epochs': 6, 'method': 'comet', 'method_settings': settings})
+        run_experiment(cfg, d/name, progress=False)
+        return Matrices.from_dict(read_json(d/name/'matrices.json'))
+    return run
 
-def test_removing_pmr_changes_the_protected_figure(base, tmp_path):
-    M, _ = base['comet']
-    off = tiny(tmp_path/'nopmr', pmr=None)
-    assert off.get('code_agree')[1, 0] != M.get('code_agree')[1, 0] or \
-        off.get('code_concept')[1, 0] != M.get('code_concept')[1, 0]
+def test_growth_keeps_old_pairs_together(six):
+    M = six('default')
+    A, C = M.get('code_agree'), M.get('code_agree_chance')
+    assert A[0, 0] > C[0, 0] + 0.2, (A[0, 0], C[0, 0])                             # measured 0.71, chance 0.35
+    assert abs(A[1, 0] - A[0, 0]) <= 0.05, (A[0, 0], A[1, 0])                       # after stage 1: measured 0.71
 
 def test_same_seed_same_discrete_metrics(base, tmp_path):
     _, out = base['comet']
