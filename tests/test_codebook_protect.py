@@ -127,3 +127,14 @@ def test_every_switch_acts_or_is_refused(ci_manifest, method):
         assert changed, f"{method}: switch {f.name}={value!r} changed nothing"
         report[f.name] = 'acts'
     print(method, report)
+
+def test_resume_keeps_protection_exact(base, tmp_path):
+    "Stopped after stage 0 and resumed: held codes, limits and counters come back; the matrices equal the uninterrupted run's."
+    _, out = base['comet']
+    class Stop(Exception): pass
+    def stop(t, row):
+        if t == 0: raise Stop
+    cfg = load_experiment('digitsmm', {**CHEAP, 'method': 'comet', 'method_settings': BASE})
+    with pytest.raises(Stop): run_experiment(cfg, tmp_path/'cut', progress=False, on_stage=stop)
+    run_experiment(cfg, tmp_path/'cut', resume=True, progress=False)
+    assert (tmp_path/'cut'/'matrices.json').read_text() == (out/'matrices.json').read_text()
