@@ -12,7 +12,7 @@ from .core import CmwbError, save_checkpoint, load_checkpoint
 # %% auto #0
 __all__ = ['SETTINGS', 'widen', 'no_autocast', 'nearest_code', 'sq_distances', 'code_distances', 'Codebook', 'modality_index',
            'quantize', 'align', 'commitment', 'ema_update', 'reset_dead', 'VQOut', 'forward', 'init_codes', 'grow',
-           'code_stats', 'agreement', 'state', 'from_state']
+           'hold', 'new_stage', 'fix_limit', 'code_stats', 'agreement', 'state', 'from_state']
 
 # %% ../nbs/03_codebook.ipynb #2a1839e1
 def widen(x:torch.Tensor) -> torch.Tensor:
@@ -54,15 +54,20 @@ class Codebook(nn.Module):
                  cross_commit:float=0.5, # weight of partners' codes in the commitment (CMG: β/2)
                  cross_ema:float=0.5,    # share of a code's EMA target taken from partners' aligned features
                  dead_after:int=300,     # re-initialise codes unused for this many batches (0: never)
+                 protect:bool=False,     # never re-initialise a code that an earlier stage's modality holds
                 ):
         super().__init__()
         self.dim, self.decay, self.eps, self.beta = dim, decay, eps, beta
         self.cross_commit, self.cross_ema, self.dead_after = cross_commit, cross_ema, dead_after
+        self.protect = protect
+        self.limits: dict[str, int] = {}   # modality -> how many (leading) codes it may pick; absent: all
         self.modalities: list[str] = []
         embed = torch.empty(n_codes, dim).uniform_(-1 / n_codes, 1 / n_codes)
         for name, t in dict(embed=embed, ema_count=torch.ones(n_codes), ema_weight=embed.clone(),
                             rate=torch.ones(n_codes), idle=torch.zeros(n_codes, dtype=torch.long),
-                            born=torch.zeros(n_codes, dtype=torch.long), usage=torch.zeros(0, n_codes)).items():
+                            born=torch.zeros(n_codes, dtype=torch.long), usage=torch.zeros(0, n_codes),
+                            held=torch.zeros(0, n_codes, dtype=torch.bool), held_resets=torch.zeros(0, dtype=torch.long),
+                            stage_resets=torch.zeros((), dtype=torch.long)).items():
             self.register_buffer(name, t)
     @property
     def n_codes(self) -> int: return self.embed.shape[0]
@@ -75,14 +80,16 @@ def modality_index(self:Codebook, name:str) -> int:
     if name not in self.modalities:
         self.modalities.append(name)
         self.usage = torch.cat([self.usage, self.usage.new_zeros(1, self.n_codes)])
+        self.held = torch.cat([self.held, self.held.new_zeros(1, self.n_codes)])
+        self.held_resets = torch.cat([self.held_resets, self.held_resets.new_zeros(1)])
     return self.modalities.index(name)
 Codebook.modality_index = modality_index
 
 # %% ../nbs/03_codebook.ipynb #90baaa66
-def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None):
-    "Quantize `z` [..., D] (with its code indices `idx` if already known): return `(straight-through codes, indices)`."
+def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None, modality:str|None=None):
+    "Quantize `z` [..., D] (indices `idx` if known; `modality`: search only its `limits` codes): return `(straight-through codes, indices)`."
     if z.shape[-1] != self.dim: raise CmwbError(f"codebook expects features of width {self.dim}, got shape {tuple(z.shape)}")
-    idx = nearest_code(z.detach(), self.embed) if idx is None else idx
+    idx = nearest_code(z.detach(), self.embed[:self.limits.get(modality, self.n_codes)]) if idx is None else idx
     q = F.embedding(idx, self.embed).to(z.dtype)
     return z + (q - z).detach(), idx
 Codebook.quantize = quantize
@@ -144,7 +151,9 @@ def reset_dead(self:Codebook, z:dict):
     feats = [v.detach().reshape(-1, self.dim) for v in z.values()]
     draw = torch.randint(sum(map(len, feats)), (self.n_codes,), device=feats[0].device)   # every step: the RNG stream does not depend on deaths
     dead = (self.idle >= self.dead_after) & (self.rate > 0)
+    if self.protect: dead &= ~self.held.any(0)             # codes an earlier stage's modality holds are never moved
     if not dead.is_cuda and not dead.any(): return        # nothing to move (on a GPU this check would wait for the device)
+    self.stage_resets += dead.sum(); self.held_resets += (self.held & dead).sum(1)
     pick = torch.cat([f.float() for f in feats])[draw]
     self.embed.copy_(torch.where(dead[:, None], pick, self.embed))
     self.ema_weight.copy_(torch.where(dead[:, None], pick, self.ema_weight))
@@ -160,7 +169,7 @@ class VQOut:
 
 def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None) -> VQOut:
     "Quantize paired features `z` (modality → [B, D] or [B, T, D]; indices `idx` where known); update when training."
-    out = {m: self.quantize(v, (idx or {}).get(m)) for m, v in z.items()}
+    out = {m: self.quantize(v, (idx or {}).get(m), m) for m, v in z.items()}
     codes, idx = {m: o[0] for m, o in out.items()}, {m: o[1] for m, o in out.items()}
     loss = self.commitment(z, codes)
     if self.training if update is None else update:
@@ -198,8 +207,25 @@ def grow(self:Codebook, n_new:int, feats:torch.Tensor|None=None, init:str='kmean
     self.ema_count, self.rate = cat(self.ema_count, torch.ones(n_new)), cat(self.rate, torch.ones(n_new))
     self.idle, self.born = cat(self.idle, torch.zeros(n_new)), cat(self.born, torch.full((n_new,), stage))
     self.usage = torch.cat([self.usage, self.usage.new_zeros(len(self.modalities), n_new)], 1)
+    self.held = torch.cat([self.held, self.held.new_zeros(len(self.modalities), n_new)], 1)
     return self
 Codebook.grow = grow
+
+# %% ../nbs/03_codebook.ipynb #8efb75ff
+@torch.no_grad()
+def hold(self:Codebook, m:str, idx:torch.Tensor):
+    "Record the codes `idx` that modality `m` picks (at a stage's end): held codes are protected when `protect`."
+    row = self.modality_index(m)
+    self.held[row] |= torch.bincount(idx.reshape(-1).long().to(self.held.device), minlength=self.n_codes) > 0
+
+def new_stage(self:Codebook):
+    "Start counting this stage's re-initialised codes from zero."
+    self.stage_resets.zero_(); self.held_resets.zero_()
+
+def fix_limit(self:Codebook, m:str):
+    "Modality `m` may from now on pick only the codes that exist now (those grown later serve later modalities)."
+    self.limits.setdefault(m, self.n_codes)
+Codebook.hold, Codebook.new_stage, Codebook.fix_limit = hold, new_stage, fix_limit
 
 # %% ../nbs/03_codebook.ipynb #914a8c8e
 def code_stats(self:Codebook) -> dict:
@@ -221,16 +247,17 @@ def agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> dict:
     return dict(position=float(pos), clip=float(clip))
 
 # %% ../nbs/03_codebook.ipynb #ee7b4b29
-SETTINGS = ('dim', 'decay', 'eps', 'beta', 'cross_commit', 'cross_ema', 'dead_after')
+SETTINGS = ('dim', 'decay', 'eps', 'beta', 'cross_commit', 'cross_ema', 'dead_after', 'protect')
 
 def state(self:Codebook) -> tuple[dict, dict]:
     "Tensors and JSON-ready settings that rebuild this codebook."
-    return dict(self.state_dict()), dict({k: getattr(self, k) for k in SETTINGS}, modalities=list(self.modalities))
+    return dict(self.state_dict()), dict({k: getattr(self, k) for k in SETTINGS}, modalities=list(self.modalities), limits=dict(self.limits))
 Codebook.state = state
 
 def from_state(tensors:dict, meta:dict) -> Codebook:
     "Rebuild a codebook saved by `Codebook.state`."
-    cb = Codebook(tensors['embed'].shape[0], **{k: meta[k] for k in SETTINGS})
-    cb.usage = torch.zeros_like(tensors['usage']); cb.load_state_dict(tensors); cb.modalities = list(meta['modalities'])
+    cb = Codebook(tensors['embed'].shape[0], **{k: meta[k] for k in SETTINGS if k in meta})
+    for k in ('usage', 'held', 'held_resets'): setattr(cb, k, torch.zeros_like(tensors[k]))
+    cb.load_state_dict(tensors); cb.modalities, cb.limits = list(meta['modalities']), dict(meta.get('limits', {}))
     return cb
 Codebook.from_state = staticmethod(from_state)

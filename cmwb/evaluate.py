@@ -9,7 +9,9 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError
 
 # %% auto #0
-__all__ = ['retrieval', 'both_ways', 'TransferHead', 'transfer', 'prototype_accuracy', 'prototypes', 'summarize', 'Matrices']
+__all__ = ['retrieval', 'both_ways', 'modal_code', 'code_agreement', 'concept_agreement', 'code_retrieval', 'code_retrieval_both',
+           'CodeHead', 'code_transfer', 'code_health', 'TransferHead', 'transfer', 'prototype_accuracy', 'prototypes',
+           'summarize', 'Matrices']
 
 # %% ../nbs/09_evaluate.ipynb #935869fc
 def retrieval(q:torch.Tensor, g:torch.Tensor, q_labels:torch.Tensor, g_labels:torch.Tensor, ks=(1, 5, 10), map_k:int=10, block:int=2**24) -> dict:
@@ -29,6 +31,104 @@ def retrieval(q:torch.Tensor, g:torch.Tensor, q_labels:torch.Tensor, g_labels:to
 def both_ways(a:torch.Tensor, b:torch.Tensor, la:torch.Tensor, lb:torch.Tensor, **kw) -> dict:
     "Retrieval A→B and B→A, keys prefixed 'ab_' and 'ba_'."
     return {**{f'ab_{k}': v for k, v in retrieval(a, b, la, lb, **kw).items()}, **{f'ba_{k}': v for k, v in retrieval(b, a, lb, la, **kw).items()}}
+
+# %% ../nbs/09_evaluate.ipynb #247f4e23
+def modal_code(idx:torch.Tensor, chunk:int=4096) -> torch.Tensor:
+    "Each clip's most frequent code: `idx` [N] or [N, T] → [N]; ties go to the smallest code."
+    if idx.dim() == 1: return idx.long()
+    idx = idx.long()
+    K = int(idx.max()) + 1 if idx.numel() else 1
+    parts = []
+    for part in idx.split(chunk):
+        counts = torch.zeros(len(part), K, dtype=torch.long).scatter_add_(1, part, torch.ones_like(part))
+        parts.append(counts.argmax(1))                                   # argmax: the first (smallest) of tied codes
+    return torch.cat(parts) if parts else idx.new_zeros(0)
+
+def _perm_mean(score, n:int, n_perm:int, seed:int) -> float:
+    "Mean of `score(permutation)` over `n_perm` random permutations of `n` items (a fixed generator)."
+    g = torch.Generator().manual_seed(seed)
+    return float(np.mean([score(torch.randperm(n, generator=g)) for _ in range(n_perm)]))
+
+# %% ../nbs/09_evaluate.ipynb #54977b66
+def code_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor, n_perm:int=20, seed:int=0) -> dict:
+    "CMG's `equal_num` on paired items: `clip` (modal codes agree) and, for equal-length sequences, `position`; each with its `_chance`."
+    if len(idx_a) != len(idx_b): raise CmwbError(f"code agreement needs paired items, got {len(idx_a)} and {len(idx_b)}")
+    ma, mb = modal_code(idx_a), modal_code(idx_b)
+    out = dict(clip=float((ma == mb).float().mean()))
+    out['clip_chance'] = _perm_mean(lambda p: float((ma == mb[p]).float().mean()), len(mb), n_perm, seed)
+    if idx_a.dim() == 2 and idx_b.dim() == 2 and idx_a.shape[1] == idx_b.shape[1] > 1:
+        out['position'] = float((idx_a == idx_b).float().mean())
+        out['position_chance'] = _perm_mean(lambda p: float((idx_a == idx_b[p]).float().mean()), len(idx_b), n_perm, seed)
+    return out
+
+# %% ../nbs/09_evaluate.ipynb #791f44c8
+def _concept_hits(ma, la, mb, lb) -> list:
+    "Per item of A (whose concept B has): does its code equal the modal code of B's items of that concept."
+    hits = []
+    for c in la.unique().tolist():
+        if not (lb == c).any(): continue
+        code = int(modal_code(mb[lb == c][None])[0])                   # B's modal code for concept c
+        hits.append(ma[la == c] == code)
+    return hits
+
+def concept_agreement(idx_a:torch.Tensor, la:torch.Tensor, idx_b:torch.Tensor, lb:torch.Tensor, n_perm:int=20, seed:int=0) -> dict:
+    "Unpaired items: share whose modal code is the other side's modal code for their concept (both ways); `_chance`: query concepts permuted."
+    ma, mb = modal_code(idx_a), modal_code(idx_b)
+    def score(pa, pb):
+        hits = _concept_hits(ma, la[pa], mb, lb) + _concept_hits(mb, lb[pb], ma, la)
+        return float(torch.cat(hits).float().mean()) if hits else float('nan')
+    g = torch.Generator().manual_seed(seed)
+    chance = [score(torch.randperm(len(la), generator=g), torch.randperm(len(lb), generator=g)) for _ in range(n_perm)]
+    return dict(concept=score(torch.arange(len(la)), torch.arange(len(lb))), concept_chance=float(np.mean(chance)))
+
+# %% ../nbs/09_evaluate.ipynb #d981f3ba
+def code_retrieval(q:torch.Tensor, g:torch.Tensor, q_labels:torch.Tensor, g_labels:torch.Tensor, block:int=2**24, tol:float=1e-6) -> float:
+    "R@1 (cosine) with ties at the top broken at random in expectation: per query, the relevant share of the gallery items tied first."
+    q, g = F.normalize(q.float(), dim=-1), F.normalize(g.float(), dim=-1)
+    total, chunk = 0., max(1, block // max(len(g), 1))
+    for s in range(0, len(q), chunk):
+        sc = q[s:s + chunk] @ g.T
+        tied = sc >= sc.amax(1, keepdim=True) - tol
+        rel = g_labels[None] == q_labels[s:s + chunk, None]
+        total += float(((tied & rel).sum(1) / tied.sum(1)).sum())
+    return total / max(len(q), 1)
+
+def code_retrieval_both(a, b, la, lb, n_perm:int=20, seed:int=0, **kw) -> dict:
+    "`code_r1` both ways averaged, and `code_r1_chance`: the same with the galleries' labels permuted."
+    r1 = lambda lb_, la_: (code_retrieval(a, b, la, lb_, **kw) + code_retrieval(b, a, lb, la_, **kw)) / 2
+    g = torch.Generator().manual_seed(seed)
+    chance = [r1(lb[torch.randperm(len(lb), generator=g)], la[torch.randperm(len(la), generator=g)]) for _ in range(n_perm)]
+    return dict(code_r1=r1(lb, la), code_r1_chance=float(np.mean(chance)))
+
+# %% ../nbs/09_evaluate.ipynb #bfde3530
+class CodeHead(nn.Module):
+    "CMG's transfer head on code indices: an embedding table over the codes (one row per code), max over time, Linear."
+    def __init__(self, n_codes:int, n_classes:int, hidden:int=128):
+        super().__init__(); self.emb, self.l2 = nn.Embedding(n_codes, hidden), nn.Linear(hidden, n_classes)
+    def forward(self, idx:torch.Tensor):
+        if idx.is_floating_point(): raise CmwbError("CodeHead reads code indices (integers) only, not continuous features")
+        return self.l2(F.relu(self.emb(idx if idx.dim() == 2 else idx[:, None])).amax(1))
+
+def code_transfer(ia:torch.Tensor, ya:torch.Tensor, ib:torch.Tensor, yb:torch.Tensor, n_codes:int, n_classes:int, steps:int=100,
+                  lr:float=3e-3, seed:int=0, hidden:int=128, n_perm:int=20) -> dict:
+    "Accuracy on B's code indices `ib` of a `CodeHead` trained on A's `ia`; `chance`: the same predictions against permuted labels."
+    with torch.random.fork_rng():
+        torch.manual_seed(seed); head = CodeHead(n_codes, n_classes, hidden)
+    opt = torch.optim.Adam(head.parameters(), lr)
+    for _ in range(steps):
+        F.cross_entropy(head(ia.long()), ya).backward(); opt.step(); opt.zero_grad()
+    with torch.no_grad(): pred = head(ib.long()).argmax(1)
+    chance = _perm_mean(lambda p: float((pred == yb[p]).float().mean()), len(yb), n_perm, seed)
+    return dict(acc=float((pred == yb).float().mean()), chance=chance)
+
+# %% ../nbs/09_evaluate.ipynb #57939753
+def code_health(idx:torch.Tensor, n_codes:int) -> dict:
+    "A modality's codes over every position: `used` (distinct codes), `perplexity` (exp entropy of their histogram), `dead` (share never picked)."
+    counts = torch.bincount(idx.reshape(-1).long(), minlength=n_codes).double()
+    p = counts / counts.sum().clamp_min(1)
+    ent = -(p * p.clamp_min(1e-300).log()).sum()
+    used = int((counts > 0).sum())
+    return dict(used=used, perplexity=float(ent.exp()), dead=1 - used / n_codes)
 
 # %% ../nbs/09_evaluate.ipynb #99d87fa2
 class TransferHead(nn.Module):

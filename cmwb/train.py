@@ -11,17 +11,19 @@ import numpy as np, torch
 from .core import (CmwbError, ConfigError, RunDir, failpoint, from_dict, get_logger, load_checkpoint, pick_device, read_json,
                        read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict, write_json)
 from .scenario import Schedule, Stage, stage_pairs, modality_items, concept_index
-from .evaluate import Matrices, both_ways, prototype_accuracy, prototypes, summarize, transfer
+from .evaluate import (Matrices, both_ways, prototype_accuracy, prototypes, summarize, transfer, code_agreement,
+                           concept_agreement, code_retrieval_both, code_transfer, code_health)
 from .methods.base import StageData, make_method
 from .parallel import Shards
 
 # %% auto #0
-__all__ = ['FIXED_ON_RESUME', 'METRICS', 'COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config',
-           'set_dotted', 'load_experiment', 'RunData', 'resolve_manifest', 'check_finite_features', 'prepare_data',
-           'eval_tasks', 'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'train_stage',
-           'save_embeddings', 'Stopped', 'Session', 'config_diff', 'check_resume_config', 'record_changes',
-           'trim_metrics', 'next_stage', 'run_experiment', 'summarize_run', 'run_row', 'aggregate', 'print_run',
-           'stage_lines', 'cli_run', 'cli_demo', 'compare', 'cli_compare']
+__all__ = ['FIXED_ON_RESUME', 'METRICS', 'CODE_METRICS', 'COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig',
+           'ExperimentConfig', 'find_config', 'set_dotted', 'load_experiment', 'RunData', 'resolve_manifest',
+           'check_finite_features', 'prepare_data', 'eval_tasks', 'evaluate_stage', 'save_ckpt', 'latest_ckpt',
+           'restore', 'NonFiniteError', 'train_stage', 'save_embeddings', 'Stopped', 'Session', 'config_diff',
+           'check_resume_config', 'record_changes', 'trim_metrics', 'next_stage', 'run_experiment', 'summarize_run',
+           'run_row', 'table_legend', 'aggregate', 'print_run', 'stage_lines', 'cli_run', 'cli_demo', 'compare',
+           'cli_compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -201,6 +203,7 @@ def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, 
         if j is not None and b == cfg.schedule.stages[j].mediator:
             P, L = prototypes(eb, lb); r['proto_acc'] = prototype_accuracy(ea, la, P, L)
         r.update(_transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev))
+        if getattr(method, 'uses_codebook', False): r.update(_code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev))
         for k, v in r.items(): M.set(k, t, name, v)
         row[name] = r
     method.train(); return row
@@ -217,6 +220,39 @@ def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
         xd = _represent(method, dst_x[1], dst_x[0], dev)
         out[f'{key}_transfer'] = transfer(xs, lab[sel], xd, dst_l, len(rd.concepts), steps=e.transfer_steps, hidden=128)
     out['transfer'] = (out['ab_transfer'] + out['ba_transfer']) / 2
+    return out
+
+def _codes(method, x, m, dev) -> torch.Tensor:
+    "Code indices [N, T] of features `x` of modality `m` (the method's own search, limits included)."
+    fn = getattr(method, 'code_indices', None) or (lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1])
+    return _batched(fn, x, m, dev).long()
+
+def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
+    "The discrete-space figures of a task (see the table above), each with its chance line."
+    name, a, b, j = task; e = cfg.eval; cb = method.codebook; K = cb.n_codes; out = {}
+    ca, cb_ = _codes(method, fa, a, dev), _codes(method, fb, b, dev)
+    if j is not None:                                                # held-out items, paired
+        ag = code_agreement(ca, cb_)
+        out.update(code_agree=ag['clip'], code_agree_chance=ag['clip_chance'])
+        if 'position' in ag: out.update(code_agree_pos=ag['position'], code_agree_pos_chance=ag['position_chance'])
+    ca_ = concept_agreement(ca, la, cb_, lb); out.update(code_concept=ca_['concept'], code_concept_chance=ca_['concept_chance'])
+    qa, qb = _represent(method, fa, a, dev).mean(1), _represent(method, fb, b, dev).mean(1)
+    out.update(code_retrieval_both(qa, qb, la, lb, block=e.block))
+    stage = cfg.schedule.stages[j] if j is not None else None
+    ta_ids, ta_l, tb_ids, tb_l = _task_items(rd, task, 'train', stage)
+    for src, ids, lab, dst_idx, dst_l, key in [(a, ta_ids, ta_l, cb_, lb, 'ab'), (b, tb_ids, tb_l, ca, la, 'ba')]:
+        sel = torch.randperm(len(ids), generator=torch.Generator().manual_seed(0))[:e.transfer_items]
+        src_idx = _codes(method, rd.features[src].rows([ids[i] for i in sel]), src, dev)
+        r = code_transfer(src_idx, lab[sel], dst_idx, dst_l, K, len(rd.concepts), steps=e.transfer_steps, hidden=128)
+        out[f'{key}_code_transfer'], out[f'{key}_code_transfer_chance'] = r['acc'], r['chance']
+    out['code_transfer'] = (out['ab_code_transfer'] + out['ba_code_transfer']) / 2
+    out['code_transfer_chance'] = (out['ab_code_transfer_chance'] + out['ba_code_transfer_chance']) / 2
+    for side, m, idx in [('a', a, ca), ('b', b, cb_)]:
+        h = code_health(idx, K)
+        out.update({f'code_used_{side}': h['used'], f'code_perplexity_{side}': h['perplexity'], f'code_dead_{side}': h['dead']})
+        row = cb.modalities.index(m) if m in cb.modalities else None
+        out[f'code_resets_held_{side}'] = int(cb.held_resets[row]) if row is not None and row < len(cb.held_resets) else 0
+    out['code_resets'], out['n_codes'] = int(cb.stage_resets), K
     return out
 
 # %% ../nbs/10_train.ipynb #0c0f2aca
@@ -496,6 +532,18 @@ def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=T
     return Path(out)
 
 # %% ../nbs/10_train.ipynb #2b1d4134
+def _code_summary(M:Matrices, T:int, unseen:list) -> dict:
+    "Discrete-space headline figures: pair agreement when learned and at the end, code vs continuous R@1, unseen transfer."
+    A, C = M.stage_block('code_agree'), M.stage_block('code_agree_chance')
+    mean = lambda xs: float(np.nanmean(xs)) if np.isfinite(np.asarray(xs, dtype=float)).any() else None
+    out = dict(agree_learned=mean(np.diag(A)), agree_final=mean(A[-1]), agree_final_chance=mean(C[-1]),
+               agree_drop_old=mean([A[j, j] - A[-1, j] for j in range(T - 1)]) if T > 1 else None)
+    if 'code_r1' in M.m: out.update(r1=mean(M.stage_block('code_r1')[-1]), r1_chance=mean(M.stage_block('code_r1_chance')[-1]))
+    if unseen:
+        for k in ['code_transfer', 'code_transfer_chance', 'code_concept', 'code_concept_chance', 'code_r1', 'code_r1_chance']:
+            if k in M.m: out[f'unseen_{k[5:]}'] = mean(M.get(k)[-1, unseen])
+    return out
+
 def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
     "Headline figures of a run, derived from its matrices."
     T, out = len(S.stages), {}
@@ -506,10 +554,14 @@ def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
         last = lambda k: [v for v in M.get(k)[-1, unseen] if not np.isnan(v)] if k in M.m else []
         out['unseen'] = {k: float(np.mean(last(k))) if last(k) else None for k in ['r1', 'map10', 'transfer']}
         out['unseen']['pairs'] = [M.tasks[j] for j in unseen]
+    if 'code_agree' in M.m: out['code'] = _code_summary(M, T, unseen)
     return out
 
 # %% ../nbs/10_train.ipynb #5e2bbcca
 METRICS = ('final_r1', 'avg_inc_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen_transfer', 'proto_acc')   # run_row's result columns
+CODE_METRICS = {'code_agree_learned': 'agree_learned', 'code_agree_final': 'agree_final', 'code_agree_chance': 'agree_final_chance',
+                'code_r1': 'r1', 'code_r1_chance': 'r1_chance', 'unseen_code_transfer': 'unseen_transfer',
+                'unseen_code_transfer_chance': 'unseen_transfer_chance'}   # codebook methods' columns <- summary['code'] keys
 
 def run_row(folder) -> dict:
     "Headline figures of one finished run folder (`METRICS`, plus identity and training time)."
@@ -519,21 +571,55 @@ def run_row(folder) -> dict:
     return dict(run=folder.name, method=cfg['method'], seed=cfg['seed'], final_r1=r1.get('final'), avg_inc_r1=r1.get('avg_inc'),
                 forget_r1=r1.get('forget_max'), bwt_r1=r1.get('bwt'), unseen_r1=un.get('r1'), unseen_transfer=un.get('transfer'),
                 proto_acc=s.get('proto_acc', {}).get('final'), train_s=s.get('train_seconds'),
-                supervision=(cfg.get('train') or {}).get('supervision', 'pairs'))
+                supervision=(cfg.get('train') or {}).get('supervision', 'pairs'), commit=c.get('git_commit'),
+                **{k: s.get('code', {}).get(v) for k, v in CODE_METRICS.items()})
 
 COLUMNS = [('final_r1', 'final R@1 (seen)'), ('forget_r1', 'forgetting R@1'), ('bwt_r1', 'BWT R@1'),
-           ('unseen_r1', 'zero-shot R@1 (unseen pairs)'), ('unseen_transfer', 'CMG transfer acc (unseen)'), ('train_s', 'train time (s)')]
+           ('unseen_r1', 'zero-shot R@1 (unseen pairs)'), ('unseen_transfer', 'CMG transfer acc (unseen)'),
+           ('code_agree_learned', 'pair code agreement when learned'), ('code_agree_final', 'pair code agreement, end'),
+           ('code_agree_chance', 'its chance'), ('code_r1', 'code R@1 (seen)'), ('code_r1_chance', 'its chance'),
+           ('unseen_code_transfer', 'discrete transfer (unseen)'), ('unseen_code_transfer_chance', 'its chance'),
+           ('train_s', 'train time (s)')]
 
-def aggregate(rows:list[dict]) -> str:
-    "Markdown table: mean ± std per method (and training supervision: `pairs` or `labels`) over its runs."
-    import pandas as pd
-    df = pd.DataFrame(rows)
-    if 'supervision' not in df: df['supervision'] = 'pairs'
-    lines = ['| method | supervision | runs | ' + ' | '.join(n for _, n in COLUMNS) + ' |', '|---' * (len(COLUMNS) + 3) + '|']
-    for (meth, sup), g in df.groupby(['method', 'supervision'], sort=False):
-        cell = lambda k: '–' if g[k].isna().all() else (f"{g[k].mean():.1f}" if k == 'train_s' else f"{g[k].mean():.3f} ± {g[k].std(ddof=0):.3f}")
-        lines.append(f"| {meth} | {sup} | {len(g)} | " + ' | '.join(cell(k) for k, _ in COLUMNS) + ' |')
-    return '\n'.join(lines)
+def _group(row:dict) -> str:
+    "A results-table group: the method and its training supervision."
+    return f"{row['method']}|{row.get('supervision') or 'pairs'}"
+
+def _table_cell(st:dict, key:str) -> str:
+    "A cell: train time as a mean; chance levels without marks; figures as mean ± 95% CI with a ▲/▼ significance mark."
+    if key == 'train_s':
+        return '–' if np.isnan(st['mean']) else f"{st['mean']:.1f}"
+    from cmwb.stats import cell
+    return cell(dict(st, p=np.nan) if key.endswith('_chance') else st)
+
+def table_legend(rows:list[dict], reference:str|None) -> str:
+    "How to read a results table: the statistics, the reference, and the code versions its runs were made by."
+    commits = {}
+    for r in rows:
+        commits[r.get('commit') or 'unknown'] = commits.get(r.get('commit') or 'unknown', 0) + 1
+    ref = f"`{reference}`" if reference else 'no reference'
+    text = (f"Mean ± 95% CI over seeds (Student's t; '(1 run)' where there is one). ▲/▼: above/below {ref} in a paired "
+            f"t-test over the seeds both ran, Holm-corrected over the methods, p < 0.05; no mark: no difference shown. "
+            f"R@K is a hit rate (a query scores 1 if any item of its concept is in the top K). "
+            f"Runs by code: {', '.join(f'{k[:12]} ({n})' for k, n in commits.items())}.")
+    if len(commits) > 1:
+        text += ' **Warning: these rows come from different code versions.**'
+    return text
+
+def aggregate(rows:list[dict], reference:str|None='finetune', columns:list|None=None) -> str:
+    "Markdown table: per method and supervision, mean ± 95% CI over seeds, marked where it differs from `reference`."
+    from cmwb.stats import versus_with_delta
+    cols = columns or [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows)]
+    keyed = [dict(r, method=_group(r)) for r in rows]
+    groups = list(dict.fromkeys(r['method'] for r in keyed))
+    ref = next((g for g in groups if g.split('|')[0] == reference), None)
+    stats = {k: versus_with_delta(keyed, k, ref) for k, _ in cols}
+    lines = ['| method | supervision | runs | ' + ' | '.join(n for _, n in cols) + ' |', '|---' * (len(cols) + 3) + '|']
+    for g in groups:
+        meth, sup = g.split('|')
+        runs = sum(r['method'] == g for r in keyed)
+        lines.append(f"| {meth} | {sup} | {runs} | " + ' | '.join(_table_cell(stats[k][g], k) for k, _ in cols) + ' |')
+    return '\n'.join(lines + ['', table_legend(rows, ref.split('|')[0] if ref else None)])
 
 # %% ../nbs/10_train.ipynb #2b762d1e
 def _overrides(args) -> dict:
@@ -598,6 +684,9 @@ def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None
         for seed in seeds:
             cfg = load_experiment(config, {**(overrides or {}), 'method': meth, 'seed': seed})
             rows.append(run_row(run_experiment(cfg, Path(out)/f'{meth}-s{seed}', resume=True, progress=progress)))
+    commits = sorted({str(r.get('commit'))[:12] for r in rows})
+    if len(commits) > 1:
+        get_logger('cmwb.train').warning(f"{out}: its runs were made by {len(commits)} code versions ({', '.join(commits)}); the table says so")
     return rows
 
 def cli_compare(args):
@@ -607,7 +696,8 @@ def cli_compare(args):
     methods = ALL_METHODS if args.methods == 'all' else args.methods.split(',')
     rows = compare(args.config, methods, [int(s) for s in args.seeds.split(',')], args.out, _overrides(args))
     if not Shards.from_env().lead: return
-    table = aggregate(rows); Path(args.out).mkdir(parents=True, exist_ok=True)
+    table = aggregate(rows, reference=None if args.reference == 'none' else args.reference)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     from cmwb.core import write_text
     write_text(Path(args.out)/'results.md', table + '\n'); pd.DataFrame(rows).to_csv(Path(args.out)/'results.csv', index=False)
     print(table)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
-from ..core import CmwbError
+from ..core import CmwbError, get_logger
 from ..codebook import Codebook
 from ..adapters import CMoEAdapter
 from ..losses import cmcm_probs, soft_codes, CrossCPC
@@ -26,7 +26,11 @@ class CometSettings(Settings):
     old_code_rate: float = 0.1      # EMA rate of earlier codes after growth (0: frozen)
     cmoe: bool = True               # CMoE-Adapter (False: one shared, always-trainable MoE adapter)
     pmr: str | None = 'code'        # pseudo-modality replay: 'code', 'linear' or None
+    freeze: bool = True             # freeze earlier modalities' paths when a new modality arrives (with cmoe: their experts, routers)
     freeze_mediator: bool = True    # freeze the text path after its first stage
+    protect_codes: bool = True      # never re-initialise a code that an earlier stage's modality holds
+    keep_codes: bool = True         # a frozen modality picks only the codes that existed when it was frozen
+    pmr_weight: float = 0.5         # CMCM between the mediator and PMR's pseudo features (shapes a trainable mediator)
     commit: float = 1.0             # commitment loss weight (β inside the codebook)
     cmcm: float = 0.5               # cross-modal code matching weight
     cpc: float = 0.0                # Cross-CPC weight (sequences in both modalities)
@@ -44,36 +48,79 @@ class Comet(Method):
     name, Settings, uses_codebook = 'comet', CometSettings, True
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw); s = self.s
+        if s.pmr not in ('code', 'linear', None): raise CmwbError(f"{self.name} setting pmr={s.pmr!r}: use 'code', 'linear' or null")
+        self._refuse_idle(set(kw.get('settings') or {}))
         self.adapter = CMoEAdapter(self.width, k=s.k, hidden=s.expert_hidden)
-        self.codebook = Codebook(s.codes, self.width, decay=s.decay, dead_after=s.dead_after)
+        self.codebook = Codebook(s.codes, self.width, decay=s.decay, dead_after=s.dead_after, protect=s.protect_codes)
+        self.protection: list[dict] = []      # per stage: what COMET protected, as logged
         self.cpc = CrossCPC(list(dims), self.width, hidden=128) if s.cpc else None
     def encode(self, x, modality): return self.adapter(x, modality)[0]
-    def represent(self, x, modality): return self.codebook.quantize(self.encode(x, modality))[0]
+    def represent(self, x, modality): return self.codebook.quantize(self.encode(x, modality), modality=modality)[0]
+    def code_indices(self, x, modality): return self.codebook.quantize(self.encode(x, modality), modality=modality)[1]
     def embed(self, x, modality):
         z = self.represent(x, modality) if self.s.quantized_retrieval else self.encode(x, modality)
         return F.normalize(z.mean(1), dim=-1)
-    def structure(self): return dict(seen=list(self.seen), codes=self.codebook.n_codes, code_modalities=list(self.codebook.modalities))
-    def apply_structure(self, st): self.codebook.modalities = list(st.get('code_modalities', []))
+    def structure(self):
+        return dict(seen=list(self.seen), codes=self.codebook.n_codes, code_modalities=list(self.codebook.modalities),
+                    code_limits=dict(self.codebook.limits), protection=list(self.protection))
+    def apply_structure(self, st):
+        self.codebook.modalities = list(st.get('code_modalities', []))
+        self.codebook.limits = dict(st.get('code_limits', {}))
+        self.protection = list(st.get('protection', []))
+
+def _refuse_idle(self:Comet, given:set):
+    "Refuse switches the user set that cannot act in this configuration, naming each."
+    s, why = self.s, {}
+    why['hidden'] = "COMET's projections are one Linear + LayerNorm into the shared width; it has no hidden layer"
+    why['cache_teacher'] = f"{self.name} distils from no teacher"
+    if not s.grow: why['old_code_rate'] = "the codebook never grows (grow: false), so there are no older codes to slow"
+    if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
+    elif s.freeze_mediator and s.freeze and s.cmoe:
+        why['pmr_weight'] = "the mediator's path is frozen after its first stage, so the PMR loss has nothing to shape"
+    if not s.freeze and not s.freeze_mediator: why['keep_codes'] = "no modality is ever frozen (freeze and freeze_mediator are off)"
+    bad = sorted(given & set(why))
+    if bad: raise CmwbError(f"{self.name} setting {bad[0]}: {why[bad[0]]}; remove it from method_settings")
+Comet._refuse_idle = _refuse_idle
 
 # %% ../../nbs/08a_comet.ipynb #7826782c
+def _check_cpc(self:Comet, stage):
+    "Refuse `cpc` when a modality of the stage has no sequence to predict."
+    short = [m for m in stage.modalities if m in self.dims and self.dims[m][0] < 2]
+    if self.s.cpc and short:
+        raise CmwbError(f"{self.name} setting cpc={self.s.cpc}: Cross-CPC needs sequences in every modality of a stage, but stage "
+                        f"{stage.name!r} has {short} with one time step; set cpc: 0")
+
 def setup_stage(self:Comet, t:int, stage):
-    "Freeze earlier paths, add new modalities' experts and routers, grow the codebook."
+    "Freeze earlier paths (`freeze`, `freeze_mediator`), add new modalities' experts and routers, fix frozen modalities' codes, grow."
+    s = self.s
+    self._check_cpc(stage)
     new = [m for m in stage.modalities if m not in self.adapter.router_of]
-    if t > 0 and self.s.cmoe and new: self.adapter.freeze()
+    self.__dict__['stage_new'] = new
+    if t > 0 and new and s.freeze:
+        for m in self.adapter.proj:
+            if m != self.mediator: self.adapter.proj[m].requires_grad_(False)
+        if s.cmoe:
+            for e in self.adapter.moe.experts: e.freeze()
+            for r in self.adapter.moe.routers: r.requires_grad_(False)
+    if t > 0 and s.freeze_mediator and self.mediator in self.adapter.proj: self.adapter.proj[self.mediator].requires_grad_(False)
     for m in new:
         if m not in self.dims: raise CmwbError(f"no features for modality {m!r}")
         first = not self.adapter.moe.n_experts
-        self.adapter.add_modality(m, self.dims[m][1], stage.new_experts if (self.s.cmoe or first) else 0, freeze_old=False,
-                                  router=None if (self.s.cmoe or first) else 0)
+        self.adapter.add_modality(m, self.dims[m][1], stage.new_experts if (s.cmoe or first) else 0, freeze_old=False,
+                                  router=None if (s.cmoe or first) else 0)
         self.seen.append(m)
-    if self.mediator in self.adapter.router_of and not self.s.freeze_mediator: self.adapter.proj[self.mediator].requires_grad_(True)
-    if t > 0 and self.s.grow and stage.new_codes: self.codebook.grow(stage.new_codes, init='uniform', old_rate=self.s.old_code_rate, stage=t)
-Comet.setup_stage = setup_stage
+    if s.keep_codes and t > 0:
+        for m in self.adapter.proj:
+            if not any(p.requires_grad for p in self.adapter.proj[m].parameters()): self.codebook.fix_limit(m)
+    if t > 0 and s.grow and stage.new_codes: self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
+Comet._check_cpc, Comet.setup_stage = _check_cpc, setup_stage
 
 # %% ../../nbs/08a_comet.ipynb #190c04a1
 @torch.no_grad()
 def begin_stage(self:Comet, t:int, stage, data:StageData):
-    "Initialise this stage's new codes from k-means of the mediator's embeddings."
+    "Initialise this stage's new codes from k-means of the mediator's embeddings; say what this stage protects."
+    self.codebook.new_stage()
+    if t > 0: self._report_protection(t, stage)
     born = self.codebook.born == t
     if t > 0 and born.any() and self.mediator in data.feats:
         z = self.encode(data.feats[self.mediator][:4096], self.mediator)
@@ -82,22 +129,44 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
         for buf in (self.codebook.embed, self.codebook.ema_weight): buf[born] = new
 Comet.begin_stage = begin_stage
 
+def _report_protection(self:Comet, t:int, stage):
+    "Log and record what stage `t` protects: frozen paths, held codes, limits, PMR."
+    frozen = [m for m in self.adapter.proj if not any(p.requires_grad for p in self.adapter.proj[m].parameters())]
+    held = int(self.codebook.held.any(0).sum()) if len(self.codebook.held) else 0
+    absent = sorted(m for m in self.__dict__.get('pmr', {}) if m not in stage.modalities)
+    rec = dict(stage=t, frozen=frozen, held_codes=held if self.s.protect_codes else 0, limits=dict(self.codebook.limits), pmr=absent)
+    if not self.__dict__.get('stage_new'):
+        rec['note'] = 'no new modality: nothing frozen; held codes protected from reset; PMR has no absent modality to replay'
+    self.protection.append(rec)
+    get_logger('cmwb.comet').info(f"stage {t} ({stage.name}) protects: {rec}")
+Comet._report_protection = _report_protection
+
 # %% ../../nbs/08a_comet.ipynb #3a1fc803
+def _soft(self:Comet, zm:torch.Tensor, codes:torch.Tensor, m:str):
+    "CMCM's code distribution [B, K] (zero beyond modality `m`'s limit) and nearest codes of `zm`."
+    lim = self.codebook.limits.get(m, len(codes))
+    probs, idx = per_item(lambda x: soft_codes(x, codes[:lim]), zm)
+    return (F.pad(probs, (0, len(codes) - lim)) if lim < len(codes) else probs), idx
+
 def training_step(self:Comet, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     out = {m: self.adapter(batch[m], m) for m in mods}
     z = {m: o[0] for m, o in out.items()}
     codes = self.codebook.embed.clone()                                        # a copy: the EMA update changes the buffer
     probs, idx = {}, {}                                                         # CMCM's code distributions, nearest codes: one pass
-    for m in mods: probs[m], idx[m] = per_item(lambda zm: soft_codes(zm, codes), z[m])
-    vq = self.codebook({**z, **self.pseudo(z)}, idx=idx)
+    for m in mods: probs[m], idx[m] = self._soft(z[m], codes, m)
+    fake = self.pseudo(z)
+    vq = self.codebook({**z, **fake}, idx=idx)
     pairs = [(a, b) for i, a in enumerate(mods) for b in mods[i + 1:]]
     loss = dict(align=self.align_loss(z), commit=s.commit * vq.loss,
                 cmcm=s.cmcm * sum(cmcm_probs(probs[a], probs[b]) for a, b in pairs) / len(pairs),
                 balance=s.balance * sum(o[1] for o in out.values()))
+    if fake and s.pmr_weight and self.mediator in probs and probs[self.mediator].requires_grad:
+        pm = [self._soft(v[:, None], codes, m)[0] for m, v in fake.items()]
+        loss['pmr'] = s.pmr_weight * sum(cmcm_probs(probs[self.mediator], p) for p in pm) / len(pm)
     if self.cpc is not None and all(z[m].shape[1] > 1 for m in mods): loss['cpc'] = s.cpc * self.cpc(z)
     return loss
-Comet.training_step = training_step
+Comet._soft, Comet.training_step = _soft, training_step
 
 # %% ../../nbs/08a_comet.ipynb #c5d31534
 def _generator(self:Comet):
@@ -117,7 +186,8 @@ PMR_FIELDS = dict(code=('embed', 'mean', 'std'), linear=('w', 'std'))
 
 @torch.no_grad()
 def end_stage(self:Comet, t:int, stage, data:StageData):
-    "Fit pseudo-modality generators for this stage's modalities (text → modality)."
+    "Record the codes the stage's modalities hold; fit pseudo-modality generators for them (text → modality)."
+    self._hold_codes(data)
     if not self.s.pmr or self.mediator not in data.feats: return
     text = torch.cat([self.encode(x, self.mediator).mean(1) for x in data.feats[self.mediator].split(1024)])
     e = self.__dict__.setdefault('extra', {})
@@ -136,12 +206,20 @@ def restore_extra(self:Comet):
         for f in PMR_FIELDS[self.s.pmr]: setattr(g, f, e[f'pmr.{m}.{f}'])
         g.shape = (self.width,); gens[m] = g
     self.__dict__['pmr'] = gens
-Comet.end_stage, Comet.restore_extra = end_stage, restore_extra
+@torch.no_grad()
+def _hold_codes(self:Comet, data:StageData, chunk:int=1024):
+    "Record, per modality of the stage, the codes its training items pick (in eval mode: no expert usage is counted)."
+    was = self.training; self.eval()
+    for m, x in data.feats.items():
+        self.codebook.hold(m, torch.cat([self.code_indices(c.to(self.codebook.embed.device), m) for c in x.split(chunk)]))
+    self.train(was)
+Comet.end_stage, Comet.restore_extra, Comet._hold_codes = end_stage, restore_extra, _hold_codes
 
 # %% ../../nbs/08a_comet.ipynb #873668e9
 @dataclass
 class UnicodeSettings(CometSettings):
     codes: int = 128; grow: bool = False; cmoe: bool = False; pmr: str | None = None; freeze_mediator: bool = False
+    freeze: bool = False; protect_codes: bool = False; keep_codes: bool = False
 
 @register
 class Unicode(Comet):

@@ -1,0 +1,140 @@
+"""COMET's shared codebook on a tiny two-stage DigitsMM run (ci, 1 epoch per stage): the discrete-space metrics are in the
+matrices, old codes are protected, growth keeps old pairs together, PMR acts, and every documented switch of `comet` and
+`unicode` changes the run or is refused with a CmwbError naming it."""
+import dataclasses, json
+import numpy as np, pytest
+from cmwb.core import CmwbError, read_json, load_checkpoint
+from cmwb.train import load_experiment, run_experiment, Matrices
+
+STAGES = [{'name': 'image-text', 'modalities': ['image', 'text'], 'domains': ['opencv'], 'new_codes': 0, 'new_experts': 2},
+          {'name': 'speech-text', 'modalities': ['speech', 'text'], 'new_codes': 32, 'new_experts': 2}]
+BASE = {'dead_after': 2}                      # short enough for codes to die within the tiny run (4 batches per stage)
+CHEAP = {'train.epochs': 1, 'schedule.stages': STAGES, 'eval.transfer_steps': 20, 'eval.transfer_items': 300}
+
+def tiny(out, method='comet', **settings):
+    "Run the tiny two-stage schedule with `settings` over BASE; return its matrices."
+    cfg = load_experiment('digitsmm', {**CHEAP, 'method': method, 'method_settings': {**BASE, **settings}})
+    run_experiment(cfg, out, progress=False)
+    return Matrices.from_dict(read_json(out/'matrices.json'))
+
+@pytest.fixture(scope='module')
+def base(ci_manifest, tmp_path_factory):
+    d = tmp_path_factory.mktemp('protect')
+    return {m: (tiny(d/m, m), d/m) for m in ['comet', 'unicode']}
+
+CODE_KEYS = ['code_agree', 'code_concept', 'code_r1', 'code_transfer']
+
+def test_discrete_metrics_with_chance_in_every_stage(base):
+    M, _ = base['comet']
+    for k in CODE_KEYS: assert k in M.m and f'{k}_chance' in M.m, k
+    for k in ['code_used_a', 'code_perplexity_b', 'code_dead_a', 'code_resets', 'code_resets_held_a', 'n_codes', 'ab_code_transfer']:
+        assert k in M.m, k
+    A, C = M.get('code_agree'), M.get('code_agree_chance')
+    assert not np.isnan(A[0, 0]) and not np.isnan(A[1, :2]).any()               # every stage, every trained pair
+    assert not np.isnan(M.get('code_concept')[1, 2])                               # the unseen pair: concept level
+    for k in CODE_KEYS:                                                             # figures and chance lines are shares
+        v = M.get(k)[1, :2]; c = M.get(f'{k}_chance')[1, :2]
+        assert ((0 <= v) & (v <= 1) & (0 <= c) & (c <= 1)).all(), k
+    # After one epoch of four batches, image and text sit on disjoint codes (agreement 0.00, chance 0.00): the
+    # modality gap the codebook has to close. Agreement beyond chance needs longer training (see the 6-epoch test).
+    test_r1 = M.get('r1')                                                           # continuous retrieval is still there
+    assert not np.isnan(test_r1[1, 1])
+
+def test_old_codes_never_reset_under_protection(base, tmp_path):
+    M, _ = base['comet']
+    assert M.get('code_resets_held_a')[1, 0] == 0 and M.get('code_resets_held_b')[1, 0] == 0   # image, text after stage 1
+    off = tiny(tmp_path/'off', protect_codes=False)
+    assert off.get('code_resets')[1, 0] > 0
+    assert off.get('code_resets_held_a')[1, 0] + off.get('code_resets_held_b')[1, 0] > 0      # unprotected: held codes reset
+
+def test_old_codes_bit_exact_at_rate_zero(ci_manifest, tmp_path):
+    tiny(tmp_path/'r0', old_code_rate=0.)
+    t0, _ = load_checkpoint(tmp_path/'r0'/'checkpoints'/'stage00-done')
+    t1, _ = load_checkpoint(tmp_path/'r0'/'checkpoints'/'stage01-done')
+    e0, e1 = t0['m.codebook.embed'], t1['m.codebook.embed']
+    assert e1.shape[0] == e0.shape[0] + 32 and (e1[:len(e0)] == e0).all()          # old codes: the same bits
+
+@pytest.fixture(scope='module')
+def six(ci_manifest, tmp_path_factory):
+    "Six epochs per stage: long enough for image and text to share codes."
+    d = tmp_path_factory.mktemp('six')
+    def run(name, **settings):
+        cfg = load_experiment('digitsmm', {**CHEAP, 'train.epochs': 6, 'method': 'comet', 'method_settings': settings})
+        run_experiment(cfg, d/name, progress=False)
+        return Matrices.from_dict(read_json(d/name/'matrices.json'))
+    return run
+
+def test_growth_keeps_old_pairs_together(six):
+    M = six('default')
+    A, C = M.get('code_agree'), M.get('code_agree_chance')
+    assert A[0, 0] > C[0, 0] + 0.2, (A[0, 0], C[0, 0])                             # measured 0.71, chance 0.35
+    assert abs(A[1, 0] - A[0, 0]) <= 0.05, (A[0, 0], A[1, 0])                       # after stage 1: measured 0.71
+
+def test_removing_pmr_changes_the_protected_figure(six):
+    "Without `keep_codes`, text drifts onto grown codes and the old pair comes apart; PMR's pseudo images hold some of it."
+    with_pmr, without = six('kc', keep_codes=False), six('kc-nopmr', keep_codes=False, pmr=None)
+    a, b = with_pmr.get('code_agree')[1, 0], without.get('code_agree')[1, 0]
+    assert a > b, (a, b)                                                             # measured 0.31 vs 0.28 (0.71 when learned)
+
+def test_same_seed_same_discrete_metrics(base, tmp_path):
+    _, out = base['comet']
+    tiny(tmp_path/'again')
+    assert (tmp_path/'again'/'matrices.json').read_text() == (out/'matrices.json').read_text()
+
+def _flipped(f, default):
+    "A value other than the default, for each kind of switch."
+    if f.name == 'pmr': return None if default else 'code'
+    if f.name == 'dead_after': return 0
+    if isinstance(default, bool): return not default
+    if isinstance(default, int): return max(1, default // 2) if default > 1 else default + 1
+    if isinstance(default, float): return 0. if default else 1.
+    raise AssertionError(f"no flip for {f.name}")
+
+def _drive(rd, cfg, method, settings):
+    "Train `method` with `settings` over the tiny schedule in-process (no run folder): (its state tensors, the method)."
+    import torch
+    from cmwb.core import seed_everything, pick_device, get_logger
+    from cmwb.train import train_stage, _method
+    cfg.method_settings = {**BASE, **settings}; cfg.method = method
+    seed_everything(cfg.seed); m = _method(cfg, rd); dev = pick_device('cpu', False)
+    for t, st in enumerate(cfg.schedule.stages):
+        m.setup_stage(t, st); m.begin_stage(t, st, rd.train[t]); m.prepare_stage(t, rd.train[t])
+        opt = torch.optim.AdamW(m.trainable(), lr=cfg.train.lr)
+        train_stage(m, rd, cfg, t, None, None, dev, opt, 0, 0, get_logger('test'), None, False)
+        m.end_stage(t, st, rd.train[t])
+    return m.get_state()[0], m
+
+@pytest.mark.parametrize('method', ['comet', 'unicode'])
+def test_every_switch_acts_or_is_refused(ci_manifest, method):
+    "Flip each documented switch from its default: the trained state (or, for retrieval switches, the evaluation) changes, or a CmwbError names it."
+    from cmwb.methods.base import METHODS, make_method
+    from cmwb.train import prepare_data, evaluate_stage, eval_tasks
+    make_method('finetune', {})                                                     # imports the method modules
+    cfg = load_experiment('digitsmm', {**CHEAP, 'method': method})
+    rd = prepare_data(cfg)
+    def matrices(m):
+        M = Matrices([s.name for s in cfg.schedule.stages], [t[0] for t in eval_tasks(cfg.schedule)])
+        evaluate_stage(m, rd, cfg, 1, M, 'cpu'); return json.dumps(M.to_dict())
+    s0, m0 = _drive(rd, cfg, method, {})
+    report = {}
+    for f in dataclasses.fields(METHODS[method].Settings):
+        value = _flipped(f, BASE.get(f.name, f.default))
+        try: s, m = _drive(rd, cfg, method, {f.name: value})
+        except CmwbError as e:
+            assert f.name in str(e), (f.name, str(e)); report[f.name] = 'refused'; continue
+        changed = set(s) != set(s0) or any(s[k].shape != s0[k].shape or not (s[k] == s0[k]).all() for k in s0)
+        if not changed: changed = matrices(m) != matrices(m0)
+        assert changed, f"{method}: switch {f.name}={value!r} changed nothing"
+        report[f.name] = 'acts'
+    print(method, report)
+
+def test_resume_keeps_protection_exact(base, tmp_path):
+    "Stopped after stage 0 and resumed: held codes, limits and counters come back; the matrices equal the uninterrupted run's."
+    _, out = base['comet']
+    class Stop(Exception): pass
+    def stop(t, row):
+        if t == 0: raise Stop
+    cfg = load_experiment('digitsmm', {**CHEAP, 'method': 'comet', 'method_settings': BASE})
+    with pytest.raises(Stop): run_experiment(cfg, tmp_path/'cut', progress=False, on_stage=stop)
+    run_experiment(cfg, tmp_path/'cut', resume=True, progress=False)
+    assert (tmp_path/'cut'/'matrices.json').read_text() == (out/'matrices.json').read_text()
