@@ -13,9 +13,9 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['SEAL', 'YAML_SEAL', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError', 'seal', 'unseal',
            'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict', 'seed_everything', 'DeviceInfo', 'pick_device',
-           'reuse_freed_memory', 'failpoint', 'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file',
-           'save_checkpoint', 'read_json', 'load_checkpoint', 'verify_checkpoint', 'get_logger', 'set_verbosity',
-           'git_commit', 'versions', 'LockedError', 'FolderLock', 'RunDir']
+           'reuse_freed_memory', 'failpoint', 'file_mode', 'atomic_write', 'write_text', 'write_json', 'write_yaml',
+           'sha256_file', 'save_checkpoint', 'read_json', 'load_checkpoint', 'verify_checkpoint', 'get_logger',
+           'set_verbosity', 'git_commit', 'versions', 'LockedError', 'FolderLock', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #bcff8b3f
 class CmwbError(Exception):
@@ -201,6 +201,12 @@ def failpoint(name:str):
     if _failpoint_hits[name] == int(spec.rpartition(':')[2]): os.kill(os.getpid(), 9)
 
 # %% ../nbs/00_core.ipynb #775d6251
+def file_mode() -> int:
+    "The mode a new file gets under the process's umask (0644 under the usual 022)."
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
 @contextlib.contextmanager
 def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
     "Open a temp file beside `path` for writing; rename it onto `path` only if the block succeeds."
@@ -210,6 +216,7 @@ def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
         with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, file_mode())                  # mkstemp makes it private (0600); a written file is as readable as any other
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)

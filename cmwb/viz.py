@@ -225,11 +225,10 @@ def _page(title:str, parts:list[str]) -> str:
 def _fig(fig) -> str: return fig.to_html(full_html=False, include_plotlyjs=False)
 
 def publish(path) -> Path:
-    "Make a written page readable by others as the umask allows (atomic writes start private, mode 0600)."
+    "Make a written page readable by others as the umask allows (what `atomic_write` now does for every file)."
     import os
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+    from cmwb.core import file_mode
+    os.chmod(path, file_mode())
     return Path(path)
 
 HOW_TO_READ = {
