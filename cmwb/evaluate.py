@@ -11,7 +11,7 @@ from .core import CmwbError
 # %% auto #0
 __all__ = ['retrieval', 'both_ways', 'modal_code', 'code_agreement', 'concept_agreement', 'code_retrieval', 'code_retrieval_both',
            'CodeHead', 'code_transfer', 'code_health', 'TransferHead', 'transfer', 'prototype_accuracy', 'prototypes',
-           'summarize', 'Matrices']
+           'hit_rate_chance', 'summarize', 'Matrices']
 
 # %% ../nbs/09_evaluate.ipynb #935869fc
 def retrieval(q:torch.Tensor, g:torch.Tensor, q_labels:torch.Tensor, g_labels:torch.Tensor, ks=(1, 5, 10), map_k:int=10, block:int=2**24) -> dict:
@@ -157,16 +157,27 @@ def prototypes(x:torch.Tensor, y:torch.Tensor) -> tuple:
     "Mean embedding per label: (prototypes [C, D], their labels [C])."
     labels = y.unique(); return torch.stack([x[y == c].mean(0) for c in labels]), labels
 
+# %% ../nbs/09_evaluate.ipynb #c4a9ce02
+def hit_rate_chance(q_labels, g_labels, k:int=1) -> float:
+    "Expected R@K (hit rate) of a random ranking: per query 1 − C(N−r, K)/C(N, K) with r relevant of N items; the mean."
+    values, counts = np.unique(np.asarray(g_labels), return_counts=True)
+    relevant = dict(zip(values.tolist(), counts.tolist()))
+    n = int(counts.sum())
+    k = min(k, n)
+    miss = {r: math.comb(n - r, k) / math.comb(n, k) for r in set(relevant.values()) | {0}}
+    return float(np.mean([1 - miss[relevant.get(c, 0)] for c in np.asarray(q_labels).tolist()]))
+
 # %% ../nbs/09_evaluate.ipynb #1fdf5584
-def summarize(A, chance:float|None=None) -> dict:
-    "Final average, average incremental accuracy, forgetting (max- and first-based), BWT and FWT of square `A` [T, T]."
+def summarize(A, chance=None) -> dict:
+    "Final average, average incremental accuracy, forgetting (max- and first-based), BWT and FWT of square `A` [T, T]; `chance`: one level, or one per stage."
     A = np.asarray(A, dtype=float); T = len(A)
+    chance = None if chance is None else np.broadcast_to(np.asarray(chance, dtype=float), (T,))
     out = dict(final=float(np.nanmean(A[-1])), avg_inc=float(np.mean([np.nanmean(A[t, :t + 1]) for t in range(T)])))
     if T > 1:
         out['forget_max'] = float(np.mean([max(A[l, j] - A[-1, j] for l in range(j, T - 1)) for j in range(T - 1)]))
         out['forget_first'] = float(np.mean([A[j, j] - A[-1, j] for j in range(T - 1)]))
         out['bwt'] = float(np.mean([A[-1, j] - A[j, j] for j in range(T - 1)]))
-        fw = [A[j - 1, j] - chance for j in range(1, T) if chance is not None and not np.isnan(A[j - 1, j])]
+        fw = [A[j - 1, j] - chance[j] for j in range(1, T) if chance is not None and not np.isnan(A[j - 1, j] - chance[j])]
         out['fwt'] = float(np.mean(fw)) if fw else None
     return out
 

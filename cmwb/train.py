@@ -11,7 +11,7 @@ import numpy as np, torch
 from .core import (CmwbError, ConfigError, RunDir, failpoint, from_dict, get_logger, load_checkpoint, pick_device, read_json,
                        read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict, write_json)
 from .scenario import Schedule, Stage, stage_pairs, modality_items, concept_index
-from .evaluate import (Matrices, both_ways, prototype_accuracy, prototypes, summarize, transfer, code_agreement,
+from .evaluate import (Matrices, both_ways, hit_rate_chance, prototype_accuracy, prototypes, summarize, transfer, code_agreement,
                            concept_agreement, code_retrieval_both, code_transfer, code_health)
 from .methods.base import StageData, make_method
 from .parallel import Shards
@@ -21,9 +21,9 @@ __all__ = ['FIXED_ON_RESUME', 'METRICS', 'CODE_METRICS', 'COLUMNS', 'ALL_METHODS
            'ExperimentConfig', 'find_config', 'set_dotted', 'load_experiment', 'RunData', 'resolve_manifest',
            'check_finite_features', 'prepare_data', 'eval_tasks', 'evaluate_stage', 'save_ckpt', 'latest_ckpt',
            'restore', 'NonFiniteError', 'train_stage', 'save_embeddings', 'Stopped', 'Session', 'config_diff',
-           'check_resume_config', 'record_changes', 'trim_metrics', 'next_stage', 'run_experiment', 'summarize_run',
-           'run_row', 'table_legend', 'aggregate', 'print_run', 'stage_lines', 'cli_run', 'cli_demo', 'compare',
-           'cli_compare']
+           'check_resume_config', 'record_changes', 'trim_metrics', 'next_stage', 'run_experiment', 'stage_chance',
+           'summarize_run', 'run_row', 'table_legend', 'aggregate', 'print_run', 'stage_lines', 'cli_run', 'cli_demo',
+           'compare', 'cli_compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -200,6 +200,8 @@ def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, 
         ea, eb = _embed(method, fa, a, dev), _embed(method, fb, b, dev)
         r = both_ways(ea, eb, la, lb, ks=tuple(e.ks), map_k=e.map_k, block=e.block)
         for k in [f'r{k}' for k in e.ks] + [f'map{e.map_k}']: r[k] = (r[f'ab_{k}'] + r[f'ba_{k}']) / 2
+        for k in e.ks:
+            r[f'r{k}_chance'] = (hit_rate_chance(la, lb, k) + hit_rate_chance(lb, la, k)) / 2   # a random ranking's hit rate
         if j is not None and b == cfg.schedule.stages[j].mediator:
             P, L = prototypes(eb, lb); r['proto_acc'] = prototype_accuracy(ea, la, P, L)
         r.update(_transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev))
@@ -544,11 +546,18 @@ def _code_summary(M:Matrices, T:int, unseen:list) -> dict:
             if k in M.m: out[f'unseen_{k[5:]}'] = mean(M.get(k)[-1, unseen])
     return out
 
+def stage_chance(M:Matrices, S:Schedule, metric:str, n_classes:int) -> np.ndarray:
+    "Each stage task's chance level for `metric`: R@1's stored exact chance, else 1 / the stage's concepts."
+    if metric == 'r1' and 'r1_chance' in M.m:
+        C = M.stage_block('r1_chance')
+        return np.array([np.nan if np.isnan(C[:, j]).all() else np.nanmax(C[:, j]) for j in range(len(S.stages))])
+    return np.array([1 / len(st.concepts) if st.concepts else 1 / n_classes for st in S.stages])
+
 def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
     "Headline figures of a run, derived from its matrices."
     T, out = len(S.stages), {}
     for metric in ['r1', 'proto_acc', 'transfer']:
-        if metric in M.m: out[metric] = summarize(M.stage_block(metric), chance=1 / n_classes)
+        if metric in M.m: out[metric] = summarize(M.stage_block(metric), chance=stage_chance(M, S, metric, n_classes))
     unseen = [j for j, n in enumerate(M.tasks) if j >= T]
     if unseen:
         last = lambda k: [v for v in M.get(k)[-1, unseen] if not np.isnan(v)] if k in M.m else []
