@@ -18,8 +18,9 @@ __all__ = ['DATA_KEYS', 'PANEL_WIDTH', 'configs', 'widgets_available', 'Dashboar
 def configs() -> list[str]:
     "Names of the experiment configs in configs/."
     import cmwb
-    for base in [Path.cwd(), Path(cmwb.__file__).resolve().parents[1]]:
-        if (base/'configs').is_dir(): return sorted(p.stem for p in (base/'configs').glob('*.yaml'))
+    pkg = Path(cmwb.__file__).resolve().parent
+    for folder in [Path.cwd()/'configs', pkg.parent/'configs', pkg/'configs']:     # as find_config looks: an installed wheel has cmwb/configs
+        if folder.is_dir(): return sorted(p.stem for p in folder.glob('*.yaml'))
     return []
 
 def widgets_available() -> bool:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #b72b51c4
 from __future__ import annotations
-import csv, json
+import csv, io, json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -119,10 +119,14 @@ def _read_items(spec, base:Path, src:str, problems:list|None=None) -> list:
     if not isinstance(spec, str): raise ConfigError(f"{src}: items: expected a list of items or a .jsonl/.csv file name, got {type(spec).__name__}")
     p = base/spec
     if not p.is_file(): raise ConfigError(f"{src}: items: file {p} not found")
+    try:
+        text = p.read_text(encoding='utf-8')
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not a UTF-8 text file (byte {e.start}: {e.object[e.start:e.start + 1]!r}); save it as UTF-8") from None
     if p.suffix == '.csv':
-        with open(p, newline='', encoding='utf-8') as f: return [{k: v for k, v in r.items() if v != ''} for r in csv.DictReader(f)]
+        return [{k: v for k, v in r.items() if v != ''} for r in csv.DictReader(io.StringIO(text, newline=''))]
     rows, bad = [], []
-    for n, line in enumerate(p.read_text(encoding='utf-8').splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         try: rows.append(json.loads(line)) if line.strip() else None
         except json.JSONDecodeError as e: bad.append(f"{p}: line {n}: not valid JSON ({e.msg})")
     if bad and problems is None: raise ConfigError(bad[0] if len(bad) == 1 else f"{p}: {len(bad)} broken lines:\n  " + "\n  ".join(bad))

@@ -665,6 +665,8 @@ def cli_run(args):
     "`cmwb run CONFIG`"
     cfg = load_experiment(args.config, _overrides(args))
     out = Path(args.out or Path('runs')/f"{cfg.name}-{cfg.method}-s{cfg.seed}")
+    if args.resume and not (out/'checkpoints').is_dir() and Shards.from_env().lead:     # a typo in --out should not pass unseen
+        print(f"--resume: {out} holds no checkpoint yet: starting the run from its first stage", flush=True)
     on_stage, on_step = stage_lines(cfg, getattr(args, 'verbose', False)) if Shards.from_env().lead else (None, None)
     out = run_experiment(cfg, out, resume=args.resume, accept_changes=getattr(args, 'accept_changes', False), on_stage=on_stage, on_step=on_step)
     if Shards.from_env().lead: print_run(out)
