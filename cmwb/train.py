@@ -100,10 +100,12 @@ def _data_beside(d:dict, p:Path):
         d['data'] = str((p.parent/data).resolve())
 
 def load_experiment(name_or_path, overrides:dict|None=None) -> ExperimentConfig:
-    "Load and validate an experiment config, applying dotted `overrides` (a `data` override stays relative to the working directory)."
+    "Load and validate an experiment config, applying dotted `overrides`; manifest paths are stored absolute."
     p = find_config(name_or_path); d = read_yaml(p) or {}
     if isinstance(d, dict): _data_beside(d, p)
     for k, v in (overrides or {}).items(): set_dotted(d, k, v)
+    if isinstance(d, dict) and 'data' in (overrides or {}):
+        _data_beside(d, Path.cwd()/'--set')          # a `--set data=PATH` is relative to the working directory
     return from_dict(ExperimentConfig, d, src=str(p))
 
 # %% ../nbs/10_train.ipynb #38157625
