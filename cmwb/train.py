@@ -254,9 +254,17 @@ def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     for side, m, idx in [('a', a, ca), ('b', b, cb_)]:
         h = code_health(idx, K)
         out.update({f'code_used_{side}': h['used'], f'code_perplexity_{side}': h['perplexity'], f'code_dead_{side}': h['dead']})
+    out['n_codes'] = K
+    if hasattr(cb, 'held_resets'):                  # COMET's codebook counts its resets per modality; CMG's keeps no such record
+        out.update(_reset_counts(cb, a, b))
+    return out
+
+def _reset_counts(cb, a:str, b:str) -> dict:
+    "Codes re-initialised during the stage, and how many of them modality `a` or `b` held."
+    out = {'code_resets': int(cb.stage_resets)}
+    for side, m in [('a', a), ('b', b)]:
         row = cb.modalities.index(m) if m in cb.modalities else None
         out[f'code_resets_held_{side}'] = int(cb.held_resets[row]) if row is not None and row < len(cb.held_resets) else 0
-    out['code_resets'], out['n_codes'] = int(cb.stage_resets), K
     return out
 
 # %% ../nbs/10_train.ipynb #0c0f2aca
