@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 # %% auto #0
-__all__ = ['finite', 'mean_ci', 'paired_p', 'holm', 'versus', 'cell', 'versus_with_delta']
+__all__ = ['finite', 'mean_ci', 'paired_p', 'holm', 'versus', 'cell']
 
 # %% ../nbs/09a_stats.ipynb #9095982d
 def finite(values) -> np.ndarray:
@@ -57,13 +57,16 @@ def holm(pvalues) -> np.ndarray:
 
 # %% ../nbs/09a_stats.ipynb #886ca13c
 def versus(rows:list[dict], metric:str, reference:str|None=None, test:str='t', level:float=0.95) -> dict:
-    "Per method: n, mean, CI half-width, and the Holm-adjusted paired p-value of `metric` against `reference`."
+    "Per method: n, mean, CI half-width, `delta` (its mean minus the reference's) and the Holm-adjusted paired p-value."
     methods = list(dict.fromkeys(r['method'] for r in rows))
     by_seed = {m: {r['seed']: r.get(metric) for r in rows if r['method'] == m} for m in methods}
     out = {}
     for m in methods:
         mean, hw = mean_ci(by_seed[m].values(), level)
         out[m] = dict(n=len(finite(by_seed[m].values())), mean=mean, ci=hw, p=math.nan)
+    ref_mean = out[reference]['mean'] if reference in out else math.nan
+    for v in out.values():
+        v['delta'] = v['mean'] - ref_mean
     if reference in by_seed:
         others = [m for m in methods if m != reference]
         raw = []
@@ -82,14 +85,5 @@ def cell(st:dict, alpha:float=0.05, digits:int=3) -> str:
     text = f"{st['mean']:.{digits}f}"
     text += f" ± {st['ci']:.{digits}f}" if not math.isnan(st['ci']) else ' (1 run)'
     if st['p'] < alpha:
-        text += ' ▲' if st.get('delta', 0) > 0 else ' ▼'
+        text += ' ▲' if st['delta'] > 0 else ' ▼'
     return text
-
-# %% ../nbs/09a_stats.ipynb #d8666094
-def versus_with_delta(rows:list[dict], metric:str, reference:str|None=None, **kw) -> dict:
-    "`versus`, each entry also holding `delta`: its mean minus the reference's mean."
-    st = versus(rows, metric, reference, **kw)
-    ref = st.get(reference, {}).get('mean', math.nan)
-    for v in st.values():
-        v['delta'] = v['mean'] - ref
-    return st

@@ -613,9 +613,8 @@ def _table_cell(st:dict, key:str) -> str:
 
 def table_legend(rows:list[dict], reference:str|None) -> str:
     "How to read a results table: the statistics, the reference, and the code versions its runs were made by."
-    commits = {}
-    for r in rows:
-        commits[r.get('commit') or 'unknown'] = commits.get(r.get('commit') or 'unknown', 0) + 1
+    from collections import Counter
+    commits = Counter(r.get('commit') or 'unknown' for r in rows)
     ref = f"`{reference}`" if reference else 'no reference'
     text = (f"Mean ± 95% CI over seeds (Student's t; '(1 run)' where there is one). ▲/▼: above/below {ref} in a paired "
             f"t-test over the seeds both ran, Holm-corrected over the methods, p < 0.05; no mark: no difference shown. "
@@ -627,12 +626,12 @@ def table_legend(rows:list[dict], reference:str|None) -> str:
 
 def aggregate(rows:list[dict], reference:str|None='finetune', columns:list|None=None) -> str:
     "Markdown table: per method and supervision, mean ± 95% CI over seeds, marked where it differs from `reference`."
-    from cmwb.stats import versus_with_delta
+    from cmwb.stats import versus
     cols = columns or [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows)]
     keyed = [dict(r, method=_group(r)) for r in rows]
     groups = list(dict.fromkeys(r['method'] for r in keyed))
     ref = next((g for g in groups if g.split('|')[0] == reference), None)
-    stats = {k: versus_with_delta(keyed, k, ref) for k, _ in cols}
+    stats = {k: versus(keyed, k, ref) for k, _ in cols}
     lines = ['| method | supervision | runs | ' + ' | '.join(n for _, n in cols) + ' |', '|---' * (len(cols) + 3) + '|']
     for g in groups:
         meth, sup = g.split('|')
