@@ -18,12 +18,15 @@ class Expert(nn.Module):
     "A bottleneck MLP expert whose up-projection starts at zero."
     def __init__(self, dim:int, hidden:int):
         super().__init__()
-        self.w_down = nn.Parameter(torch.empty(dim, hidden)); nn.init.kaiming_uniform_(self.w_down.T, a=math.sqrt(5))
+        self.w_down = nn.Parameter(torch.empty(dim, hidden))
+        nn.init.kaiming_uniform_(self.w_down.T, a=math.sqrt(5))
         self.b_down = nn.Parameter(torch.zeros(hidden))
         self.w_up, self.b_up = nn.Parameter(torch.zeros(hidden, dim)), nn.Parameter(torch.zeros(dim))
     @property
     def frozen(self) -> bool: return not self.w_down.requires_grad
-    def freeze(self, on:bool=True): self.requires_grad_(not on); return self
+    def freeze(self, on:bool=True):
+        self.requires_grad_(not on)
+        return self
 
 # %% ../nbs/04_adapters.ipynb #515275dc
 def dense_experts(x:torch.Tensor, experts, gates:torch.Tensor) -> torch.Tensor:
@@ -39,7 +42,8 @@ class Router(nn.Module):
     def __init__(self, dim:int, n_experts:int, k:int=2, noisy:bool=False):
         super().__init__()
         self.k, self.noisy = min(k, n_experts), noisy
-        self.w = nn.Linear(dim, n_experts, bias=False); nn.init.zeros_(self.w.weight)
+        self.w = nn.Linear(dim, n_experts, bias=False)
+        nn.init.zeros_(self.w.weight)
         self.noise = nn.Linear(dim, n_experts, bias=False) if noisy else None
     @property
     def n_experts(self) -> int: return self.w.out_features
@@ -67,7 +71,9 @@ class MoEAdapter(nn.Module):
         self.dim, self.k, self.hidden, self.noisy, self.scale, self.route = dim, k, hidden, noisy, scale, route
         self.experts, self.routers = nn.ModuleList(), nn.ModuleList()
         self.register_buffer('usage', torch.zeros(0, 0))
-        if n_experts: self.add_experts(n_experts); self.add_router()
+        if n_experts:
+            self.add_experts(n_experts)
+            self.add_router()
     @property
     def n_experts(self) -> int: return len(self.experts)
 
@@ -146,7 +152,8 @@ CMoEAdapter.add_modality, CMoEAdapter.freeze = add_modality, freeze
 # %% ../nbs/04_adapters.ipynb #9c10d2cc
 def forward(self:CMoEAdapter, x:torch.Tensor, modality:str):
     "Project `x` of `modality` into the shared width and adapt it; return `(output, load-balance loss)`."
-    if modality not in self.router_of: raise CmwbError(f"unknown modality {modality!r}; the adapter has {self.modalities}")
+    if modality not in self.router_of:
+        raise CmwbError(f"unknown modality {modality!r}; the adapter has {self.modalities}")
     return self.moe(per_item(self.proj[modality], x), router=self.router_of[modality])
 CMoEAdapter.forward = forward
 
@@ -166,6 +173,9 @@ class CrossModalityAdapter(nn.Module):
         return self.moe(x, router=router)
     def _attend(self, x, context):
         "Each item's tokens attend to its own context tokens."
-        q, kv = self.norm_q(x if x.dim() == 3 else x[:, None]), self.norm_kv(context if context.dim() == 3 else context[:, None])
+        q, kv = (
+            self.norm_q(x if x.dim() == 3 else x[:, None]),
+            self.norm_kv(context if context.dim() == 3 else context[:, None]),
+        )
         att = self.attn(q, kv, kv, need_weights=False)[0]
         return att if x.dim() == 3 else att[:, 0]

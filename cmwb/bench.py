@@ -16,10 +16,12 @@ __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'machine', 'bench_import', 'bench
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
     "Fastest wall time in seconds of `repeat` calls of `f` after one warm-up call."
-    f(); ts = []
+    f()
+    ts = []
     for _ in range(repeat):
         if sync: sync()
-        t = time.perf_counter(); f()
+        t = time.perf_counter()
+        f()
         if sync: sync()
         ts.append(time.perf_counter() - t)
     return min(ts)
@@ -27,17 +29,31 @@ def best_time(f, repeat:int=3, sync=None) -> float:
 def machine() -> dict:
     "CPU, threads, GPU and library versions of this machine."
     import torch
-    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+    cpu = (
+        next(
+            (
+                l.split(':', 1)[1].strip()
+                for l in Path('/proc/cpuinfo').read_text().splitlines()
+                if l.startswith('model name')
+            ),
+            platform.processor(),
+        )
+        if Path('/proc/cpuinfo').exists()
+        else platform.processor()
+    )
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return dict(cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu, **versions())
 
 # %% ../nbs/15_bench.ipynb #3ffceb90
 def bench_import(quick:bool=False) -> dict:
     "Wall time of `import cmwb` and of `cmwb --help` in fresh processes."
-    py = sys.executable; cli = Path(py).parent/'cmwb'
+    py = sys.executable
+    cli = Path(py).parent/'cmwb'
     run = lambda *cmd: subprocess.run(cmd, capture_output=True, check=True)
     t_imp = best_time(lambda: run(py, '-c', 'import cmwb'), 3)
-    t_help = best_time(lambda: run(str(cli) if cli.exists() else py, *([] if cli.exists() else ['-m', 'cmwb.cli']), '--help'), 3)
+    t_help = best_time(
+        lambda: run(str(cli) if cli.exists() else py, *([] if cli.exists() else ['-m', 'cmwb.cli']), '--help'), 3
+    )
     t_py = best_time(lambda: run(py, '-c', 'pass'), 3)
     return dict(import_s=t_imp, help_s=t_help, python_startup_s=t_py)
 
@@ -47,11 +63,18 @@ def bench_nearest(quick:bool=False) -> dict:
     import torch
     from cmwb.codebook import nearest_code
     N, D, K = (16384 if quick else 65536), 256, 4096
-    g = torch.Generator().manual_seed(0); z, E = torch.randn(N, D, generator=g), torch.randn(K, D, generator=g)
+    g = torch.Generator().manual_seed(0)
+    z, E = torch.randn(N, D, generator=g), torch.randn(K, D, generator=g)
     flops = 2 * N * D * K
     t_ours, t_mm = best_time(lambda: nearest_code(z, E)), best_time(lambda: torch.mm(z, E.T))
-    return dict(shape=[N, D, K], ours_s=t_ours, mm_s=t_mm, ours_gflops=flops / t_ours / 1e9, mm_gflops=flops / t_mm / 1e9,
-                flop_rate_ratio=t_mm / t_ours)
+    return dict(
+        shape=[N, D, K],
+        ours_s=t_ours,
+        mm_s=t_mm,
+        ours_gflops=flops / t_ours / 1e9,
+        mm_gflops=flops / t_mm / 1e9,
+        flop_rate_ratio=t_mm / t_ours,
+    )
 
 # %% ../nbs/15_bench.ipynb #c600d948
 def bench_codebook(quick:bool=False) -> dict:
@@ -73,15 +96,28 @@ def reference_method(name:str, quick:bool=False, B:int|None=None, T:int=10, D:in
     from cmwb.methods.base import make_method, StageData
     from cmwb.scenario import Stage
     B = B or (64 if quick else 256)
-    mods = ['image', 'audio', 'video']; dims = {m: (T, D) for m in mods + ['text']}
-    settings = dict(codes=codes) if name in ('comet', 'unicode') else dict(context='pair', context_p=1.0) if name == 'cma' else {}   # CMA: attend to the pair every step
-    if name == 'cmg': settings = dict(codes=codes, d_ff=4 * W, dropout=0.)   # CMG's 4·W; no dropout masks to split over ranks
+    mods = ['image', 'audio', 'video']
+    dims = {m: (T, D) for m in mods + ['text']}
+    # CMA: attend to the pair every step
+    settings = (
+        dict(codes=codes)
+        if name in ('comet', 'unicode')
+        else dict(context='pair', context_p=1.0)
+        if name == 'cma'
+        else {}
+    )
+    # CMG's 4·W; no dropout masks to split over ranks
+    if name == 'cmg': settings = dict(codes=codes, d_ff=4 * W, dropout=0.)
     meth = make_method(name, dims, width=W, settings=settings)
     g = torch.Generator().manual_seed(0)
-    data = lambda ms: StageData({m: torch.randn(B, T, D, generator=g) for m in ms}, torch.randint(0, 10, (B,), generator=g))
+    data = lambda ms: StageData(
+        {m: torch.randn(B, T, D, generator=g) for m in ms}, torch.randint(0, 10, (B,), generator=g)
+    )
     for t, m in enumerate(mods):
         st = Stage(f's{t}', [m, 'text'], new_codes=0, new_experts=2 if t else 4 if name == 'cma' else 2)
-        d = data(st.modalities); meth.setup_stage(t, st); meth.begin_stage(t, st, d)
+        d = data(st.modalities)
+        meth.setup_stage(t, st)
+        meth.begin_stage(t, st, d)
         if t < 2: meth.end_stage(t, st, d)
     meth.prepare_stage(t, d)
     return meth, d.batch(torch.arange(B)), B
@@ -100,41 +136,65 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
     from cmwb.losses import soft_codes
     from cmwb.train import ALL_METHODS
     from cmwb.methods.base import modalities, encode_groups
-    cast, sync = _on(device, amp); out = {}
+    cast, sync = _on(device, amp)
+    out = {}
     for name in methods or ALL_METHODS:
-        torch.manual_seed(0); meth, batch, B = reference_method(name, quick)
-        meth.to(device); batch = {k: v.to(device) for k, v in batch.items()}
-        opt = torch.optim.AdamW(meth.trainable(), 1e-4); mods = modalities(batch)
+        torch.manual_seed(0)
+        meth, batch, B = reference_method(name, quick)
+        meth.to(device)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        opt = torch.optim.AdamW(meth.trainable(), 1e-4)
+        mods = modalities(batch)
         def full():
             with cast(): loss = sum(meth.training_step(batch, 2).values())
-            loss.backward(); meth.after_backward(2); opt.step(); opt.zero_grad()
+            loss.backward()
+            meth.after_backward(2)
+            opt.step()
+            opt.zero_grad()
         def bare(code_probs=False, replayed=()):
             with cast():
-                if name == 'cma':                     # CMA's steps attend to the paired modality: its bare pass runs that attention too
+                # CMA's steps attend to the paired modality: its bare pass runs that attention too
+                if name == 'cma':
                     h = {m: meth.proj[m](batch[m]) for m in mods}
                     z = [meth.adapter(h[m], h[o], router=meth._router(m))[0] for m, o in zip(mods, mods[::-1])]
                 elif replayed: z = [v for g in encode_groups(meth, [batch, *replayed]) for v in g.values()]
                 else: z = [meth.encode(batch[m], m) for m in mods]
                 loss = sum(v.float().pow(2).mean() for v in z)
                 for v in z if getattr(meth, 'uses_codebook', False) else []:
-                    E = meth.codebook.embed; loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
-            loss.backward(); opt.step(); opt.zero_grad()
+                    E = meth.codebook.embed
+                    loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
         tf, tb = best_time(full, 3, sync), best_time(bare, 3, sync)
         out[name] = dict(samples_per_s=B / tf, full_s=tf, bare_s=tb, overhead=tf / tb)
-        if getattr(meth, 'uses_codebook', False):  # how much of the rest is CMCM's soft code assignment (loss math, not bookkeeping)
-            tc = best_time(lambda: bare(code_probs=True), 3, sync); out[name].update(bare_code_probs_s=tc, overhead_beyond_code_probs=tf / tc)
-        if hasattr(meth, 'replayed'):               # how much of the rest is the replayed pairs' own forward and backward
-            rep = meth.replayed(); tr = best_time(lambda: bare(replayed=rep), 3, sync)
-            out[name].update(replayed_pairs=sum(len(g['label']) for g in rep), bare_replayed_s=tr, overhead_beyond_replayed=tf / tr)
+        # how much of the rest is CMCM's soft code assignment (loss math, not bookkeeping)
+        if getattr(meth, 'uses_codebook', False):
+            tc = best_time(lambda: bare(code_probs=True), 3, sync)
+            out[name].update(bare_code_probs_s=tc, overhead_beyond_code_probs=tf / tc)
+        # how much of the rest is the replayed pairs' own forward and backward
+        if hasattr(meth, 'replayed'):
+            rep = meth.replayed()
+            tr = best_time(lambda: bare(replayed=rep), 3, sync)
+            out[name].update(
+                replayed_pairs=sum(len(g['label']) for g in rep), bare_replayed_s=tr, overhead_beyond_replayed=tf / tr
+            )
         if device.startswith('cuda'):
-            torch.cuda.reset_peak_memory_stats(); full(); sync(); out[name]['peak_mb'] = torch.cuda.max_memory_allocated() / 2**20
+            torch.cuda.reset_peak_memory_stats()
+            full()
+            sync()
+            out[name]['peak_mb'] = torch.cuda.max_memory_allocated() / 2**20
     return out
 
 def bench_gpu(quick:bool=False) -> dict:
     "On a CUDA GPU: every method's training step in bf16 autocast (samples/s, overhead, peak GPU memory)."
     import torch
     if not torch.cuda.is_available(): return dict(skipped='no CUDA device')
-    return dict(device=torch.cuda.get_device_name(), amp='bfloat16', training=bench_training(quick, device='cuda', amp='bfloat16'))
+    return dict(
+        device=torch.cuda.get_device_name(),
+        amp='bfloat16',
+        training=bench_training(quick, device='cuda', amp='bfloat16'),
+    )
 
 # %% ../nbs/15_bench.ipynb #5f211a39
 _RET = """
@@ -159,7 +219,9 @@ print(json.dumps(dict(n=N, ours_s=t_ours, matmul_s=t_mm, ratio=t_ours / t_mm, ex
 
 def bench_retrieval(quick:bool=False) -> dict:
     "Retrieval both ways at N pairs (100,000; 20,000 with --quick) against its bare matrix products; peak extra memory."
-    r = subprocess.run([sys.executable, '-c', _RET, str(20000 if quick else 100000)], capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, '-c', _RET, str(20000 if quick else 100000)], capture_output=True, text=True, check=True
+    )
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 # %% ../nbs/15_bench.ipynb #3e95a34a
@@ -168,11 +230,13 @@ def bench_extraction(quick:bool=False) -> dict:
     from cmwb.datasets import build
     from cmwb.data import load_manifest, MODALITIES, item_path
     from cmwb.encoders import get_encoder
-    m = load_manifest(build('digitsmm', 'ci')); out = {}
+    m = load_manifest(build('digitsmm', 'ci'))
+    out = {}
     for mod in ['text', 'image', 'speech', 'audio', 'video']:
         its = [it for it in m.items if it.modality == mod][:64 if quick else 256]
         raw = [it.text for it in its] if mod == 'text' else [MODALITIES[mod].reader(item_path(m, it), m) for it in its]
-        enc = get_encoder(None, mod); enc.encode(raw[:4])
+        enc = get_encoder(None, mod)
+        enc.encode(raw[:4])
         t = best_time(lambda: [enc.encode(raw[i:i + 64]) for i in range(0, len(raw), 64)], 2)
         out[mod] = dict(encoder=enc.name, items_per_s=len(raw) / t)
     return out
@@ -180,7 +244,8 @@ def bench_extraction(quick:bool=False) -> dict:
 def bench_demo(quick:bool=False) -> dict:
     "Wall time of `cmwb demo` (ci size) with an empty feature store, then with the cache filled."
     import tempfile
-    cli = str(Path(sys.executable).parent/'cmwb'); out = {}
+    cli = str(Path(sys.executable).parent/'cmwb')
+    out = {}
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, CMWB_FEATURES=str(Path(d)/'features'))
         for key in ['cold_s', 'cached_s']:
@@ -196,13 +261,24 @@ def bench_dashboard(quick:bool=False) -> dict:
     from cmwb.dashboard import Dashboard
     with tempfile.TemporaryDirectory() as d:
         run = run_experiment(load_experiment('digitsmm', {'train.epochs': 1}), Path(d)/'run', progress=False)
-        db = Dashboard(run=run); db.build(); n = db.view.n_done
+        db = Dashboard(run=run)
+        db.build()
+        n = db.view.n_done
         times = [db.redraw(t % n) for t in range(2 * n)]
     return dict(redraw_s_median=float(sorted(times)[len(times) // 2]), redraw_s_max=max(times))
 
 # %% ../nbs/15_bench.ipynb #53b7712e
-SECTIONS = dict(import_=bench_import, nearest=bench_nearest, codebook=bench_codebook, training=bench_training, gpu=bench_gpu,
-                retrieval=bench_retrieval, extraction=bench_extraction, demo=bench_demo, dashboard=bench_dashboard)
+SECTIONS = dict(
+    import_=bench_import,
+    nearest=bench_nearest,
+    codebook=bench_codebook,
+    training=bench_training,
+    gpu=bench_gpu,
+    retrieval=bench_retrieval,
+    extraction=bench_extraction,
+    demo=bench_demo,
+    dashboard=bench_dashboard,
+)
 
 TARGETS = [  # (section, figure, 'max' or 'min', bound, what it means)
     ('import_', 'import_s', 'max', 1.0, '`import cmwb` ≤ 1.0 s'),
@@ -217,11 +293,19 @@ TARGETS = [  # (section, figure, 'max' or 'min', bound, what it means)
 # %% ../nbs/15_bench.ipynb #cca5ce7e
 def check_targets(results:dict) -> list[dict]:
     "Each target with its measured value and whether it is met (sections not run are left out)."
-    out = [dict(target=f'training-step overhead ≤ 1.3 ({m})', value=round(r['overhead'], 4), bound=1.3, met=r['overhead'] <= 1.3)
-           for m, r in results.get('training', {}).items()]
+    out = [
+        dict(
+            target=f'training-step overhead ≤ 1.3 ({m})',
+            value=round(r['overhead'], 4),
+            bound=1.3,
+            met=r['overhead'] <= 1.3,
+        )
+        for m, r in results.get('training', {}).items()
+    ]
     for sec, key, kind, bound, text in TARGETS:
         if sec not in results or key not in results[sec]: continue
-        v = results[sec][key]; ok = v <= bound if kind == 'max' else v >= bound
+        v = results[sec][key]
+        ok = v <= bound if kind == 'max' else v >= bound
         out.append(dict(target=text, value=round(v, 4), bound=bound, met=bool(ok)))
     return out
 
@@ -231,12 +315,20 @@ def run_bench(quick:bool=False, only=None, out=None) -> dict:
     names = list(SECTIONS) if not only else [n if n in SECTIONS else n + '_' for n in only]
     bad = [n for n in names if n not in SECTIONS]
     if bad: raise CmwbError(f"unknown bench section(s) {bad}; choose from {[n.rstrip('_') for n in SECTIONS]}")
-    log = get_logger('cmwb.bench'); now = time.strftime('%Y-%m-%dT%H:%M:%S')
-    res = dict(machine=dict(machine(), reuse_freed_memory=reuse_freed_memory()), quick=quick, when=now)   # as training does
-    kept = read_json(out) if out and only and Path(out).exists() else {}      # re-measure some sections, keep the file's others
-    if kept: res.update({k: v for k, v in kept.items() if k in SECTIONS}, section_when=kept.get('section_when', {n: kept['when'] for n in SECTIONS if n in kept}))
+    log = get_logger('cmwb.bench')
+    now = time.strftime('%Y-%m-%dT%H:%M:%S')
+    # as training does
+    res = dict(machine=dict(machine(), reuse_freed_memory=reuse_freed_memory()), quick=quick, when=now)
+    # re-measure some sections, keep the file's others
+    kept = read_json(out) if out and only and Path(out).exists() else {}
+    if kept:
+        res.update(
+            {k: v for k, v in kept.items() if k in SECTIONS},
+            section_when=kept.get('section_when', {n: kept['when'] for n in SECTIONS if n in kept}),
+        )
     for n in names:
-        log.info(f"bench {n.rstrip('_')} ..."); res[n] = SECTIONS[n](quick)
+        log.info(f"bench {n.rstrip('_')} ...")
+        res[n] = SECTIONS[n](quick)
         if kept: res['section_when'][n] = now
     res['targets'] = check_targets(res)
     if out: write_json(out, res)
@@ -252,4 +344,5 @@ def cli_bench(args):
     "`cmwb bench`: run, print the targets table, write the JSON."
     res = run_bench(args.quick, args.only.split(',') if args.only else None, args.out)
     print(json.dumps({k: v for k, v in res.items() if k not in ('targets',)}, indent=1, default=str))
-    print(format_targets(res)); print(f"figures written to {args.out}")
+    print(format_targets(res))
+    print(f"figures written to {args.out}")

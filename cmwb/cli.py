@@ -21,56 +21,96 @@ def _data_args(p):
     b.add_argument('--root', default=None, help='data root (default: $CMWB_DATA or ./data)')
     s = sub.add_parser('show', help='summarise a manifest (items per modality, split, concept)')
     s.add_argument('manifest')
-    i = sub.add_parser('import', help='turn a public dataset (mscoco, clotho, audiocaps, msrvtt, librispeech, ave, vggsound) into a manifest')
-    i.add_argument('name'); i.add_argument('root', help="the dataset's folder"); i.add_argument('--out', default=None, help='manifest path (default NAME.yaml)')
+    i = sub.add_parser(
+        'import',
+        help='turn a public dataset (mscoco, clotho, audiocaps, msrvtt, librispeech, ave, vggsound) into a manifest',
+    )
+    i.add_argument('name')
+    i.add_argument('root', help="the dataset's folder")
+    i.add_argument('--out', default=None, help='manifest path (default NAME.yaml)')
 
 def _extract_args(p):
     p.add_argument('manifest', help='manifest YAML to extract features for')
-    p.add_argument('--encoders', default=None, help='modality=encoder pairs, comma separated (default: offline defaults)')
+    p.add_argument(
+        '--encoders', default=None, help='modality=encoder pairs, comma separated (default: offline defaults)'
+    )
     p.add_argument('--store', default=None, help='feature store folder (default: beside the data)')
-    p.add_argument('--device', default='auto'); p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--device', default='auto')
+    p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--shard-size', type=int, default=1024, help='items per shard (the unit of resumption)')
     p.add_argument('--modalities', default=None, help='comma-separated modalities (default: all in the manifest)')
 
 def _run_args(p):
     p.add_argument('config', help='experiment config YAML')
     p.add_argument('--method', default=None, help='override the method (e.g. comet, finetune)')
-    p.add_argument('--seed', type=int, default=None); p.add_argument('--out', default=None, help='run folder')
-    p.add_argument('--device', default=None); p.add_argument('--resume', action='store_true', help='continue an interrupted run')
-    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a config field (dotted key)')
-    p.add_argument('--accept-changes', action='store_true',
-                   help='with --resume: continue under a config that differs from the recorded one (the change is recorded)')
+    p.add_argument('--seed', type=int, default=None)
+    p.add_argument('--out', default=None, help='run folder')
+    p.add_argument('--device', default=None)
+    p.add_argument('--resume', action='store_true', help='continue an interrupted run')
+    p.add_argument(
+        '--set', action='append', default=[], metavar='KEY=VALUE', help='override a config field (dotted key)'
+    )
+    p.add_argument(
+        '--accept-changes',
+        action='store_true',
+        help='with --resume: continue under a config that differs from the recorded one (the change is recorded)',
+    )
 
 def _demo_args(p):
-    p.add_argument('--size', default='ci', choices=['ci', 'full']); p.add_argument('--out', default='runs/demo')
-    p.add_argument('--device', default='auto'); p.add_argument('--method', default='comet')
+    p.add_argument('--size', default='ci', choices=['ci', 'full'])
+    p.add_argument('--out', default='runs/demo')
+    p.add_argument('--device', default='auto')
+    p.add_argument('--method', default='comet')
 
 def _compare_args(p):
-    p.add_argument('config'); p.add_argument('--methods', default='all', help='comma-separated method names or "all"')
+    p.add_argument('config')
+    p.add_argument('--methods', default='all', help='comma-separated method names or "all"')
     p.add_argument('--seeds', default='0,1,2,3,4', help='comma-separated seeds (5 by default: a 95%% CI needs several)')
     p.add_argument('--out', default='runs/compare')
-    p.add_argument('--reference', default='finetune',
-                   help='method every other is tested against (paired t-test over seeds, Holm-corrected); "none" to skip')
-    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a config field (dotted key)')
+    p.add_argument(
+        '--reference',
+        default='finetune',
+        help='method every other is tested against (paired t-test over seeds, Holm-corrected); "none" to skip',
+    )
+    p.add_argument(
+        '--set', action='append', default=[], metavar='KEY=VALUE', help='override a config field (dotted key)'
+    )
 
 def _sweep_args(p):
     p.add_argument('sweep', help='sweep YAML: notebook, grid of parameters, workers')
-    p.add_argument('--workers', type=int, default=None); p.add_argument('--out', default=None)
+    p.add_argument('--workers', type=int, default=None)
+    p.add_argument('--out', default=None)
 
 def _report_args(p):
-    p.add_argument('runs', nargs='+', help='run folders'); p.add_argument('--out', default=None, help='output folder')
+    p.add_argument('runs', nargs='+', help='run folders')
+    p.add_argument('--out', default=None, help='output folder')
 
 def _faults_args(p):
-    p.add_argument('--kills', type=int, default=12, help='kill points for the cmwb run campaign (extract and sweep get a third each)')
-    p.add_argument('--inputs', type=int, default=200, help='generated bad inputs per kind (configs, manifests); a fifth as many damaged media files')
+    p.add_argument(
+        '--kills',
+        type=int,
+        default=12,
+        help='kill points for the cmwb run campaign (extract and sweep get a third each)',
+    )
+    p.add_argument(
+        '--inputs',
+        type=int,
+        default=200,
+        help='generated bad inputs per kind (configs, manifests); a fifth as many damaged media files',
+    )
     p.add_argument('--sweep', default=None, help='also kill this sweep YAML (e.g. sweeps/smoke.yaml)')
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--work', default=None, help='keep the work folder here')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--work', default=None, help='keep the work folder here')
     p.add_argument('--out', default=None, help='JSON file for the figures')
 
 def _bench_args(p):
     p.add_argument('--quick', action='store_true', help='smaller shapes, a minute or two')
     p.add_argument('--out', default='bench_results/bench.json', help='JSON file for the figures')
-    p.add_argument('--only', default=None, help='comma-separated sections to run; with an existing --out file, its other sections are kept')
+    p.add_argument(
+        '--only',
+        default=None,
+        help='comma-separated sections to run; with an existing --out file, its other sections are kept',
+    )
 
 # %% ../nbs/99_cli.ipynb #9c56d054
 COMMANDS = {
@@ -107,5 +147,9 @@ def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     if args.verbose: set_verbosity('DEBUG')
     try: return _handler(COMMANDS[args.command][2])(args) or 0
-    except CmwbError as e: print(f"cmwb {args.command}: error: {e}", file=sys.stderr); return 2
-    except KeyboardInterrupt: print("cmwb: interrupted", file=sys.stderr); return 130
+    except CmwbError as e:
+        print(f"cmwb {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cmwb: interrupted", file=sys.stderr)
+        return 130

@@ -25,7 +25,8 @@ def no_autocast(x:torch.Tensor):
 
 def nearest_code(z:torch.Tensor, embed:torch.Tensor, chunk:int=2**22) -> torch.Tensor:
     "Index of the nearest row of `embed` [K, D] for each vector of `z` [..., D]."
-    flat, e = widen(z.reshape(-1, z.shape[-1])), widen(embed); e2 = (e * e).sum(1)
+    flat, e = widen(z.reshape(-1, z.shape[-1])), widen(embed)
+    e2 = (e * e).sum(1)
     rows = max(1, chunk // e.shape[0])
     with no_autocast(z): idx = [torch.addmm(e2, part, e.t(), alpha=-2).argmin(1) for part in flat.split(rows)]
     return torch.cat(idx).reshape(z.shape[:-1])
@@ -88,7 +89,8 @@ Codebook.modality_index = modality_index
 # %% ../nbs/03_codebook.ipynb #90baaa66
 def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None, modality:str|None=None):
     "Quantize `z` [..., D] (indices `idx` if known; `modality`: search only its `limits` codes): return `(straight-through codes, indices)`."
-    if z.shape[-1] != self.dim: raise CmwbError(f"codebook expects features of width {self.dim}, got shape {tuple(z.shape)}")
+    if z.shape[-1] != self.dim:
+        raise CmwbError(f"codebook expects features of width {self.dim}, got shape {tuple(z.shape)}")
     idx = nearest_code(z.detach(), self.embed[:self.limits.get(modality, self.n_codes)]) if idx is None else idx
     q = F.embedding(idx, self.embed).to(z.dtype)
     return z + (q - z).detach(), idx
@@ -98,7 +100,8 @@ Codebook.quantize = quantize
 def align(x:torch.Tensor, like:torch.Tensor) -> torch.Tensor:
     "Bring partner features `x` to the shape of `like` ([B, D] ↔ [B, T, D])."
     if x.shape == like.shape: return x
-    if x.shape[0] != like.shape[0]: raise CmwbError(f"cannot pair features of shapes {tuple(x.shape)} and {tuple(like.shape)}")
+    if x.shape[0] != like.shape[0]:
+        raise CmwbError(f"cannot pair features of shapes {tuple(x.shape)} and {tuple(like.shape)}")
     if like.dim() == 2: return x.mean(1) if x.dim() == 3 else x
     x = x[:, None] if x.dim() == 2 else x
     return x if x.shape[1] == like.shape[1] else x.mean(1, keepdim=True).expand_as(like)
@@ -129,14 +132,16 @@ def _ema_targets(z:dict, c:float) -> dict:
 @torch.no_grad()
 def ema_update(self:Codebook, z:dict, idx:dict):
     "One (multi-modal) EMA step from features `z` and their code indices `idx`, both keyed by modality."
-    count = self.ema_count.new_zeros(self.n_codes); total = torch.zeros_like(self.ema_weight)
+    count = self.ema_count.new_zeros(self.n_codes)
+    total = torch.zeros_like(self.ema_weight)
     for m, t in _ema_targets({m: v.detach().float() for m, v in z.items()}, self.cross_ema).items():
         i, row = idx[m].reshape(-1), self.modality_index(m)
         count.index_add_(0, i, torch.ones_like(i, dtype=count.dtype))
         total.index_add_(0, i, t.reshape(-1, self.dim))
         self.usage[row].index_add_(0, i, torch.ones_like(i, dtype=self.usage.dtype))
     w = (1 - self.decay) * self.rate
-    self.ema_count.lerp_(count, w); self.ema_weight.lerp_(total, w[:, None])
+    self.ema_count.lerp_(count, w)
+    self.ema_weight.lerp_(total, w[:, None])
     n = self.ema_count.sum()
     smoothed = (self.ema_count + self.eps) / (n + self.n_codes * self.eps) * n
     self.embed.copy_(torch.where(self.rate[:, None] > 0, self.ema_weight / smoothed[:, None], self.embed))
@@ -149,15 +154,19 @@ def reset_dead(self:Codebook, z:dict):
     "Move codes idle for `dead_after` batches onto random features of this batch."
     if not self.dead_after: return
     feats = [v.detach().reshape(-1, self.dim) for v in z.values()]
-    draw = torch.randint(sum(map(len, feats)), (self.n_codes,), device=feats[0].device)   # every step: the RNG stream does not depend on deaths
+    # every step: the RNG stream does not depend on deaths
+    draw = torch.randint(sum(map(len, feats)), (self.n_codes,), device=feats[0].device)
     dead = (self.idle >= self.dead_after) & (self.rate > 0)
     if self.protect: dead &= ~self.held.any(0)             # codes an earlier stage's modality holds are never moved
-    if not dead.is_cuda and not dead.any(): return        # nothing to move (on a GPU this check would wait for the device)
-    self.stage_resets += dead.sum(); self.held_resets += (self.held & dead).sum(1)
+    # nothing to move (on a GPU this check would wait for the device)
+    if not dead.is_cuda and not dead.any(): return
+    self.stage_resets += dead.sum()
+    self.held_resets += (self.held & dead).sum(1)
     pick = torch.cat([f.float() for f in feats])[draw]
     self.embed.copy_(torch.where(dead[:, None], pick, self.embed))
     self.ema_weight.copy_(torch.where(dead[:, None], pick, self.ema_weight))
-    self.ema_count.copy_(torch.where(dead, 1., self.ema_count)); self.idle.masked_fill_(dead, 0)
+    self.ema_count.copy_(torch.where(dead, 1., self.ema_count))
+    self.idle.masked_fill_(dead, 0)
 Codebook.reset_dead = reset_dead
 
 # %% ../nbs/03_codebook.ipynb #deb1e794
@@ -173,7 +182,8 @@ def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None) ->
     codes, idx = {m: o[0] for m, o in out.items()}, {m: o[1] for m, o in out.items()}
     loss = self.commitment(z, codes)
     if self.training if update is None else update:
-        self.ema_update(z, idx); self.reset_dead(z)
+        self.ema_update(z, idx)
+        self.reset_dead(z)
     return VQOut(codes, idx, loss)
 Codebook.forward = forward
 
@@ -189,8 +199,10 @@ def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch
     from sklearn.cluster import KMeans
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
-    with warnings.catch_warnings(), threadpool_limits(1):   # one thread: the same centroids whatever ran before in this process
-        warnings.simplefilter('ignore', ConvergenceWarning)  # fewer distinct points than codes: repeated centroids are fine
+    # one thread: the same centroids whatever ran before in this process
+    with warnings.catch_warnings(), threadpool_limits(1):
+        # fewer distinct points than codes: repeated centroids are fine
+        warnings.simplefilter('ignore', ConvergenceWarning)
         km = KMeans(n, n_init=1, max_iter=50, random_state=seed).fit(feats.numpy())
     return torch.from_numpy(km.cluster_centers_).float()
 
@@ -198,8 +210,11 @@ def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch
 @torch.no_grad()
 def grow(self:Codebook, n_new:int, feats:torch.Tensor|None=None, init:str='kmeans', old_rate:float=0., stage:int|None=None, seed:int=0):
     "Append `n_new` codes initialised from `feats`; old codes get EMA rate `old_rate` (0 = frozen)."
-    if n_new < 0 or not 0 <= old_rate <= 1: raise CmwbError(f"grow: need n_new >= 0 and 0 <= old_rate <= 1, got {n_new}, {old_rate}")
-    new = init_codes(feats if feats is not None else self.embed.new_zeros(0, self.dim), n_new, init, seed).to(self.embed)
+    if n_new < 0 or not 0 <= old_rate <= 1:
+        raise CmwbError(f"grow: need n_new >= 0 and 0 <= old_rate <= 1, got {n_new}, {old_rate}")
+    new = init_codes(feats if feats is not None else self.embed.new_zeros(0, self.dim), n_new, init, seed).to(
+        self.embed
+    )
     stage = int(self.born.max()) + 1 if stage is None else stage
     self.rate.mul_(old_rate)
     cat = lambda old, add: torch.cat([old, add.to(old)])
@@ -220,7 +235,8 @@ def hold(self:Codebook, m:str, idx:torch.Tensor):
 
 def new_stage(self:Codebook):
     "Start counting this stage's re-initialised codes from zero."
-    self.stage_resets.zero_(); self.held_resets.zero_()
+    self.stage_resets.zero_()
+    self.held_resets.zero_()
 
 def fix_limit(self:Codebook, m:str):
     "Modality `m` may from now on pick only the codes that exist now (those grown later serve later modalities)."
@@ -234,14 +250,17 @@ def code_stats(self:Codebook) -> dict:
     for m, row in zip(self.modalities, self.usage):
         p = row / row.sum().clamp_min(1)
         ent = -(p * p.clamp_min(1e-12).log()).sum()
-        out[m] = dict(used=int((row > 0).sum()), perplexity=float(ent.exp()), dead_share=float((row == 0).float().mean()))
+        out[m] = dict(
+            used=int((row > 0).sum()), perplexity=float(ent.exp()), dead_share=float((row == 0).float().mean())
+        )
     out['_all'] = dict(n_codes=self.n_codes, idle_share=float((self.idle >= max(self.dead_after, 1)).float().mean()))
     return out
 Codebook.code_stats = code_stats
 
 def agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> dict:
     "Share of paired items whose codes agree: per position, and per clip by the modal code."
-    if idx_a.shape != idx_b.shape: raise CmwbError(f"agreement needs aligned indices, got {tuple(idx_a.shape)} and {tuple(idx_b.shape)}")
+    if idx_a.shape != idx_b.shape:
+        raise CmwbError(f"agreement needs aligned indices, got {tuple(idx_a.shape)} and {tuple(idx_b.shape)}")
     pos = (idx_a == idx_b).float().mean()
     clip = (idx_a.mode(-1).values == idx_b.mode(-1).values).float().mean() if idx_a.dim() > 1 else pos
     return dict(position=float(pos), clip=float(clip))
@@ -251,13 +270,16 @@ SETTINGS = ('dim', 'decay', 'eps', 'beta', 'cross_commit', 'cross_ema', 'dead_af
 
 def state(self:Codebook) -> tuple[dict, dict]:
     "Tensors and JSON-ready settings that rebuild this codebook."
-    return dict(self.state_dict()), dict({k: getattr(self, k) for k in SETTINGS}, modalities=list(self.modalities), limits=dict(self.limits))
+    return dict(self.state_dict()), dict(
+        {k: getattr(self, k) for k in SETTINGS}, modalities=list(self.modalities), limits=dict(self.limits)
+    )
 Codebook.state = state
 
 def from_state(tensors:dict, meta:dict) -> Codebook:
     "Rebuild a codebook saved by `Codebook.state`."
     cb = Codebook(tensors['embed'].shape[0], **{k: meta[k] for k in SETTINGS if k in meta})
     for k in ('usage', 'held', 'held_resets'): setattr(cb, k, torch.zeros_like(tensors[k]))
-    cb.load_state_dict(tensors); cb.modalities, cb.limits = list(meta['modalities']), dict(meta.get('limits', {}))
+    cb.load_state_dict(tensors)
+    cb.modalities, cb.limits = list(meta['modalities']), dict(meta.get('limits', {}))
     return cb
 Codebook.from_state = staticmethod(from_state)

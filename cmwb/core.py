@@ -68,13 +68,20 @@ def _check_dataclass(cls, d, where):
     "Build dataclass `cls` from mapping `d`, collecting every problem."
     if isinstance(d, cls): return d, []
     pre = f"{where}." if where else ""
-    if not isinstance(d, dict): return d, [f"{where or 'top level'}: expected a mapping of {cls.__name__} fields, got {type(d).__name__} {d!r}"]
+    if not isinstance(d, dict):
+        return d, [f"{where or 'top level'}: expected a mapping of {cls.__name__} fields, got {type(d).__name__} {d!r}"]
     hints, names = get_type_hints(cls), [f.name for f in fields(cls) if f.init]
     probs = [f"{pre}{k}: unknown field (allowed: {', '.join(names)})" for k in d if k not in names]
     kw = {}
     for k in names:
-        if k in d: kw[k], p = check_value(hints[k], d[k], f"{pre}{k}"); probs += p
-    f_missing = [f.name for f in fields(cls) if f.init and f.name not in d and f.default is MISSING and f.default_factory is MISSING]
+        if k in d:
+            kw[k], p = check_value(hints[k], d[k], f"{pre}{k}")
+            probs += p
+    f_missing = [
+        f.name
+        for f in fields(cls)
+        if f.init and f.name not in d and f.default is MISSING and f.default_factory is MISSING
+    ]
     probs += [f"{pre}{k}: required field is missing" for k in f_missing]
     if probs: return d, probs
     try: return cls(**kw), []
@@ -107,7 +114,8 @@ def seal(obj, default=str):
 def unseal(obj, src):
     "Verify and drop the seal of a parsed JSON object (if it has one); `src` names the file in errors."
     if not isinstance(obj, dict) or SEAL not in obj: return obj
-    obj = dict(obj); want = obj.pop(SEAL)
+    obj = dict(obj)
+    want = obj.pop(SEAL)
     if hashlib.sha256(_canon(obj)).hexdigest() != want: raise _mismatch(src, f"delete its {SEAL!r} field")
     return obj
 
@@ -126,7 +134,10 @@ def read_yaml(path, sealed:bool=False) -> Any:
     import yaml
     path = Path(path)
     if not path.is_file(): raise ConfigError(f"{path}: file not found; check the path (cwd is {Path.cwd()})")
-    try: text = path.read_text(encoding='utf-8'); check_yaml_seal(path, text, sealed); return yaml.safe_load(text)
+    try:
+        text = path.read_text(encoding='utf-8')
+        check_yaml_seal(path, text, sealed)
+        return yaml.safe_load(text)
     except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {e}") from None
     except UnicodeDecodeError: raise ConfigError(f"{path}: not a UTF-8 text file") from None
 
@@ -148,7 +159,9 @@ def to_dict(cfg) -> dict:
 def seed_everything(seed:int):
     "Seed `random`, NumPy and torch from `seed`; return a torch Generator for data order."
     import numpy as np, torch
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #31180b57
@@ -170,8 +183,10 @@ def pick_device(prefer:str='auto', amp:bool=True) -> DeviceInfo:
     if prefer == 'auto':
         prefer = 'cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu'
     kind = prefer.split(':')[0]
-    if kind == 'cuda' and not torch.cuda.is_available(): raise CmwbError(f"device {prefer!r} asked for, but CUDA is not available; use device='cpu' or 'auto'")
-    if kind not in ('cuda', 'mps', 'cpu'): raise CmwbError(f"unknown device {prefer!r}; use 'auto', 'cuda', 'cuda:N', 'mps' or 'cpu'")
+    if kind == 'cuda' and not torch.cuda.is_available():
+        raise CmwbError(f"device {prefer!r} asked for, but CUDA is not available; use device='cpu' or 'auto'")
+    if kind not in ('cuda', 'mps', 'cpu'):
+        raise CmwbError(f"unknown device {prefer!r}; use 'auto', 'cuda', 'cuda:N', 'mps' or 'cpu'")
     if not amp or kind == 'cpu': return DeviceInfo(prefer, None)
     if kind == 'mps': return DeviceInfo(prefer, 'float16')
     return DeviceInfo(prefer, 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16')
@@ -182,7 +197,8 @@ _MALLOC_TUNED = False
 def reuse_freed_memory(limit:int=2**30) -> bool:
     "Let glibc's malloc keep freed blocks up to `limit` bytes for reuse instead of unmapping them; True where it does."
     global _MALLOC_TUNED
-    if _MALLOC_TUNED or os.environ.get('CMWB_MALLOC') == 'system' or not sys.platform.startswith('linux'): return _MALLOC_TUNED
+    if _MALLOC_TUNED or os.environ.get('CMWB_MALLOC') == 'system' or not sys.platform.startswith('linux'):
+        return _MALLOC_TUNED
     import ctypes
     libc = ctypes.CDLL(None)
     if not hasattr(libc, 'gnu_get_libc_version'): return False       # musl and others: their malloc has other knobs
@@ -210,13 +226,16 @@ def file_mode() -> int:
 @contextlib.contextmanager
 def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
     "Open a temp file beside `path` for writing; rename it onto `path` only if the block succeeds."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as f:
             yield f
-            f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, file_mode())                  # mkstemp makes it private (0600); a written file is as readable as any other
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes it private (0600); a written file is as readable as any other
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
@@ -265,21 +284,27 @@ def read_json(path) -> Any:
 
 def _checkpoint_files(path) -> tuple[dict, Path]:
     "(meta with checksum, tensor file) of the checkpoint at `path`."
-    path = Path(path); meta = read_json(path.with_suffix('.json')); tf = path.with_suffix('.safetensors')
+    path = Path(path)
+    meta = read_json(path.with_suffix('.json'))
+    tf = path.with_suffix('.safetensors')
     if not tf.is_file(): raise CorruptFileError(f"{tf}: missing, but {path.with_suffix('.json')} refers to it")
     return meta, tf
 
 def _checked(meta:dict, tf:Path, digest:str, n_bytes:int) -> dict:
     "The checkpoint's own meta, once the tensor file's digest matches the one written."
     if digest != meta.get('sha256'):
-        raise CorruptFileError(f"{tf}: checksum mismatch ({n_bytes} bytes, {meta.get('n_bytes')} written): the file is damaged; do not use it")
+        raise CorruptFileError(
+            f"{tf}: checksum mismatch ({n_bytes} bytes, {meta.get('n_bytes')} written): the file is damaged; do not use it"
+        )
     return {k: v for k, v in meta.items() if k not in ('sha256', 'n_bytes')}
 
 def load_checkpoint(path) -> tuple[dict, dict]:
     "Read a checkpoint written by `save_checkpoint`, verifying its checksum; return `(tensors, meta)`."
     from safetensors.torch import load
-    meta, tf = _checkpoint_files(path); blob = tf.read_bytes()
-    meta = _checked(meta, tf, hashlib.sha256(blob).hexdigest(), len(blob))       # before parsing: a damaged file is named as such
+    meta, tf = _checkpoint_files(path)
+    blob = tf.read_bytes()
+    # before parsing: a damaged file is named as such
+    meta = _checked(meta, tf, hashlib.sha256(blob).hexdigest(), len(blob))
     return load(blob), meta
 
 def verify_checkpoint(path) -> dict:
@@ -294,7 +319,9 @@ def get_logger(name:str='cmwb') -> logging.Logger:
     if not root.handlers:
         h = logging.StreamHandler(sys.stderr)
         h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(name)s: %(message)s', '%H:%M:%S'))
-        root.addHandler(h); root.setLevel(logging.INFO); root.propagate = False
+        root.addHandler(h)
+        root.setLevel(logging.INFO)
+        root.propagate = False
     return logging.getLogger(name) if name.startswith('cmwb') else root.getChild(name)
 
 def set_verbosity(level:str|int='INFO'):
@@ -332,23 +359,40 @@ class FolderLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, deadline = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), time.time() + self.wait
         while True:
-            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); break
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
             except BlockingIOError:
-                if time.time() < deadline: time.sleep(0.2); continue
-                holder = os.read(fd, 64).decode(errors='replace').strip() or '?'; os.close(fd)
-                raise LockedError(f"{self.path.parent}: in use by another cmwb process (pid {holder}); wait for it or use another folder") from None
-        os.ftruncate(fd, 0); os.write(fd, str(os.getpid()).encode()); self.fd = fd
+                if time.time() < deadline:
+                    time.sleep(0.2)
+                    continue
+                holder = os.read(fd, 64).decode(errors='replace').strip() or '?'
+                os.close(fd)
+                raise LockedError(
+                    f"{self.path.parent}: in use by another cmwb process (pid {holder}); wait for it or use another folder"
+                ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
         return self
     def release(self):
-        if self.fd is not None: fcntl.flock(self.fd, fcntl.LOCK_UN); os.close(self.fd); self.fd = None
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
     def __enter__(self): return self.acquire()
     def __exit__(self, *a): self.release()
 
 # %% ../nbs/00_core.ipynb #f266c480
 class RunDir:
     "A run folder: locked while open, atomic writes, append-only metrics, a COMPLETE marker at the end."
-    def __init__(self, path): self.path = Path(path); self.lock = FolderLock(self.path)
-    def __enter__(self): self.path.mkdir(parents=True, exist_ok=True); self.lock.acquire(); return self
+    def __init__(self, path):
+        self.path = Path(path)
+        self.lock = FolderLock(self.path)
+    def __enter__(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire()
+        return self
     def __exit__(self, *a): self.lock.release()
     def __repr__(self): return f"RunDir({str(self.path)!r}, complete={self.complete})"
     def file(self, name) -> Path: return self.path/name
@@ -367,7 +411,9 @@ def write_manifest(self:RunDir, config:dict, seed:int, **extra):
 def log_metrics(self:RunDir, **row):
     "Append one JSON line to metrics.jsonl (flushed and synced)."
     with open(self.path/'metrics.jsonl', 'a', encoding='utf-8') as f:
-        f.write(json.dumps(seal(row, default=float), separators=(',', ':')) + '\n'); f.flush(); os.fsync(f.fileno())
+        f.write(json.dumps(seal(row, default=float), separators=(',', ':')) + '\n')
+        f.flush()
+        os.fsync(f.fileno())
 
 @patch
 def read_metrics(self:RunDir) -> list[dict]:

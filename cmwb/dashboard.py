@@ -8,7 +8,8 @@ import threading, time
 from pathlib import Path
 import numpy as np
 from .core import CmwbError, CorruptFileError
-from .viz import RunView, NoFigure, umap_coords, matrix_heatmap, code_usage, expert_routing, umap_figure, retrieval_examples
+from .viz import (RunView, NoFigure, umap_coords, matrix_heatmap, code_usage, expert_routing, umap_figure,
+    retrieval_examples)
 
 # %% auto #0
 __all__ = ['DATA_KEYS', 'PANEL_WIDTH', 'configs', 'widgets_available', 'Dashboard', 'train_next_stage', 'close', 'figures',
@@ -19,7 +20,8 @@ def configs() -> list[str]:
     "Names of the experiment configs in configs/."
     import cmwb
     pkg = Path(cmwb.__file__).resolve().parent
-    for folder in [Path.cwd()/'configs', pkg.parent/'configs', pkg/'configs']:     # as find_config looks: an installed wheel has cmwb/configs
+    # as find_config looks: an installed wheel has cmwb/configs
+    for folder in [Path.cwd()/'configs', pkg.parent/'configs', pkg/'configs']:
         if folder.is_dir(): return sorted(p.stem for p in folder.glob('*.yaml'))
     return []
 
@@ -55,20 +57,26 @@ def _session(self:Dashboard):
 def train_next_stage(self:Dashboard, wait:bool=False):
     "Train the next stage in a background thread (`wait=True`: in this thread)."
     if self.readonly: raise CmwbError(f"{self.path} was opened read-only")
-    if self.thread is not None and self.thread.is_alive(): raise CmwbError("a stage is already training; stop it or wait")
+    if self.thread is not None and self.thread.is_alive():
+        raise CmwbError("a stage is already training; stop it or wait")
     s = self._session()
     if s.finished: raise CmwbError(f"{self.path}: every stage is already trained")
-    self.stop.clear(); self.error = None
+    self.stop.clear()
+    self.error = None
     def work():
         try: s.next_stage(stop=self.stop, on_step=self._on_step)
         except Exception as e: self.error = e
         finally: self._after_stage()
     if wait: work()
-    else: self.thread = threading.Thread(target=work, daemon=True); self.thread.start()
+    else:
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
 
 def close(self:Dashboard):
     "Release the run folder (its lock) when done training."
-    if self.session is not None: self.session.close(); self.session = None
+    if self.session is not None:
+        self.session.close()
+        self.session = None
 Dashboard._session, Dashboard.train_next_stage, Dashboard.close = _session, train_next_stage, close
 
 # %% ../nbs/13_dashboard.ipynb #8d9c6d40
@@ -76,7 +84,8 @@ def figures(self:Dashboard, t:int|None=None) -> dict:
     "Static figures of stage `t` (default: the last finished)."
     rv = self.view
     if rv is None: return {}
-    t = rv.n_done - 1 if t is None else t; out = {'matrix': _masked_heatmap(rv, t), 'umap': _umap_stage(rv, t, self.modalities)}
+    t = rv.n_done - 1 if t is None else t
+    out = {'matrix': _masked_heatmap(rv, t), 'umap': _umap_stage(rv, t, self.modalities)}
     for name, f in [('codes', code_usage), ('experts', expert_routing)]:
         try: out[name] = f(rv, t)
         except NoFigure: pass                      # no codebook / no experts in this method
@@ -84,19 +93,31 @@ def figures(self:Dashboard, t:int|None=None) -> dict:
 
 def _masked_heatmap(rv:RunView, t:int, metric:str='r1'):
     "The metric matrix as it was after stage `t` (later rows hidden)."
-    fig = matrix_heatmap(rv, metric); z = np.array(fig.data[0].z, dtype=float); z[t + 1:] = np.nan
-    fig.data[0].z = z; fig.data[0].text = [[('' if np.isnan(v) else f'{v:.2f}') for v in r] for r in z]
+    fig = matrix_heatmap(rv, metric)
+    z = np.array(fig.data[0].z, dtype=float)
+    z[t + 1:] = np.nan
+    fig.data[0].z = z
+    fig.data[0].text = [[('' if np.isnan(v) else f'{v:.2f}') for v in r] for r in z]
     return fig.update_layout(title=f'{metric} after stage {t} ({rv.stages[t]})')
 
 # %% ../nbs/13_dashboard.ipynb #eb827ec1
 def _umap_stage(rv:RunView, t:int, modalities=None):
     "UMAP points of stage `t` only (cached coordinates), one trace per modality."
     import plotly.graph_objects as go
-    c = umap_coords(rv); xy = np.array(c['xy']); st, mod, lab = np.array(c['stage']), np.array(c['modality']), np.array(c['label'])
+    c = umap_coords(rv)
+    xy = np.array(c['xy'])
+    st, mod, lab = np.array(c['stage']), np.array(c['modality']), np.array(c['label'])
     fig = go.Figure()
     for m in sorted(set(mod)):
         k = (st == t) & (mod == m) & (modalities is None or m in modalities)
-        fig.add_scattergl(x=xy[k, 0], y=xy[k, 1], mode='markers', name=m, text=[f'concept {l}' for l in lab[k]], marker=dict(size=5, opacity=0.7))
+        fig.add_scattergl(
+            x=xy[k, 0],
+            y=xy[k, 1],
+            mode='markers',
+            name=m,
+            text=[f'concept {l}' for l in lab[k]],
+            marker=dict(size=5, opacity=0.7),
+        )
     lim = [xy[:, 0].min() - 1, xy[:, 0].max() + 1], [xy[:, 1].min() - 1, xy[:, 1].max() + 1]
     return fig.update_layout(title=f'UMAP after stage {t}', xaxis_range=lim[0], yaxis_range=lim[1], height=450)
 Dashboard.figures = figures
@@ -106,25 +127,37 @@ def build(self:Dashboard):
     "Create the widgets (controls, stage slider, modality filter, figure panels)."
     import ipywidgets as W
     from cmwb.train import ALL_METHODS
-    rv = self.view; n = rv.n_done if rv else 0
-    mods = sorted({m for e in ([rv.embeddings(n - 1)[0]] if n else []) for m in (k[:-4] for k in e if k.endswith('.emb'))})
-    self.w = dict(config=W.Dropdown(options=configs() or [self.config], value=self.config, description='schedule', disabled=self.readonly),
-                  method=W.Dropdown(options=ALL_METHODS, value=self.method, description='method', disabled=self.readonly),
-                  train=W.Button(description='train next stage', button_style='primary', disabled=self.readonly),
-                  stop=W.Button(description='stop', button_style='warning', disabled=True),
-                  progress=W.IntProgress(min=0, max=1, description='idle'), status=W.HTML(self._status()),
-                  stage=W.IntSlider(min=0, max=max(n - 1, 0), value=max(n - 1, 0), description='stage', continuous_update=False),
-                  mods=W.SelectMultiple(options=mods, value=tuple(mods), description='modalities', rows=min(len(mods), 5) or 1),
-                  examples=W.HTML())
-    self.w['train'].on_click(lambda _: self._click_train()); self.w['stop'].on_click(lambda _: self.stop.set())
+    rv = self.view
+    n = rv.n_done if rv else 0
+    mods = sorted(
+        {m for e in ([rv.embeddings(n - 1)[0]] if n else []) for m in (k[:-4] for k in e if k.endswith('.emb'))}
+    )
+    self.w = dict(
+        config=W.Dropdown(
+            options=configs() or [self.config], value=self.config, description='schedule', disabled=self.readonly
+        ),
+        method=W.Dropdown(options=ALL_METHODS, value=self.method, description='method', disabled=self.readonly),
+        train=W.Button(description='train next stage', button_style='primary', disabled=self.readonly),
+        stop=W.Button(description='stop', button_style='warning', disabled=True),
+        progress=W.IntProgress(min=0, max=1, description='idle'),
+        status=W.HTML(self._status()),
+        stage=W.IntSlider(min=0, max=max(n - 1, 0), value=max(n - 1, 0), description='stage', continuous_update=False),
+        mods=W.SelectMultiple(options=mods, value=tuple(mods), description='modalities', rows=min(len(mods), 5) or 1),
+        examples=W.HTML(),
+    )
+    self.w['train'].on_click(lambda _: self._click_train())
+    self.w['stop'].on_click(lambda _: self.stop.set())
     self.w['stage'].observe(lambda ch: self.redraw(ch['new']), 'value')
     self.w['mods'].observe(lambda ch: self._filter(ch['new']), 'value')
-    self.w['config'].observe(lambda ch: self._choose(config=ch['new']), 'value'); self.w['method'].observe(lambda ch: self._choose(method=ch['new']), 'value')
-    self.panels = W.GridBox(layout=W.Layout(grid_template_columns='minmax(0, 1fr)', width='100%'))   # one column: fits beside the file browser
+    self.w['config'].observe(lambda ch: self._choose(config=ch['new']), 'value')
+    self.w['method'].observe(lambda ch: self._choose(method=ch['new']), 'value')
+    # one column: fits beside the file browser
+    self.panels = W.GridBox(layout=W.Layout(grid_template_columns='minmax(0, 1fr)', width='100%'))
     w = self.w
     self.ui = W.VBox([W.HBox([w['config'], w['method'], w['train'], w['stop']]), W.HBox([w['progress'], w['status']]),
                       W.HBox([w['stage'], w['mods']]), self.panels, w['examples']])
-    self.fw = {}; self.redraw(w['stage'].value) if n else None
+    self.fw = {}
+    self.redraw(w['stage'].value) if n else None
     return self.ui
 Dashboard.build = build
 
@@ -132,23 +165,28 @@ Dashboard.build = build
 def redraw(self:Dashboard, t:int):
     "Show stage `t` in every panel (figure widgets are updated in place)."
     import plotly.graph_objects as go, ipywidgets as W
-    t0 = time.perf_counter(); figs = self.figures(t)
+    t0 = time.perf_counter()
+    figs = self.figures(t)
     for name, fig in figs.items():
         if name not in self.fw:
             fig.update_layout(width=PANEL_WIDTH, autosize=False)
             self.fw[name] = go.FigureWidget(fig)
             self.panels.children = tuple(self.fw.values())
         else: _refresh(self.fw[name], fig)
-    self.w['examples'].value = self._examples(t); self.last_redraw_s = time.perf_counter() - t0
+    self.w['examples'].value = self._examples(t)
+    self.last_redraw_s = time.perf_counter() - t0
     return self.last_redraw_s
 
 DATA_KEYS = ('x', 'y', 'z', 'text', 'name')
-PANEL_WIDTH = 820      # px: a JupyterLab notebook in a 1400 px window with the file browser open has about 1,000 px for output
+# px: a JupyterLab notebook in a 1400 px window with the file browser open has about 1,000 px for output
+PANEL_WIDTH = 820
 
 def _refresh(fw, fig):
     "Copy `fig`'s data arrays and title into FigureWidget `fw` (not whole layouts: plotly's template makes that slow)."
     with fw.batch_update():
-        if len(fw.data) != len(fig.data) or any(a.type != b.type for a, b in zip(fw.data, fig.data)): fw.data = []; fw.add_traces(list(fig.data))
+        if len(fw.data) != len(fig.data) or any(a.type != b.type for a, b in zip(fw.data, fig.data)):
+            fw.data = []
+            fw.add_traces(list(fig.data))
         else:
             for a, b in zip(fw.data, fig.data): a.update({k: b[k] for k in DATA_KEYS if k in b})
         fw.layout.title.text = fig.layout.title.text
@@ -156,7 +194,8 @@ def _refresh(fw, fig):
             if fig.layout[ax].range is not None: fw.layout[ax].range = fig.layout[ax].range
 
 def _examples(self:Dashboard, t:int) -> str:
-    rv = self.view; mods = [m for m in (self.modalities or self.w['mods'].options) if m != 'text']
+    rv = self.view
+    mods = [m for m in (self.modalities or self.w['mods'].options) if m != 'text']
     if rv is None or len(mods) < 2: return ''
     try: return f"<b>retrieval after stage {t}: {mods[0]} → {mods[1]}</b>" + retrieval_examples(rv, mods[0], mods[1], n=2, t=t)
     except CorruptFileError: raise
@@ -165,23 +204,30 @@ Dashboard.redraw, Dashboard._examples = redraw, _examples
 
 # %% ../nbs/13_dashboard.ipynb #2f7bfcee
 def _filter(self:Dashboard, mods):
-    self.modalities = list(mods); self.redraw(self.w['stage'].value)
+    self.modalities = list(mods)
+    self.redraw(self.w['stage'].value)
 
 def _choose(self:Dashboard, config=None, method=None):
     "A new schedule or method: a new run folder (the previous session is closed)."
-    self.close(); self.config, self.method = config or self.config, method or self.method
-    self.path = Path(f'runs/dashboard-{self.config}-{self.method}'); self.w['status'].value = self._status()
+    self.close()
+    self.config, self.method = config or self.config, method or self.method
+    self.path = Path(f'runs/dashboard-{self.config}-{self.method}')
+    self.w['status'].value = self._status()
 
 def _status(self:Dashboard) -> str:
-    rv = self.view; done = rv.n_done if rv else 0
+    rv = self.view
+    done = rv.n_done if rv else 0
     return f"<code>{self.path}</code>: {done} stage(s) done" + (' (read-only)' if self.readonly else '')
 
 def _click_train(self:Dashboard):
     self.w['train'].disabled, self.w['stop'].disabled = True, False
-    self.w['progress'].description = 'training'; self.train_next_stage()
+    self.w['progress'].description = 'training'
+    self.train_next_stage()
 
 def _on_step(self:Dashboard, epoch, i, n, epochs):
-    if self.ui is not None and i % 5 == 0: p = self.w['progress']; p.max, p.value = epochs * n, epoch * n + i
+    if self.ui is not None and i % 5 == 0:
+        p = self.w['progress']
+        p.max, p.value = epochs * n, epoch * n + i
 
 def _after_stage(self:Dashboard):
     if self.ui is None: return
@@ -190,7 +236,9 @@ def _after_stage(self:Dashboard):
     w['status'].value = self._status() + (f" — <b>{type(self.error).__name__}: {self.error}</b>" if self.error else '')
     if rv is not None:
         mods = sorted(k[:-4] for k in rv.embeddings(rv.n_done - 1)[0] if k.endswith('.emb'))
-        w['mods'].options = mods; w['mods'].value = tuple(mods); w['stage'].max = rv.n_done - 1
+        w['mods'].options = mods
+        w['mods'].value = tuple(mods)
+        w['stage'].max = rv.n_done - 1
         if w['stage'].value == rv.n_done - 1: self.redraw(rv.n_done - 1)
         else: w['stage'].value = rv.n_done - 1
 for f in [_filter, _choose, _status, _click_train, _on_step, _after_stage]: setattr(Dashboard, f.__name__, f)
@@ -199,7 +247,9 @@ for f in [_filter, _choose, _status, _click_train, _on_step, _after_stage]: seta
 def show(self:Dashboard, path=None):
     "Display the widgets in a notebook; in IPython without widgets, the static figures; elsewhere, write them to an HTML file (default RUN/dashboard.html), print where and return its path."
     from IPython.display import display
-    if widgets_available(): display(self.ui or self.build()); return None
+    if widgets_available():
+        display(self.ui or self.build())
+        return None
     figs = self.figures()
     if _in_ipython():
         for fig in figs.values(): display(fig)
@@ -213,13 +263,17 @@ def write_static(self:Dashboard, figs:dict, path=None) -> Path:
     "Write figures `figs` of the dashboard's run to one self-contained HTML page; print and return its path."
     from cmwb.core import write_text
     from cmwb.viz import _fig, _page, publish
-    rv = self.view; out = Path(path or rv.path/'dashboard.html')
-    write_text(out, _page(f"{rv.title}: after stage {rv.n_done - 1}", [f"<h2>{n}</h2>" + _fig(f) for n, f in figs.items()]))
+    rv = self.view
+    out = Path(path or rv.path/'dashboard.html')
+    write_text(
+        out, _page(f"{rv.title}: after stage {rv.n_done - 1}", [f"<h2>{n}</h2>" + _fig(f) for n, f in figs.items()])
+    )
     print(f"dashboard figures written to {out}", flush=True)
     return publish(out)
 
 def _in_ipython() -> bool:
     try:
-        from IPython import get_ipython; return get_ipython() is not None
+        from IPython import get_ipython
+        return get_ipython() is not None
     except ImportError: return False
 Dashboard.show, Dashboard.write_static = show, write_static

@@ -28,7 +28,8 @@ MODALITIES: dict[str, ModalitySpec] = {}
 
 def register_modality(name:str, kind:str='file', reader=None, check=None):
     "Register modality `name`: `kind` 'file' (read by `reader(path, manifest)`) or 'text'."
-    MODALITIES[name] = ModalitySpec(name, kind, reader, check); return MODALITIES[name]
+    MODALITIES[name] = ModalitySpec(name, kind, reader, check)
+    return MODALITIES[name]
 
 # %% ../nbs/01_data.ipynb #c2da3dc3
 def read_image(path, manifest=None):
@@ -45,7 +46,9 @@ def wav_declared_frames(path) -> int | None:
         block = None
         while len(hdr := f.read(8)) == 8:
             cid, size = hdr[:4], struct.unpack('<I', hdr[4:])[0]
-            if cid == b'fmt ': fmt = f.read(size + size % 2); block = struct.unpack('<H', fmt[12:14])[0] if len(fmt) >= 14 else None
+            if cid == b'fmt ':
+                fmt = f.read(size + size % 2)
+                block = struct.unpack('<H', fmt[12:14])[0] if len(fmt) >= 14 else None
             elif cid == b'data': return size // block if block and 0 < size < 0xFFFFFFF0 else None
             else: f.seek(size + size % 2, 1)
     return None
@@ -55,7 +58,8 @@ def read_audio(path, manifest=None):
     import soundfile as sf
     x, sr = sf.read(str(path), dtype='float32', always_2d=True)
     want = wav_declared_frames(path)
-    if want is not None and len(x) < want: raise ValueError(f"truncated: {len(x)} of the {want} frames its header declares")
+    if want is not None and len(x) < want:
+        raise ValueError(f"truncated: {len(x)} of the {want} frames its header declares")
     x, want = x.mean(1), getattr(manifest, 'sample_rate', sr)
     if sr != want:
         import torch, torchaudio.functional as AF
@@ -64,7 +68,10 @@ def read_audio(path, manifest=None):
 
 def read_video(path, manifest=None):
     "A video clip — a frame stack .npy, or a folder of frame images — as uint8 [T, H, W, C]."
-    if Path(path).is_dir(): return np.stack([read_image(f) for f in sorted(Path(path).iterdir()) if f.suffix.lower() in ('.png', '.jpg', '.jpeg')])
+    if Path(path).is_dir():
+        return np.stack(
+            [read_image(f) for f in sorted(Path(path).iterdir()) if f.suffix.lower() in ('.png', '.jpg', '.jpeg')]
+        )
     v = np.load(path, allow_pickle=False)
     return v[..., None].repeat(3, -1) if v.ndim == 3 else v
 
@@ -77,10 +84,15 @@ def _audio_rate_problem(p, m) -> str | None:
     if not m.strict_sample_rate: return None
     import soundfile as sf
     sr = sf.info(str(p)).samplerate
-    return None if sr == m.sample_rate else f"wrong sample rate: {sr} Hz, the manifest expects {m.sample_rate} Hz (resample it, or set strict_sample_rate: false)"
+    return (
+        None
+        if sr == m.sample_rate
+        else f"wrong sample rate: {sr} Hz, the manifest expects {m.sample_rate} Hz (resample it, or set strict_sample_rate: false)"
+    )
 
 def _check_video(x, m):
-    if x.ndim != 4 or x.dtype != np.uint8: return f"expected a uint8 frame stack [T, H, W(, C)], got {x.dtype} {x.shape}"
+    if x.ndim != 4 or x.dtype != np.uint8:
+        return f"expected a uint8 frame stack [T, H, W(, C)], got {x.dtype} {x.shape}"
     if m.video_frames and x.shape[0] != m.video_frames: return f"expected {m.video_frames} frames, got {x.shape[0]}"
 
 for _n, _r, _c in [('image', read_image, None), ('audio', read_audio, _check_audio), ('speech', read_audio, _check_audio), ('video', read_video, _check_video)]:
@@ -116,20 +128,26 @@ class Manifest:
 def _read_items(spec, base:Path, src:str, problems:list|None=None) -> list:
     "Raw item dicts from an inline list or a .jsonl/.csv file; with a `problems` list, every broken JSON line is added to it."
     if isinstance(spec, list): return spec
-    if not isinstance(spec, str): raise ConfigError(f"{src}: items: expected a list of items or a .jsonl/.csv file name, got {type(spec).__name__}")
+    if not isinstance(spec, str):
+        raise ConfigError(
+            f"{src}: items: expected a list of items or a .jsonl/.csv file name, got {type(spec).__name__}"
+        )
     p = base/spec
     if not p.is_file(): raise ConfigError(f"{src}: items: file {p} not found")
     try:
         text = p.read_text(encoding='utf-8')
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{p}: not a UTF-8 text file (byte {e.start}: {e.object[e.start:e.start + 1]!r}); save it as UTF-8") from None
+        raise ConfigError(
+            f"{p}: not a UTF-8 text file (byte {e.start}: {e.object[e.start : e.start + 1]!r}); save it as UTF-8"
+        ) from None
     if p.suffix == '.csv':
         return [{k: v for k, v in r.items() if v != ''} for r in csv.DictReader(io.StringIO(text, newline=''))]
     rows, bad = [], []
     for n, line in enumerate(text.splitlines(), 1):
         try: rows.append(json.loads(line)) if line.strip() else None
         except json.JSONDecodeError as e: bad.append(f"{p}: line {n}: not valid JSON ({e.msg})")
-    if bad and problems is None: raise ConfigError(bad[0] if len(bad) == 1 else f"{p}: {len(bad)} broken lines:\n  " + "\n  ".join(bad))
+    if bad and problems is None:
+        raise ConfigError(bad[0] if len(bad) == 1 else f"{p}: {len(bad)} broken lines:\n  " + "\n  ".join(bad))
     if problems is not None: problems += bad
     return rows
 
@@ -170,7 +188,8 @@ def load_manifest(path) -> Manifest:
     "Read and schema-check the manifest YAML at `path` (media are checked by `validate`)."
     path = Path(path)
     m = parse_manifest(read_yaml(path), str(path), path.parent)
-    m.root = str((path.parent/m.root).resolve()); return m
+    m.root = str((path.parent/m.root).resolve())
+    return m
 
 # %% ../nbs/01_data.ipynb #addf1f0e
 def item_path(m:Manifest, it:Item) -> Path:
@@ -180,12 +199,18 @@ def item_path(m:Manifest, it:Item) -> Path:
 def _item_problems(m:Manifest, it:Item, check_media:bool) -> list[str]:
     "Problems of one item, each starting with its id and field."
     spec = MODALITIES.get(it.modality)
-    if spec is None: return [f"item {it.id}: modality: unknown modality {it.modality!r} (known: {', '.join(MODALITIES)}; see register_modality)"]
+    if spec is None:
+        return [
+            f"item {it.id}: modality: unknown modality {it.modality!r} (known: {', '.join(MODALITIES)}; see register_modality)"
+        ]
     if spec.kind == 'text':
         return [] if (it.text or '').strip() else [f"item {it.id}: text: empty text"]
     if not it.path: return [f"item {it.id}: path: a {it.modality} item needs a path"]
     p, root = item_path(m, it), Path(m.root).resolve()
-    if not m.allow_outside_root and not p.is_relative_to(root): return [f"item {it.id}: path: {it.path} escapes the data root {root} (set allow_outside_root: true to allow it)"]
+    if not m.allow_outside_root and not p.is_relative_to(root):
+        return [
+            f"item {it.id}: path: {it.path} escapes the data root {root} (set allow_outside_root: true to allow it)"
+        ]
     if not (p.is_file() or (it.modality == 'video' and p.is_dir())): return [f"item {it.id}: path: file not found: {p}"]
     if not check_media: return []
     if it.modality in ('audio', 'speech'):
@@ -205,7 +230,11 @@ def validate(m:Manifest, check_media:bool=True, pair_counts=None) -> list[str]:
     probs = [f"item {i}: id: duplicate id ({n} items)" for i, n in ids.items() if n > 1]
     for it in m.items: probs += _item_problems(m, it, check_media)
     pairs = pair_counts or Counter(it.pair for it in m.items if it.pair is not None)
-    probs += [f"item {it.id}: pair: pair id {it.pair!r} has no partner" for it in m.items if it.pair is not None and pairs[it.pair] < 2]
+    probs += [
+        f"item {it.id}: pair: pair id {it.pair!r} has no partner"
+        for it in m.items
+        if it.pair is not None and pairs[it.pair] < 2
+    ]
     return probs
 
 def check_manifest(m:Manifest, check_media:bool=True) -> Manifest:
@@ -248,8 +277,10 @@ def build_benchmark(name:str, size:str='ci', root=None) -> Path:
     except FileNotFoundError as e:
         tool = Path(str(e.filename or '')).name
         if tool not in DEBIAN_TOOLS: raise
-        raise CmwbError(f"building {name} ({size}) needs the program `{tool}`, which pip cannot install: run "
-                        f"`sudo apt-get install --no-install-recommends {DEBIAN_TOOLS[tool]}` (tools/setup.sh installs them all)") from None
+        raise CmwbError(
+            f"building {name} ({size}) needs the program `{tool}`, which pip cannot install: run "
+            f"`sudo apt-get install --no-install-recommends {DEBIAN_TOOLS[tool]}` (tools/setup.sh installs them all)"
+        ) from None
 
 # %% ../nbs/01_data.ipynb #b23e1b6f
 def cli_data(args):
@@ -259,9 +290,12 @@ def cli_data(args):
     if args.action == 'import':
         from cmwb.public import READERS, save_manifest
         if args.name not in READERS: raise CmwbError(f"no reader for {args.name!r}; available: {', '.join(READERS)}")
-        m = READERS[args.name](args.root); probs = validate(m, check_media=False)
+        m = READERS[args.name](args.root)
+        probs = validate(m, check_media=False)
         out = save_manifest(m, args.out or f'{args.name}.yaml')
-        return print(f"{out}: {len(m.items)} items" + (f"; {len(probs)} problem(s), first: {probs[0]}" if probs else ''))
+        return print(
+            f"{out}: {len(m.items)} items" + (f"; {len(probs)} problem(s), first: {probs[0]}" if probs else '')
+        )
     if args.action == 'show': return print(json.dumps(summary(load_manifest(args.manifest)), indent=1))
     probs = validate_file(args.manifest)
     if probs: raise ConfigError(f"{args.manifest}: {len(probs)} problem(s):\n  " + "\n  ".join(probs))

@@ -28,7 +28,10 @@ def data_root(root=None) -> Path:
 
 def need(path:Path, package:str) -> Path:
     "`path`, or a clear error saying which Debian package provides it."
-    if not Path(path).exists(): raise CmwbError(f"{path} not found: install it with `apt-get install --no-install-recommends {package}` (tools/setup.sh does this)")
+    if not Path(path).exists():
+        raise CmwbError(
+            f"{path} not found: install it with `apt-get install --no-install-recommends {package}` (tools/setup.sh does this)"
+        )
     return Path(path)
 
 # %% ../nbs/01a_datasets.ipynb #1fff1b7d
@@ -45,7 +48,12 @@ def sklearn_digits() -> tuple:
     from sklearn.datasets import load_digits
     from PIL import Image
     d = load_digits()
-    up = np.stack([np.asarray(Image.fromarray((im * 16).clip(0, 255).astype(np.uint8)).resize((20, 20), Image.BILINEAR)) for im in d.images])
+    up = np.stack(
+        [
+            np.asarray(Image.fromarray((im * 16).clip(0, 255).astype(np.uint8)).resize((20, 20), Image.BILINEAR))
+            for im in d.images
+        ]
+    )
     return up, d.target
 
 # %% ../nbs/01a_datasets.ipynb #903b28b9
@@ -54,7 +62,11 @@ def tts(word:str, engine:str, voice:str, speed:int=160, pitch:int=50) -> bytes:
     if engine == 'espeak-ng': cmd = ['espeak-ng', '-v', voice, '-s', str(speed), '-p', str(pitch), '--stdout', word]
     elif engine == 'flite':
         with tempfile.NamedTemporaryFile(suffix='.wav') as f:
-            subprocess.run(['flite', '-voice', voice, '--setf', f'duration_stretch={160 / speed:.3f}', '-t', word, '-o', f.name], check=True, capture_output=True)
+            subprocess.run(
+                ['flite', '-voice', voice, '--setf', f'duration_stretch={160 / speed:.3f}', '-t', word, '-o', f.name],
+                check=True,
+                capture_output=True,
+            )
             return Path(f.name).read_bytes()
     else: raise CmwbError(f"unknown TTS engine {engine!r}")
     return subprocess.run(cmd, check=True, capture_output=True).stdout
@@ -74,7 +86,9 @@ def dtmf(digit:int, rng, sr:int=16000, dur:float=0.4, snr_db:float=20.) -> np.nd
     "A DTMF tone for `digit` with standard tolerances (±1.5 % frequency, twist, phase) and line noise."
     lo, hi = (f * (1 + rng.uniform(-0.015, 0.015)) for f in DTMF[digit])
     t = np.arange(int(sr * dur)) / sr
-    x = np.sin(2 * np.pi * lo * t + rng.uniform(0, 6.3)) + 10 ** (rng.uniform(-4, 4) / 20) * np.sin(2 * np.pi * hi * t + rng.uniform(0, 6.3))
+    x = np.sin(2 * np.pi * lo * t + rng.uniform(0, 6.3)) + 10 ** (rng.uniform(-4, 4) / 20) * np.sin(
+        2 * np.pi * hi * t + rng.uniform(0, 6.3)
+    )
     pad = np.zeros(int(sr * rng.uniform(0.05, 0.3)))
     x = np.concatenate([pad, x * np.hanning(len(x)) ** 0.1, pad]) * 0.3
     return (x + rng.normal(0, x.std() / 10 ** (snr_db / 20), len(x))).astype(np.float32)
@@ -84,8 +98,10 @@ DIRECTIONS = ['left', 'right', 'up', 'down']
 def moving_clip(cell:np.ndarray, direction:str, frames:int=16, size:int=48, rng=None) -> np.ndarray:
     "A real digit cell moving across a `size`² canvas for `frames` frames: uint8 [T, H, W]."
     rng = rng or np.random.default_rng(0)
-    c, n = cell, cell.shape[0]; span = size - n
-    along = np.linspace(0, span, frames).round().astype(int); across = int(rng.integers(0, span + 1))
+    c, n = cell, cell.shape[0]
+    span = size - n
+    along = np.linspace(0, span, frames).round().astype(int)
+    across = int(rng.integers(0, span + 1))
     if direction in ('left', 'up'): along = along[::-1]
     v = np.zeros((frames, size, size), np.uint8)
     for f, a in enumerate(along):
@@ -95,16 +111,48 @@ def moving_clip(cell:np.ndarray, direction:str, frames:int=16, size:int=48, rng=
 
 # %% ../nbs/01a_datasets.ipynb #7b9aa981
 SIZES = {
-    'ci':   dict(img_train=40, img_test=10, sk_train=15, sk_test=10, video_train=12, video_test=4, tone_train=8, tone_test=4,
-                 voices_train=[('espeak-ng', 'en-us+m1'), ('espeak-ng', 'en-gb+f2')], speeds=[140, 180], pitches=[50],
-                 voices_test=[('espeak-ng', 'en-us+m7'), ('flite', 'kal16'), ('flite', 'slt')]),
-    'full': dict(img_train=400, img_test=100, sk_train=140, sk_test=35, video_train=150, video_test=50, tone_train=60, tone_test=20,
-                 voices_train=[('espeak-ng', f'{a}+{v}') for a in ['en-us', 'en-gb', 'en-gb-scotland'] for v in ['m1', 'm2', 'm3', 'm4', 'f1', 'f2', 'f3', 'f4']],
-                 speeds=[130, 170], pitches=[40, 70],
-                 voices_test=[('espeak-ng', f'{a}+{v}') for a in ['en-us', 'en-029'] for v in ['m7', 'f5']] + [('flite', v) for v in ['kal16', 'awb', 'rms', 'slt']]),
+    'ci': dict(
+        img_train=40,
+        img_test=10,
+        sk_train=15,
+        sk_test=10,
+        video_train=12,
+        video_test=4,
+        tone_train=8,
+        tone_test=4,
+        voices_train=[('espeak-ng', 'en-us+m1'), ('espeak-ng', 'en-gb+f2')],
+        speeds=[140, 180],
+        pitches=[50],
+        voices_test=[('espeak-ng', 'en-us+m7'), ('flite', 'kal16'), ('flite', 'slt')],
+    ),
+    'full': dict(
+        img_train=400,
+        img_test=100,
+        sk_train=140,
+        sk_test=35,
+        video_train=150,
+        video_test=50,
+        tone_train=60,
+        tone_test=20,
+        voices_train=[
+            ('espeak-ng', f'{a}+{v}')
+            for a in ['en-us', 'en-gb', 'en-gb-scotland']
+            for v in ['m1', 'm2', 'm3', 'm4', 'f1', 'f2', 'f3', 'f4']
+        ],
+        speeds=[130, 170],
+        pitches=[40, 70],
+        voices_test=[('espeak-ng', f'{a}+{v}') for a in ['en-us', 'en-029'] for v in ['m7', 'f5']]
+        + [('flite', v) for v in ['kal16', 'awb', 'rms', 'slt']],
+    ),
 }
 CAPTIONS = {
-    'image': ['a handwritten {w}', 'the digit {d}', 'a picture of the number {w}', 'the number {w} written by hand', '{w}'],
+    'image': [
+        'a handwritten {w}',
+        'the digit {d}',
+        'a picture of the number {w}',
+        'the number {w} written by hand',
+        '{w}',
+    ],
     'speech': ['the spoken word {w}', 'someone saying {w}', 'a voice says the number {w}', '{w}'],
     'video': ['the digit {w} moving {dir}', 'a handwritten {w} sliding {dir}', 'the number {d} moves {dir}'],
     'audio': ['the telephone tone for {w}', 'dialing {w}', 'the keypad sound of the digit {d}'],
@@ -119,11 +167,24 @@ class _Builder:
         return t.format(w=WORDS[digit], d=digit, **kw)
     def add(self, id, modality, digit, split, domain, path=None, caption_kw=None, **meta):
         "One media item and its paired caption."
-        self.items.append(dict(id=id, modality=modality, concept=WORDS[digit], split=split, domain=domain, path=path, pair=id, meta=meta))
+        self.items.append(
+            dict(
+                id=id,
+                modality=modality,
+                concept=WORDS[digit],
+                split=split,
+                domain=domain,
+                path=path,
+                pair=id,
+                meta=meta,
+            )
+        )
         self.items.append(dict(id=f'{id}.txt', modality='text', concept=WORDS[digit], split=split, domain='caption',
                                text=self.caption(modality, digit, **(caption_kw or {})), pair=id))
     def file(self, rel) -> Path:
-        p = self.out/rel; p.parent.mkdir(parents=True, exist_ok=True); return p
+        p = self.out/rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
 
 # %% ../nbs/01a_datasets.ipynb #41d2b82b
 def _digitsmm_images(b:_Builder, s:dict):
@@ -134,9 +195,12 @@ def _digitsmm_images(b:_Builder, s:dict):
         if cols[i] % 80 >= (s['img_train'] if split == 'train' else s['img_test']) // 5: continue
         Image.fromarray(255 - cells[i]).save(b.file(f'image/opencv_{i:04d}.png'))
         b.add(f'img{i:04d}', 'image', int(y[i]), split, 'opencv', f'image/opencv_{i:04d}.png')
-    sk, sy = sklearn_digits(); seen = np.zeros(10, int)
+    sk, sy = sklearn_digits()
+    seen = np.zeros(10, int)
     for i in range(len(sk)):
-        d = int(sy[i]); k = seen[d]; seen[d] += 1
+        d = int(sy[i])
+        k = seen[d]
+        seen[d] += 1
         split = 'train' if k < s['sk_train'] else 'test' if k < s['sk_train'] + s['sk_test'] else None
         if split is None: continue
         Image.fromarray(255 - sk[i]).save(b.file(f'image/sklearn_{i:04d}.png'))
@@ -144,13 +208,25 @@ def _digitsmm_images(b:_Builder, s:dict):
 
 # %% ../nbs/01a_datasets.ipynb #afa4426c
 def _digitsmm_speech(b:_Builder, s:dict, workers:int=4):
-    jobs = [(d, eng, v, sp, pi, 'train') for d in range(10) for eng, v in s['voices_train'] for sp in s['speeds'] for pi in s['pitches']]
-    jobs += [(d, eng, v, sp, 50, 'test') for d in range(10) for eng, v in s['voices_test'] for sp in s['speeds'][:1] + s['speeds'][-1:]]
+    jobs = [
+        (d, eng, v, sp, pi, 'train')
+        for d in range(10)
+        for eng, v in s['voices_train']
+        for sp in s['speeds']
+        for pi in s['pitches']
+    ]
+    jobs += [
+        (d, eng, v, sp, 50, 'test')
+        for d in range(10)
+        for eng, v in s['voices_test']
+        for sp in s['speeds'][:1] + s['speeds'][-1:]
+    ]
     jobs = list(dict.fromkeys(jobs))
     def render(j):
         d, eng, v, sp, pi, split = j
         rel = f"speech/{eng}_{v.replace('+', '-')}_{sp}_{pi}_{d}.wav"
-        save_wav16k(tts(WORDS[d], eng, v, sp, pi), b.file(rel)); return rel
+        save_wav16k(tts(WORDS[d], eng, v, sp, pi), b.file(rel))
+        return rel
     with ThreadPoolExecutor(workers) as ex: rels = list(ex.map(render, jobs))
     for (d, eng, v, sp, pi, split), rel in zip(jobs, rels):
         b.add(Path(rel).stem, 'speech', d, split, eng, rel, voice=v, speed=sp, pitch=pi)
@@ -162,37 +238,74 @@ def _digitsmm_video(b:_Builder, s:dict):
         pool = np.flatnonzero(cols < 80) if split == 'train' else np.flatnonzero(cols >= 80)
         for d in range(10):
             for k in range(n):
-                i = int(b.rng.choice(pool[y[pool] == d])); dr = DIRECTIONS[k % 4]
+                i = int(b.rng.choice(pool[y[pool] == d]))
+                dr = DIRECTIONS[k % 4]
                 rel = f'video/{split}_{d}_{k:03d}.npy'
                 np.save(b.file(rel), moving_clip(cells[i], dr, rng=b.rng))
-                b.add(f'vid_{split}_{d}_{k:03d}', 'video', d, split, 'opencv', rel, caption_kw=dict(dir=dr), direction=dr)
+                b.add(
+                    f'vid_{split}_{d}_{k:03d}', 'video', d, split, 'opencv', rel, caption_kw=dict(dir=dr), direction=dr
+                )
 
 def _digitsmm_audio(b:_Builder, s:dict):
     import soundfile as sf
     for split, n in [('train', s['tone_train']), ('test', s['tone_test'])]:
         for d in range(10):
             for k in range(n):
-                dur, snr = (b.rng.uniform(0.2, 0.6), b.rng.uniform(15, 35)) if split == 'train' else (b.rng.uniform(0.6, 0.9), b.rng.uniform(8, 15))
+                dur, snr = (
+                    (b.rng.uniform(0.2, 0.6), b.rng.uniform(15, 35))
+                    if split == 'train'
+                    else (b.rng.uniform(0.6, 0.9), b.rng.uniform(8, 15))
+                )
                 rel = f'audio/{split}_{d}_{k:03d}.wav'
                 sf.write(b.file(rel), dtmf(d, b.rng, dur=dur, snr_db=snr), 16000, subtype='PCM_16')
                 b.add(f'tone_{split}_{d}_{k:03d}', 'audio', d, split, 'dtmf', rel)
 
 # %% ../nbs/01a_datasets.ipynb #293a4414
 FASHION_CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot']
-INSTRUMENTS = {'piano': 0, 'xylophone': 13, 'organ': 19, 'guitar': 24, 'violin': 40, 'cello': 42, 'harp': 46, 'trumpet': 56, 'clarinet': 71, 'flute': 73}
-FS_SIZES = {'ci': dict(img_train=40, img_test=10, pitches_train=[48, 55, 60, 67], pitches_test=[52, 64], velocities=[90],
-                       voices_train=['en-us+m1', 'en-gb+f2'], voices_test=['en-us+m7']),
-            'full': dict(img_train=500, img_test=100, pitches_train=[45, 48, 50, 53, 55, 57, 60, 62, 65, 67, 69, 72], pitches_test=[52, 59, 64, 71],
-                         velocities=[60, 90, 120], voices_train=[f'{a}+{v}' for a in ['en-us', 'en-gb'] for v in ['m1', 'm2', 'm3', 'f1', 'f2', 'f3']],
-                         voices_test=['en-us+m7', 'en-029+f5'])}
-CAPTIONS.update(fashion=['a photo of a {w}', 'a {w}', 'a product picture of a {w}'], instrument=['the sound of a {w}', 'a {w} playing a note', 'a {w}'],
-                name=['someone saying {w}', 'the spoken word {w}', '{w}'])
+INSTRUMENTS = {
+    'piano': 0,
+    'xylophone': 13,
+    'organ': 19,
+    'guitar': 24,
+    'violin': 40,
+    'cello': 42,
+    'harp': 46,
+    'trumpet': 56,
+    'clarinet': 71,
+    'flute': 73,
+}
+FS_SIZES = {
+    'ci': dict(
+        img_train=40,
+        img_test=10,
+        pitches_train=[48, 55, 60, 67],
+        pitches_test=[52, 64],
+        velocities=[90],
+        voices_train=['en-us+m1', 'en-gb+f2'],
+        voices_test=['en-us+m7'],
+    ),
+    'full': dict(
+        img_train=500,
+        img_test=100,
+        pitches_train=[45, 48, 50, 53, 55, 57, 60, 62, 65, 67, 69, 72],
+        pitches_test=[52, 59, 64, 71],
+        velocities=[60, 90, 120],
+        voices_train=[f'{a}+{v}' for a in ['en-us', 'en-gb'] for v in ['m1', 'm2', 'm3', 'f1', 'f2', 'f3']],
+        voices_test=['en-us+m7', 'en-029+f5'],
+    ),
+}
+CAPTIONS.update(
+    fashion=['a photo of a {w}', 'a {w}', 'a product picture of a {w}'],
+    instrument=['the sound of a {w}', 'a {w} playing a note', 'a {w}'],
+    name=['someone saying {w}', 'the spoken word {w}', '{w}'],
+)
 
 def fashion_mnist(split:str='train') -> tuple:
     "Fashion-MNIST images uint8 [N, 28, 28] and labels from Debian's dataset-fashion-mnist."
     import gzip
     pre = 'train' if split == 'train' else 't10k'
-    with gzip.open(need(FASHION/f'{pre}-images-idx3-ubyte.gz', 'dataset-fashion-mnist')) as f: x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(need(FASHION / f'{pre}-images-idx3-ubyte.gz', 'dataset-fashion-mnist')) as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
     with gzip.open(FASHION/f'{pre}-labels-idx1-ubyte.gz') as f: y = np.frombuffer(f.read(), np.uint8, offset=8)
     return x, y
 
@@ -200,21 +313,56 @@ def fashion_mnist(split:str='train') -> tuple:
 def render_note(program:int, pitch:int, velocity:int, path:Path, seconds:float=1.0):
     "One note of GM `program` rendered by fluidsynth (no reverb or chorus) to a 16 kHz WAV."
     import mido
-    mid = mido.MidiFile(); tr = mido.MidiTrack(); mid.tracks.append(tr)
-    tr += [mido.Message('program_change', program=program, time=0), mido.Message('note_on', note=pitch, velocity=velocity, time=0),
-           mido.Message('note_off', note=pitch, velocity=0, time=int(mid.ticks_per_beat * 2 * seconds))]
+    mid = mido.MidiFile()
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr += [
+        mido.Message('program_change', program=program, time=0),
+        mido.Message('note_on', note=pitch, velocity=velocity, time=0),
+        mido.Message('note_off', note=pitch, velocity=0, time=int(mid.ticks_per_beat * 2 * seconds)),
+    ]
     with tempfile.TemporaryDirectory() as d:
         mid.save(Path(d)/'n.mid')
-        subprocess.run(['fluidsynth', '-ni', '-q', '-R', '0', '-C', '0', '-r', '16000', '-F', str(path), str(need(SOUNDFONT, 'timgm6mb-soundfont')), str(Path(d)/'n.mid')],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                'fluidsynth',
+                '-ni',
+                '-q',
+                '-R',
+                '0',
+                '-C',
+                '0',
+                '-r',
+                '16000',
+                '-F',
+                str(path),
+                str(need(SOUNDFONT, 'timgm6mb-soundfont')),
+                str(Path(d) / 'n.mid'),
+            ],
+            check=True,
+            capture_output=True,
+        )
 
 # %% ../nbs/01a_datasets.ipynb #cf940974
 def _fs_caption(b:_Builder, kind:str, word:str) -> str:
-    t = CAPTIONS[kind][b.rng.integers(len(CAPTIONS[kind]))]; return t.format(w=word)
+    t = CAPTIONS[kind][b.rng.integers(len(CAPTIONS[kind]))]
+    return t.format(w=word)
 
 def _fs_add(b:_Builder, id, modality, concept, split, domain, path, kind, **meta):
-    b.items.append(dict(id=id, modality=modality, concept=concept, split=split, domain=domain, path=path, pair=id, meta=meta))
-    b.items.append(dict(id=f'{id}.txt', modality='text', concept=concept, split=split, domain='caption', text=_fs_caption(b, kind, concept), pair=id))
+    b.items.append(
+        dict(id=id, modality=modality, concept=concept, split=split, domain=domain, path=path, pair=id, meta=meta)
+    )
+    b.items.append(
+        dict(
+            id=f'{id}.txt',
+            modality='text',
+            concept=concept,
+            split=split,
+            domain='caption',
+            text=_fs_caption(b, kind, concept),
+            pair=id,
+        )
+    )
 
 def _fashionsound(b:_Builder, s:dict, workers:int=4):
     from PIL import Image
@@ -223,28 +371,48 @@ def _fashionsound(b:_Builder, s:dict, workers:int=4):
         x, y = fashion_mnist(split)
         for c in range(10):
             for k, i in enumerate(np.flatnonzero(y == c)[:n]):
-                rel = f'image/{split}_{c}_{k:03d}.png'; Image.fromarray(x[i]).save(b.file(rel))
-                _fs_add(b, f'img_{split}_{c}_{k:03d}', 'image', FASHION_CLASSES[c], split, 'fashion-mnist', rel, 'fashion')
-    notes = [(name, prog, p, v, split) for name, prog in INSTRUMENTS.items() for split in ['train', 'test']
-             for p in s[f'pitches_{split}'] for v in (s['velocities'] if split == 'train' else s['velocities'][len(s['velocities']) // 2:][:1])]
+                rel = f'image/{split}_{c}_{k:03d}.png'
+                Image.fromarray(x[i]).save(b.file(rel))
+                _fs_add(
+                    b, f'img_{split}_{c}_{k:03d}', 'image', FASHION_CLASSES[c], split, 'fashion-mnist', rel, 'fashion'
+                )
+    notes = [
+        (name, prog, p, v, split)
+        for name, prog in INSTRUMENTS.items()
+        for split in ['train', 'test']
+        for p in s[f'pitches_{split}']
+        for v in (s['velocities'] if split == 'train' else s['velocities'][len(s['velocities']) // 2 :][:1])
+    ]
     rels = [f'audio/{split}_{name}_{p}_{v}.wav' for name, _, p, v, split in notes]
-    with ThreadPoolExecutor(workers) as ex: list(ex.map(lambda a: render_note(a[0][1], a[0][2], a[0][3], b.file(a[1])), zip(notes, rels)))
-    for (name, _, p, v, split), rel in zip(notes, rels): _fs_add(b, Path(rel).stem, 'audio', name, split, 'fluidsynth', rel, 'instrument', pitch=p, velocity=v)
+    with ThreadPoolExecutor(workers) as ex:
+        list(ex.map(lambda a: render_note(a[0][1], a[0][2], a[0][3], b.file(a[1])), zip(notes, rels)))
+    for (name, _, p, v, split), rel in zip(notes, rels):
+        _fs_add(b, Path(rel).stem, 'audio', name, split, 'fluidsynth', rel, 'instrument', pitch=p, velocity=v)
     words = FASHION_CLASSES + list(INSTRUMENTS)
     jobs = [(w, v, split) for split in ['train', 'test'] for v in s[f'voices_{split}'] for w in words]
     def say(j):
-        rel = f"speech/{j[2]}_{j[1].replace('+', '-')}_{j[0].replace(' ', '-')}.wav"; save_wav16k(tts(j[0], 'espeak-ng', j[1]), b.file(rel)); return rel
+        rel = f"speech/{j[2]}_{j[1].replace('+', '-')}_{j[0].replace(' ', '-')}.wav"
+        save_wav16k(tts(j[0], 'espeak-ng', j[1]), b.file(rel))
+        return rel
     with ThreadPoolExecutor(workers) as ex: rels = list(ex.map(say, jobs))
-    for (w, v, split), rel in zip(jobs, rels): _fs_add(b, Path(rel).stem, 'speech', w, split, 'espeak-ng', rel, 'name', voice=v)
+    for (w, v, split), rel in zip(jobs, rels):
+        _fs_add(b, Path(rel).stem, 'speech', w, split, 'espeak-ng', rel, 'name', voice=v)
 
 # %% ../nbs/01a_datasets.ipynb #38bf8dc0
 def lock_of(folder:Path) -> dict:
     "Per-file SHA-256 of a built benchmark, and a per-modality summary."
     folder = Path(folder)
-    files = {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob('*')) if p.is_file() and p.name != 'lock.json'}
+    files = {
+        str(p.relative_to(folder)): sha256_file(p)
+        for p in sorted(folder.rglob('*'))
+        if p.is_file() and p.name != 'lock.json'
+    }
     groups = {}
-    for rel, h in files.items(): groups.setdefault(rel.split('/')[0] if '/' in rel else 'manifest', []).append(f'{rel}:{h}')
-    summary = {g: dict(files=len(v), sha256=hashlib.sha256('\n'.join(v).encode()).hexdigest()) for g, v in groups.items()}
+    for rel, h in files.items():
+        groups.setdefault(rel.split('/')[0] if '/' in rel else 'manifest', []).append(f'{rel}:{h}')
+    summary = {
+        g: dict(files=len(v), sha256=hashlib.sha256('\n'.join(v).encode()).hexdigest()) for g, v in groups.items()
+    }
     return dict(summary=summary, files=files)
 
 def repo_lock(name:str, size:str) -> Path:
@@ -253,16 +421,30 @@ def repo_lock(name:str, size:str) -> Path:
     return Path(cmwb.__file__).resolve().parents[1]/'data_manifests'/f'{name}-{size}.lock.json'
 
 # %% ../nbs/01a_datasets.ipynb #3420a61a
-MANIFEST_HEAD = dict(digitsmm=dict(description='DigitsMM: ten digit concepts in image, text, speech, video and DTMF audio', video_frames=16))
+MANIFEST_HEAD = dict(
+    digitsmm=dict(
+        description='DigitsMM: ten digit concepts in image, text, speech, video and DTMF audio', video_frames=16
+    )
+)
 
 def _finish(b:_Builder, name:str, size:str) -> None:
     "Write items.jsonl and the manifest into the build folder."
-    write_text(b.out/'items.jsonl', ''.join(json.dumps({k: v for k, v in it.items() if v is not None and v != {}}) + '\n' for it in b.items))
+    write_text(
+        b.out / 'items.jsonl',
+        ''.join(json.dumps({k: v for k, v in it.items() if v is not None and v != {}}) + '\n' for it in b.items),
+    )
     head = dict(name=f'{name}-{size}', root='.', sample_rate=16000, **MANIFEST_HEAD.get(name, {}), items='items.jsonl')
-    import yaml; write_text(b.out/'manifest.yaml', yaml.safe_dump(head, sort_keys=False))
+    import yaml
+    write_text(b.out/'manifest.yaml', yaml.safe_dump(head, sort_keys=False))
 
-MANIFEST_HEAD['fashionsound'] = dict(description='FashionSound: clothes (image), instruments (audio), spoken class names (speech), with captions')
-def _digitsmm(b, s): _digitsmm_images(b, s); _digitsmm_speech(b, s); _digitsmm_video(b, s); _digitsmm_audio(b, s)
+MANIFEST_HEAD['fashionsound'] = dict(
+    description='FashionSound: clothes (image), instruments (audio), spoken class names (speech), with captions'
+)
+def _digitsmm(b, s):
+    _digitsmm_images(b, s)
+    _digitsmm_speech(b, s)
+    _digitsmm_video(b, s)
+    _digitsmm_audio(b, s)
 BUILDERS = dict(digitsmm=_digitsmm, fashionsound=_fashionsound)
 SIZES_OF = dict(digitsmm=SIZES, fashionsound=FS_SIZES)
 
@@ -272,18 +454,28 @@ def build(name:str, size:str='ci', root=None, force:bool=False) -> Path:
     name = name.lower()
     if name not in BUILDERS: raise CmwbError(f"unknown benchmark {name!r}; available: {', '.join(BUILDERS)}")
     if size not in SIZES_OF[name]: raise CmwbError(f"unknown size {size!r}; use 'ci' or 'full'")
-    final = data_root(root)/f'{name}-{size}'; log = get_logger('cmwb.data')
+    final = data_root(root)/f'{name}-{size}'
+    log = get_logger('cmwb.data')
     if (final/'lock.json').exists() and not force: return final/'manifest.yaml'
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f'.{final.name}.'))
     try:
-        t = time.time(); b = _Builder(tmp); BUILDERS[name](b, SIZES_OF[name][size]); _finish(b, name, size)
-        lock = lock_of(tmp); write_json(tmp/'lock.json', lock)
-        if (final/'lock.json').exists() and not force: shutil.rmtree(tmp); return final/'manifest.yaml'   # built meanwhile by another process
+        t = time.time()
+        b = _Builder(tmp)
+        BUILDERS[name](b, SIZES_OF[name][size])
+        _finish(b, name, size)
+        lock = lock_of(tmp)
+        write_json(tmp/'lock.json', lock)
+        if (final/'lock.json').exists() and not force:
+            shutil.rmtree(tmp)
+            return final/'manifest.yaml'   # built meanwhile by another process
         if final.exists(): shutil.rmtree(final)
         os.replace(tmp, final)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    log.info(f"built {final} ({len(b.items)} items) in {time.time() - t:.1f}s"); check_lock(final, name, size)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info(f"built {final} ({len(b.items)} items) in {time.time() - t:.1f}s")
+    check_lock(final, name, size)
     return final/'manifest.yaml'
 
 # %% ../nbs/01a_datasets.ipynb #5db8e498
@@ -293,17 +485,28 @@ def check_lock(folder:Path, name:str, size:str) -> list[str]:
     if not ref.exists(): return []
     want, have = json.loads(ref.read_text())['summary'], json.loads((Path(folder)/'lock.json').read_text())['summary']
     diff = [g for g in set(want) | set(have) if want.get(g) != have.get(g)]
-    if diff: get_logger('cmwb.data').warning(f"{folder}: {sorted(diff)} differ from {ref} (other tool versions?); results may not match the README")
+    if diff:
+        get_logger('cmwb.data').warning(
+            f"{folder}: {sorted(diff)} differ from {ref} (other tool versions?); results may not match the README"
+        )
     return sorted(diff)
 
 # %% ../nbs/01a_datasets.ipynb #72d8a626
 MIX_SIZES = {
-    'ci':   dict(per_stage=4, test=3, speeds=[140, 180],
-                 voices_train=[('espeak-ng', 'en-us+m1'), ('espeak-ng', 'en-gb+f2')],
-                 voices_test=[('espeak-ng', 'en-us+m7'), ('flite', 'kal16')]),
-    'full': dict(per_stage=12, test=20, speeds=[130, 170],
-                 voices_train=[('espeak-ng', f'{a}+{v}') for a in ['en-us', 'en-gb'] for v in ['m1', 'm2', 'm3']],
-                 voices_test=[('espeak-ng', 'en-029+m7'), ('espeak-ng', 'en-us+f5'), ('flite', 'kal16'), ('flite', 'slt')]),
+    'ci': dict(
+        per_stage=4,
+        test=3,
+        speeds=[140, 180],
+        voices_train=[('espeak-ng', 'en-us+m1'), ('espeak-ng', 'en-gb+f2')],
+        voices_test=[('espeak-ng', 'en-us+m7'), ('flite', 'kal16')],
+    ),
+    'full': dict(
+        per_stage=12,
+        test=20,
+        speeds=[130, 170],
+        voices_train=[('espeak-ng', f'{a}+{v}') for a in ['en-us', 'en-gb'] for v in ['m1', 'm2', 'm3']],
+        voices_test=[('espeak-ng', 'en-029+m7'), ('espeak-ng', 'en-us+f5'), ('flite', 'kal16'), ('flite', 'slt')],
+    ),
 }
 MIX_CAPTIONS = dict(
     image=dict(train=['a handwritten {w}', 'a picture of a {w}', 'a small grey image of a {w}'],
@@ -321,8 +524,12 @@ def _mix_add(b:_Builder, id:str, modality:str, concept:str, split:str, domain:st
     "One MixMM media item and its caption, from the train or the held-out test templates of its modality."
     templates = MIX_CAPTIONS[modality][split]
     caption = templates[b.rng.integers(len(templates))].format(w=concept, dir=meta.get('direction', ''))
-    b.items.append(dict(id=id, modality=modality, concept=concept, split=split, domain=domain, path=path, pair=id, meta=meta))
-    b.items.append(dict(id=f'{id}.txt', modality='text', concept=concept, split=split, domain='caption', text=caption, pair=id))
+    b.items.append(
+        dict(id=id, modality=modality, concept=concept, split=split, domain=domain, path=path, pair=id, meta=meta)
+    )
+    b.items.append(
+        dict(id=f'{id}.txt', modality='text', concept=concept, split=split, domain='caption', text=caption, pair=id)
+    )
 
 # %% ../nbs/01a_datasets.ipynb #361d6c93
 def _mix_images(b:_Builder, s:dict):
@@ -348,7 +555,9 @@ def _mix_images(b:_Builder, s:dict):
             for k, i in enumerate(np.flatnonzero(fy == d)[:n]):
                 rel = f'image/fashion_{split}_{d}_{k:03d}.png'
                 Image.fromarray(x[i]).save(b.file(rel))
-                _mix_add(b, f'img_fashion_{split}_{d}_{k:03d}', 'image', FASHION_CLASSES[d], split, 'fashion-mnist', rel)
+                _mix_add(
+                    b, f'img_fashion_{split}_{d}_{k:03d}', 'image', FASHION_CLASSES[d], split, 'fashion-mnist', rel
+                )
 
 # %% ../nbs/01a_datasets.ipynb #9765cdc5
 def _mix_speech(b:_Builder, s:dict, workers:int=4):
@@ -384,9 +593,15 @@ def _mix_video_audio(b:_Builder, s:dict):
                     rel = f'video/{kind}_{split}_{d}_{k:03d}.npy'
                     np.save(b.file(rel), moving_clip(img, direction, rng=b.rng))
                     domain = 'opencv' if kind == 'digit' else 'fashion-mnist'
-                    _mix_add(b, f'vid_{kind}_{split}_{d}_{k:03d}', 'video', concept, split, domain, rel, direction=direction)
+                    _mix_add(
+                        b, f'vid_{kind}_{split}_{d}_{k:03d}', 'video', concept, split, domain, rel, direction=direction
+                    )
                 clean = split == 'train'
-                dur, snr = (b.rng.uniform(0.2, 0.6), b.rng.uniform(15, 35)) if clean else (b.rng.uniform(0.6, 0.9), b.rng.uniform(8, 15))
+                dur, snr = (
+                    (b.rng.uniform(0.2, 0.6), b.rng.uniform(15, 35))
+                    if clean
+                    else (b.rng.uniform(0.6, 0.9), b.rng.uniform(8, 15))
+                )
                 rel = f'audio/{split}_{d}_{k:03d}.wav'
                 sf.write(b.file(rel), dtmf(d, b.rng, dur=dur, snr_db=snr), 16000, subtype='PCM_16')
                 _mix_add(b, f'tone_{split}_{d}_{k:03d}', 'audio', WORDS[d], split, 'dtmf', rel)
@@ -400,5 +615,8 @@ def _mixmm(b:_Builder, s:dict):
 
 BUILDERS['mixmm'] = _mixmm
 SIZES_OF['mixmm'] = MIX_SIZES
-MANIFEST_HEAD['mixmm'] = dict(description='MixMM: 20 concepts (digits and clothes) in image, speech, video, DTMF audio and '
-                                          'text; held-out caption templates, voices and writers for test', video_frames=16)
+MANIFEST_HEAD['mixmm'] = dict(
+    description='MixMM: 20 concepts (digits and clothes) in image, speech, video, DTMF audio and '
+    'text; held-out caption templates, voices and writers for test',
+    video_frames=16,
+)

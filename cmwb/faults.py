@@ -21,11 +21,20 @@ CMWB = [sys.executable, '-c', 'import sys; from cmwb.cli import main; sys.exit(m
 
 def cmwb_cmd(*args, failpoint:str|None=None, kill_after:float|None=None, timeout:float=1800) -> dict:
     "Run `cmwb ARGS` in a fresh process group (random hash seed); SIGKILL the group after `kill_after` s. Returns rc, killed, err."
-    env = {**os.environ, 'CMWB_FAILPOINT': failpoint or '', 'PYTHONHASHSEED': str(random.randrange(1 << 31))}   # any set order
-    p = subprocess.Popen([*CMWB, *map(str, args)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # any set order
+    env = {**os.environ, 'CMWB_FAILPOINT': failpoint or '', 'PYTHONHASHSEED': str(random.randrange(1 << 31))}
+    p = subprocess.Popen(
+        [*CMWB, *map(str, args)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try: _, err = p.communicate(timeout=kill_after if kill_after is not None else timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL); _, err = p.communicate()        # the whole group: workers and kernels too
+        os.killpg(p.pid, signal.SIGKILL)
+        _, err = p.communicate()        # the whole group: workers and kernels too
     return dict(rc=p.returncode, killed=p.returncode == -signal.SIGKILL, err=err[-3000:])
 
 def _ok(r:dict, what:str) -> dict:
@@ -37,15 +46,22 @@ def plan_kills(n:int, seed:int=0, points:dict|None=None, delays:tuple=(4., 12.))
     "`n` kill points drawn from `seed`: a failpoint `name:k` (k up to `points[name]`) for each of `points`, then a delay, in turn."
     points = {'step': 6, 'checkpoint': 3} if points is None else points
     r, kinds = random.Random(seed), [*points, 'delay']
-    return [round(r.uniform(*delays), 1) if kinds[i % len(kinds)] == 'delay' else f"{kinds[i % len(kinds)]}:{r.randint(1, points[kinds[i % len(kinds)]])}"
-            for i in range(n)]
+    return [
+        round(r.uniform(*delays), 1)
+        if kinds[i % len(kinds)] == 'delay'
+        else f"{kinds[i % len(kinds)]}:{r.randint(1, points[kinds[i % len(kinds)]])}"
+        for i in range(n)
+    ]
 
 def kill_and_resume(args:list, kills:list, done) -> list:
     "Run `cmwb ARGS` once per kill point, killing it there, until `done()`; then once more to the end. Returns the kills that hit."
     hit = []
     for k in kills:
         if done(): break
-        r = _ok(cmwb_cmd(*args, failpoint=k if isinstance(k, str) else None, kill_after=None if isinstance(k, str) else k), f"cmwb {args[0]} (kill at {k})")
+        r = _ok(
+            cmwb_cmd(*args, failpoint=k if isinstance(k, str) else None, kill_after=None if isinstance(k, str) else k),
+            f"cmwb {args[0]} (kill at {k})",
+        )
         if r['killed']: hit.append(k)
     _ok(cmwb_cmd(*args), f"cmwb {args[0]} after {len(hit)} kills")
     return hit
@@ -55,9 +71,12 @@ def _sets(sets) -> list: return [a for s in sets for a in ('--set', s)]
 
 def run_campaign(config:str, work, kills:list, sets=()) -> dict:
     "Kill `cmwb run CONFIG` at every point of `kills`, resume it each time; compare with an uninterrupted run."
-    work = Path(work); ref, cut = work/'run-ref', work/'run-killed'
+    work = Path(work)
+    ref, cut = work/'run-ref', work/'run-killed'
     _ok(cmwb_cmd('run', config, '--out', ref, *_sets(sets)), 'reference run')
-    hit = kill_and_resume(['run', config, '--out', cut, '--resume', *_sets(sets)], kills, lambda: (cut/'COMPLETE').exists())
+    hit = kill_and_resume(
+        ['run', config, '--out', cut, '--resume', *_sets(sets)], kills, lambda: (cut / 'COMPLETE').exists()
+    )
     same = read_json(ref/'matrices.json') == read_json(cut/'matrices.json')
     return dict(job='cmwb run', kills=len(hit), points=[str(k) for k in hit], identical=same)
 
@@ -65,12 +84,15 @@ SHARD_SIZE = 100                 # items per feature shard in the extraction cam
 
 def extract_campaign(manifest, work, kills:list, shard_size:int=SHARD_SIZE) -> dict:
     "Kill `cmwb extract` at every point of `kills`; the resumed store must equal a clean one byte for byte."
-    work = Path(work); args = lambda s: ['extract', manifest, '--store', work/s, '--shard-size', shard_size]
+    work = Path(work)
+    args = lambda s: ['extract', manifest, '--store', work/s, '--shard-size', shard_size]
     _ok(cmwb_cmd(*args('store-ref')), 'reference extraction')
     hit = kill_and_resume(args('store-killed'), kills, lambda: False)
     files = lambda s: {p.relative_to(work/s): p.read_bytes() for p in sorted((work/s).rglob('shard-*.safetensors'))}
     a, b = files('store-ref'), files('store-killed')
-    return dict(job='cmwb extract', kills=len(hit), points=[str(k) for k in hit], identical=bool(a) and a == b, shards=len(a))
+    return dict(
+        job='cmwb extract', kills=len(hit), points=[str(k) for k in hit], identical=bool(a) and a == b, shards=len(a)
+    )
 
 
 def sweep_campaign(sweep, work, kills:list) -> dict:
@@ -80,21 +102,30 @@ def sweep_campaign(sweep, work, kills:list) -> dict:
     _ok(cmwb_cmd('sweep', sweep, '--out', work/'sweep-ref'), 'reference sweep')
     hit = kill_and_resume(['sweep', sweep, '--out', work/'sweep-killed'], kills, lambda: False)
     table = lambda s: pd.read_csv(work/s/'results.csv').sort_values('name').reset_index(drop=True)[['name', *METRICS]]
-    return dict(job='cmwb sweep', kills=len(hit), points=[str(k) for k in hit], identical=table('sweep-ref').equals(table('sweep-killed')))
+    return dict(
+        job='cmwb sweep',
+        kills=len(hit),
+        points=[str(k) for k in hit],
+        identical=table('sweep-ref').equals(table('sweep-killed')),
+    )
 
 # %% ../nbs/16_faults.ipynb #d27e3358
 DAMAGES = {'truncated': lambda b: b[:len(b) // 2],
            'bit-flipped': lambda b: b[:len(b) // 2] + bytes([b[len(b) // 2] ^ 0x08]) + b[len(b) // 2 + 1:]}
 
-def _snapshot(folder:Path) -> dict: return {p: p.read_bytes() for p in sorted(folder.rglob('*')) if p.is_file() and p.name != '.lock'}
+def _snapshot(folder: Path) -> dict:
+    return {p: p.read_bytes() for p in sorted(folder.rglob('*')) if p.is_file() and p.name != '.lock'}
 def _kept(before:dict) -> bool: return all(p.is_file() and p.read_bytes() == b for p, b in before.items())
 
 def damage_case(src, rel:str, how:str, reader:list, work, prepare=None) -> dict:
     "Copy folder `src`, damage its file `rel`, run `cmwb READER` (`{}` = the copy): refused, naming the file, every file kept?"
     copy = Path(work)/f"{Path(src).name}-{rel.replace('/', '_')}-{how}"
-    shutil.rmtree(copy, ignore_errors=True); shutil.copytree(src, copy)
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(src, copy)
     if prepare: prepare(copy)
-    target = copy/rel; target.write_bytes(DAMAGES[how](target.read_bytes())); before = _snapshot(copy)
+    target = copy/rel
+    target.write_bytes(DAMAGES[how](target.read_bytes()))
+    before = _snapshot(copy)
     r = cmwb_cmd(*[str(a).replace('{}', str(copy)) for a in reader])
     named = str(target) in r['err'] and 'Traceback' not in r['err']
     return dict(file=rel, damage=how, refused=r['rc'] == 2, named=named, untouched=_kept(before))
@@ -108,11 +139,29 @@ def run_damage_cases(run, store, manifest, work, run_args=('digitsmm',), both:bo
     report = ['report', '{}', '--out', Path(work)/'reports']
     feats = next(p.parent for p in sorted(store.rglob('index.json'))).relative_to(store)
     extract_again = ['extract', manifest, '--store', '{}', '--shard-size', SHARD_SIZE]
-    targets = [*[(run, f'checkpoints/{prev}.{x}', resume, unfinish) for x in ('safetensors', 'json')],
-               *[(run, rel, report, None) for rel in ['matrices.json', 'summary.json', 'config.yaml', f'checkpoints/{last}.json', 'embeddings/stage00.safetensors']],
-               *[(store, f'{feats}/{rel}', extract_again, None) for rel in ['index.json', 'shard-00000.safetensors', 'shard-00000.json']]]
+    targets = [
+        *[(run, f'checkpoints/{prev}.{x}', resume, unfinish) for x in ('safetensors', 'json')],
+        *[
+            (run, rel, report, None)
+            for rel in [
+                'matrices.json',
+                'summary.json',
+                'config.yaml',
+                f'checkpoints/{last}.json',
+                'embeddings/stage00.safetensors',
+            ]
+        ],
+        *[
+            (store, f'{feats}/{rel}', extract_again, None)
+            for rel in ['index.json', 'shard-00000.safetensors', 'shard-00000.json']
+        ],
+    ]
     hows = lambda i: list(DAMAGES) if both else [list(DAMAGES)[i % 2]]
-    return [damage_case(src, rel, how, reader, work, prep) for i, (src, rel, reader, prep) in enumerate(targets) for how in hows(i)]
+    return [
+        damage_case(src, rel, how, reader, work, prep)
+        for i, (src, rel, reader, prep) in enumerate(targets)
+        for how in hows(i)
+    ]
 
 # %% ../nbs/16_faults.ipynb #017b2664
 NUMERIC = ['seed', 'width', 'temperature', 'train.epochs', 'train.batch_size', 'train.lr', 'eval.map_k']
@@ -129,69 +178,135 @@ def bad_configs():
     "Hypothesis strategy: (path, value, field) — a change that makes an experiment config invalid, and the field to blame."
     from hypothesis import strategies as st
     word = st.from_regex(r'[a-z][a-z_]{2,10}', fullmatch=True)
-    not_number = st.one_of(st.from_regex(r'[a-z ]{1,8}', fullmatch=True), st.lists(st.integers(), max_size=2), st.dictionaries(word, st.integers(), max_size=1))
+    not_number = st.one_of(
+        st.from_regex(r'[a-z ]{1,8}', fullmatch=True),
+        st.lists(st.integers(), max_size=2),
+        st.dictionaries(word, st.integers(), max_size=1),
+    )
     stage = lambda mods: {'name': 's', 'modalities': mods}
     return st.one_of(
         st.tuples(st.sampled_from(['', 'train.', 'eval.']), word).map(lambda t: (t[0] + 'x_' + t[1], 1, 'x_' + t[1])),
         st.tuples(st.sampled_from(NUMERIC), not_number).map(lambda t: (t[0], t[1], t[0].split('.')[-1])),
-        st.sampled_from(sorted(OUT_OF_RANGE)).flatmap(lambda k: st.integers(-10**6, 0).map(lambda v: (k, v if k != 'train.batch_size' else min(v, 1), k.split('.')[-1]))),
-        st.sampled_from([[], [stage(['image'])], [stage(['image', 'text']), stage(['speech', 'text'])] * 1 + [stage(['audio', 'text'])],
-                         [dict(stage(['image', 'text']), mediator='audio')]]).map(lambda v: ('schedule.stages', v, 'schedule')),
-        st.sampled_from(['name', 'data', 'schedule']).map(lambda k: (k, _DELETE, k)))
+        st.sampled_from(sorted(OUT_OF_RANGE)).flatmap(
+            lambda k: st.integers(-(10**6), 0).map(
+                lambda v: (k, v if k != 'train.batch_size' else min(v, 1), k.split('.')[-1])
+            )
+        ),
+        st.sampled_from(
+            [
+                [],
+                [stage(['image'])],
+                [stage(['image', 'text']), stage(['speech', 'text'])] * 1 + [stage(['audio', 'text'])],
+                [dict(stage(['image', 'text']), mediator='audio')],
+            ]
+        ).map(lambda v: ('schedule.stages', v, 'schedule')),
+        st.sampled_from(['name', 'data', 'schedule']).map(lambda k: (k, _DELETE, k)),
+    )
 
 def check_bad_config(path:str, value, field:str, work) -> dict:
     "Write the DigitsMM config with one bad change; it must be refused naming file and field, with nothing written."
     import yaml
     from cmwb.train import find_config, load_experiment
-    work = Path(work); shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
-    d = yaml.safe_load(find_config('digitsmm').read_text()); _set(d, path, value)
-    cfg = work/'bad.yaml'; cfg.write_text(yaml.safe_dump(d))
-    try: load_experiment(cfg); outcome = 'accepted'
+    work = Path(work)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    d = yaml.safe_load(find_config('digitsmm').read_text())
+    _set(d, path, value)
+    cfg = work/'bad.yaml'
+    cfg.write_text(yaml.safe_dump(d))
+    try:
+        load_experiment(cfg)
+        outcome = 'accepted'
     except CmwbError as e: outcome = 'named' if str(cfg) in str(e) and field in str(e) else f'unnamed: {e}'
     except Exception as e: outcome = f'library error {type(e).__name__}: {e}'
-    return dict(kind='config', change=f'{path}={value!r}'[:80], outcome=outcome, nothing_written=[p.name for p in work.iterdir()] == ['bad.yaml'])
+    return dict(
+        kind='config',
+        change=f'{path}={value!r}'[:80],
+        outcome=outcome,
+        nothing_written=[p.name for p in work.iterdir()] == ['bad.yaml'],
+    )
 
 # %% ../nbs/16_faults.ipynb #330ce153
 def bad_manifests():
     "Hypothesis strategy: (item row, change) — a way to break one item of a manifest."
     from hypothesis import strategies as st
     key = st.sampled_from(['id', 'modality', 'concept'])
-    return st.tuples(st.integers(0, 39), st.one_of(
-        key.map(lambda k: ('drop', k)), st.from_regex(r'[a-z]{3,9}', fullmatch=True).filter(lambda m: m not in ('image', 'text', 'speech', 'audio', 'video')).map(lambda m: ('modality', m)),
-        st.just(('duplicate-id', None)), st.just(('empty-text', None)), st.integers(1, 6).map(lambda k: ('escape', '../' * k + 'etc/passwd')),
-        st.just(('missing-file', None)), st.just(('dangling-pair', None)), st.just(('broken-json', None)), st.integers().map(lambda v: ('id-type', v))))
+    return st.tuples(
+        st.integers(0, 39),
+        st.one_of(
+            key.map(lambda k: ('drop', k)),
+            st.from_regex(r'[a-z]{3,9}', fullmatch=True)
+            .filter(lambda m: m not in ('image', 'text', 'speech', 'audio', 'video'))
+            .map(lambda m: ('modality', m)),
+            st.just(('duplicate-id', None)),
+            st.just(('empty-text', None)),
+            st.integers(1, 6).map(lambda k: ('escape', '../' * k + 'etc/passwd')),
+            st.just(('missing-file', None)),
+            st.just(('dangling-pair', None)),
+            st.just(('broken-json', None)),
+            st.integers().map(lambda v: ('id-type', v)),
+        ),
+    )
 
 def check_bad_manifest(row:int, change:tuple, source, work) -> dict:
     "A 40-item manifest (from `source`, a manifest folder) with item `row` broken by `change`: refused, naming the item?"
     import json
     from cmwb.data import check_manifest, load_manifest
-    work = Path(work); shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
-    lines = (Path(source)/'items.jsonl').read_text().splitlines()[:40]; rows = [json.loads(l) for l in lines]
-    r, (kind, arg) = rows[row], change; name = str(r['id'])
-    if kind == 'drop': r.pop(arg); name = f'#{row}.id' if arg == 'id' else f'{name}.{arg}'
+    work = Path(work)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    lines = (Path(source)/'items.jsonl').read_text().splitlines()[:40]
+    rows = [json.loads(l) for l in lines]
+    r, (kind, arg) = rows[row], change
+    name = str(r['id'])
+    if kind == 'drop':
+        r.pop(arg)
+        name = f'#{row}.id' if arg == 'id' else f'{name}.{arg}'
     elif kind == 'modality': r['modality'] = arg
-    elif kind == 'duplicate-id': r['id'] = rows[(row + 1) % 40]['id']; name = r['id']
+    elif kind == 'duplicate-id':
+        r['id'] = rows[(row + 1) % 40]['id']
+        name = r['id']
     elif kind == 'empty-text': r.update(modality='text', text='', **({} if 'path' not in r else {'path': None}))
     elif kind == 'escape': r.update(modality='image', path=arg)
     elif kind == 'missing-file': r.update(modality='image', path='image/no-such-file.png')
     elif kind == 'dangling-pair': r['pair'] = 'no-such-item'
-    elif kind == 'id-type': r['id'] = arg; name = f'{arg}.id'
+    elif kind == 'id-type':
+        r['id'] = arg
+        name = f'{arg}.id'
     text = [json.dumps(x) for x in rows]
-    if kind == 'broken-json': text[row] = text[row][:-7]; name = f'line {row + 1}'
+    if kind == 'broken-json':
+        text[row] = text[row][:-7]
+        name = f'line {row + 1}'
     (work/'items.jsonl').write_text('\n'.join(text) + '\n')
-    (work/'manifest.yaml').write_text(f"name: bad\nroot: {Path(source).resolve()}\nsample_rate: 16000\nvideo_frames: 16\nitems: items.jsonl\n")
+    (work / 'manifest.yaml').write_text(
+        f"name: bad\nroot: {Path(source).resolve()}\nsample_rate: 16000\nvideo_frames: 16\nitems: items.jsonl\n"
+    )
     before = sorted(p.name for p in work.iterdir())
-    try: check_manifest(load_manifest(work/'manifest.yaml')); outcome = 'accepted'
+    try:
+        check_manifest(load_manifest(work/'manifest.yaml'))
+        outcome = 'accepted'
     except CmwbError as e: outcome = 'named' if name in str(e) else f'unnamed: {str(e)[:300]}'
     except Exception as e: outcome = f'library error {type(e).__name__}: {e}'
-    return dict(kind='manifest', change=f'row {row}: {kind}', outcome=outcome, nothing_written=sorted(p.name for p in work.iterdir()) == before)
+    return dict(
+        kind='manifest',
+        change=f'row {row}: {kind}',
+        outcome=outcome,
+        nothing_written=sorted(p.name for p in work.iterdir()) == before,
+    )
 
 # %% ../nbs/16_faults.ipynb #cf63313f
 def bad_input_campaign(n:int, source, work, seed:int=0) -> list:
     "Run `n` generated bad configs and `n` bad manifests through the checks; every outcome."
     from hypothesis import given, settings, HealthCheck, Phase
     out = []
-    cfg = settings(max_examples=n, database=None, derandomize=True, phases=[Phase.generate], deadline=None, suppress_health_check=list(HealthCheck))
+    cfg = settings(
+        max_examples=n,
+        database=None,
+        derandomize=True,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     given(bad_configs())(cfg(lambda c: out.append(check_bad_config(*c, Path(work)/'config'))))()
     given(bad_manifests())(cfg(lambda m: out.append(check_bad_manifest(*m, source, Path(work)/'manifest'))))()
     return out
@@ -199,45 +314,69 @@ def bad_input_campaign(n:int, source, work, seed:int=0) -> list:
 # %% ../nbs/16_faults.ipynb #af6f811e
 def _truncate_wav(p:Path):
     "Keep the header and half the data: the header still declares every frame."
-    b = p.read_bytes(); p.write_bytes(b[:44 + (len(b) - 44) // 2])
+    b = p.read_bytes()
+    p.write_bytes(b[:44 + (len(b) - 44) // 2])
 
 MEDIA_DAMAGE = {
     'garbage': lambda p: p.write_bytes(b'\x89PNG\r\n\x1a\n' + bytes(range(256)) * 4),
-    'cut-short': lambda p: _truncate_wav(p) if p.suffix == '.wav' else p.write_bytes(p.read_bytes()[:max(len(p.read_bytes()) // 3, 1)]),
+    'cut-short': lambda p: (
+        _truncate_wav(p) if p.suffix == '.wav' else p.write_bytes(p.read_bytes()[: max(len(p.read_bytes()) // 3, 1)])
+    ),
     'empty': lambda p: p.write_bytes(b''),
     'deleted': lambda p: p.unlink(),
-    'wrong-shape': lambda p: __import__('numpy').save(p, __import__('numpy').zeros((4, 8), 'float32')) if p.suffix == '.npy' else p.write_bytes(b'RIFF'),
+    'wrong-shape': lambda p: (
+        __import__('numpy').save(p, __import__('numpy').zeros((4, 8), 'float32'))
+        if p.suffix == '.npy'
+        else p.write_bytes(b'RIFF')
+    ),
 }
 MEDIA_MODALITIES = ('image', 'speech', 'audio', 'video')
 
 def lock_only_folders(root) -> list:
     "Folders under `root` that hold nothing but a `.lock` (what a failed job must never leave)."
-    return [str(d) for d in [Path(root), *Path(root).rglob('*')] if d.is_dir() and (names := {p.name for p in d.iterdir()}) and names <= {'.lock'}]
+    return [
+        str(d)
+        for d in [Path(root), *Path(root).rglob('*')]
+        if d.is_dir() and (names := {p.name for p in d.iterdir()}) and names <= {'.lock'}
+    ]
 
 def media_case(k:int, source, work) -> Path:
     "Case `k`: a manifest of 8 train and 4 test pairs of one modality copied from `source`, with one file damaged; its folder."
     import json
-    mod, how = MEDIA_MODALITIES[k % len(MEDIA_MODALITIES)], list(MEDIA_DAMAGE)[(k // len(MEDIA_MODALITIES)) % len(MEDIA_DAMAGE)]
+    mod, how = (
+        MEDIA_MODALITIES[k % len(MEDIA_MODALITIES)],
+        list(MEDIA_DAMAGE)[(k // len(MEDIA_MODALITIES)) % len(MEDIA_DAMAGE)],
+    )
     rows = [json.loads(l) for l in (Path(source)/'items.jsonl').read_text().splitlines()]
-    pick = [r for s, n in [('train', 8), ('test', 4)] for r in [r for r in rows if r['modality'] == mod and r['split'] == s][k % 5:k % 5 + n]]
+    pick = [
+        r
+        for s, n in [('train', 8), ('test', 4)]
+        for r in [r for r in rows if r['modality'] == mod and r['split'] == s][k % 5 : k % 5 + n]
+    ]
     pairs = {r['pair'] for r in pick}
     keep = pick + [r for r in rows if r['modality'] == 'text' and r.get('pair') in pairs]
     case = Path(work)/f'media-{k:03d}-{mod}-{how}'
-    shutil.rmtree(case, ignore_errors=True); case.mkdir(parents=True)
+    shutil.rmtree(case, ignore_errors=True)
+    case.mkdir(parents=True)
     for r in pick:
-        (case/r['path']).parent.mkdir(parents=True, exist_ok=True); shutil.copy(Path(source)/r['path'], case/r['path'])
+        (case/r['path']).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(source)/r['path'], case/r['path'])
     bad = pick[(k * 7) % len(pick)]
     MEDIA_DAMAGE[how](case/bad['path'])
     (case/'items.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in keep))
     (case/'manifest.yaml').write_text('name: bad-media\nsample_rate: 16000\nvideo_frames: 16\nitems: items.jsonl\n')
-    (case/'exp.yaml').write_text(f"name: bad-media\ndata: manifest.yaml\nmethod: finetune\n"
-                                 f"schedule: {{name: s, stages: [{{name: {mod}-text, modalities: [{mod}, text]}}]}}\ntrain: {{epochs: 1, batch_size: 4}}\n")
+    (case / 'exp.yaml').write_text(
+        f"name: bad-media\ndata: manifest.yaml\nmethod: finetune\n"
+        f"schedule: {{name: s, stages: [{{name: {mod}-text, modalities: [{mod}, text]}}]}}\ntrain: {{epochs: 1, batch_size: 4}}\n"
+    )
     (case/'bad.json').write_text(json.dumps(dict(id=bad['id'], modality=mod, damage=how)))
     return case
 
 def _outcome(fn, name:str) -> str:
     "'named' when `fn()` raises a CmwbError naming `name`; else what happened."
-    try: fn(); return 'accepted'
+    try:
+        fn()
+        return 'accepted'
     except CmwbError as e: return 'named' if name in str(e) else f'unnamed: {str(e)[:200]}'
     except Exception as e: return f'library error {type(e).__name__}: {str(e)[:200]}'
 
@@ -247,13 +386,18 @@ def check_media_case(case:Path) -> list:
     from cmwb.data import validate_file
     from cmwb.features import extract
     from cmwb.train import load_experiment, run_experiment
-    bad = json.loads((case/'bad.json').read_text()); name = f"item {bad['id']}:"
+    bad = json.loads((case/'bad.json').read_text())
+    name = f"item {bad['id']}:"
     def validated():
         probs = validate_file(case/'manifest.yaml')
         if probs: raise CmwbError('\n'.join(probs))
-    readers = {'validate': validated,
-               'extract': lambda: extract(case/'manifest.yaml', store=case/'store', modalities=[bad['modality']], progress=False),
-               'run': lambda: run_experiment(load_experiment(case/'exp.yaml'), case/'run', progress=False)}
+    readers = {
+        'validate': validated,
+        'extract': lambda: extract(
+            case / 'manifest.yaml', store=case / 'store', modalities=[bad['modality']], progress=False
+        ),
+        'run': lambda: run_experiment(load_experiment(case / 'exp.yaml'), case / 'run', progress=False),
+    }
     out = []
     for reader, fn in readers.items():
         before = os.environ.pop('CMWB_FEATURES', None)
@@ -270,8 +414,17 @@ def bad_media_campaign(n:int, source, work) -> list:
     return [o for k in range(n) for o in check_media_case(media_case(k, source, work))]
 
 # %% ../nbs/16_faults.ipynb #08e13381
-RESUME_CHANGES = [('train.epochs', 3), ('train.lr', 0.01), ('train.batch_size', 32), ('seed', 7), ('temperature', 0.1),
-                  ('eval.transfer_steps', 10), ('method', 'finetune'), ('width', 64), ('method_settings', {'codes': 32})]
+RESUME_CHANGES = [
+    ('train.epochs', 3),
+    ('train.lr', 0.01),
+    ('train.batch_size', 32),
+    ('seed', 7),
+    ('temperature', 0.1),
+    ('eval.transfer_steps', 10),
+    ('method', 'finetune'),
+    ('width', 64),
+    ('method_settings', {'codes': 32}),
+]
 
 def resume_change_cases(run, work, sets=(), changes=RESUME_CHANGES) -> list:
     "Copy the finished run folder `run`, unfinish it (drop COMPLETE and its last checkpoint), resume it once per change."
@@ -281,12 +434,22 @@ def resume_change_cases(run, work, sets=(), changes=RESUME_CHANGES) -> list:
     out = []
     for k, v in changes:
         copy = Path(work)/f"resume-{k.replace('.', '_')}"
-        shutil.rmtree(copy, ignore_errors=True); shutil.copytree(run, copy)
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(run, copy)
         (copy/'COMPLETE').unlink()
         for p in sorted((copy/'checkpoints').glob('stage*-done.*'))[-2:]: p.unlink()
         before = _snapshot(copy)
-        res = _outcome(lambda: run_experiment(load_experiment('digitsmm', {**base, k: v}), copy, resume=True, progress=False), k)
-        out.append(dict(kind='resume', change=f'{k}={v!r}', outcome=res, untouched=_kept(before) and set(_snapshot(copy)) == set(before)))
+        res = _outcome(
+            lambda: run_experiment(load_experiment('digitsmm', {**base, k: v}), copy, resume=True, progress=False), k
+        )
+        out.append(
+            dict(
+                kind='resume',
+                change=f'{k}={v!r}',
+                outcome=res,
+                untouched=_kept(before) and set(_snapshot(copy)) == set(before),
+            )
+        )
     return out
 
 # %% ../nbs/16_faults.ipynb #0df11ec4
@@ -296,42 +459,77 @@ CAMPAIGN_SETS = ('train.epochs=4', 'method=comet')      # long enough for a doze
 def fault_campaign(work, kills:int=12, inputs:int=200, seed:int=0, sweep:str|None=None) -> dict:
     "Kills (run, extract, sweep), damaged files and bad inputs; a dict of every outcome and the totals."
     from cmwb.datasets import build
-    work = Path(work); log = get_logger('cmwb.faults')
+    work = Path(work)
+    log = get_logger('cmwb.faults')
     if work.exists() and any(work.iterdir()): raise CmwbError(f"{work}: the fault campaign needs an empty work folder")
-    work.mkdir(parents=True, exist_ok=True); m = build('digitsmm', 'ci'); jobs = []
-    log.info('killing cmwb run'); jobs.append(run_campaign('digitsmm', work, plan_kills(kills, seed), CAMPAIGN_SETS))
-    log.info('killing cmwb extract'); jobs.append(extract_campaign(m, work, plan_kills(max(kills // 3, 2), seed, points={'shard': 3})))
+    work.mkdir(parents=True, exist_ok=True)
+    m = build('digitsmm', 'ci')
+    jobs = []
+    log.info('killing cmwb run')
+    jobs.append(run_campaign('digitsmm', work, plan_kills(kills, seed), CAMPAIGN_SETS))
+    log.info('killing cmwb extract')
+    jobs.append(extract_campaign(m, work, plan_kills(max(kills // 3, 2), seed, points={'shard': 3})))
     if sweep:
-        log.info('killing cmwb sweep'); jobs.append(sweep_campaign(sweep, work, plan_kills(max(kills // 3, 1), seed, points={}, delays=(8., 40.))))
-    log.info('damaging files'); damaged = run_damage_cases(work/'run-ref', work/'store-ref', m, work/'damaged', ('digitsmm', *_sets(CAMPAIGN_SETS)))
-    log.info('generated bad input'); bad = bad_input_campaign(inputs, Path(m).parent, work/'bad-input', seed)
-    log.info('bad media'); media = bad_media_campaign(max(inputs // 5, 4), Path(m).parent, work/'bad-media')
-    log.info('resumes under changed configs'); resumes = resume_change_cases(work/'run-ref', work/'resumes', CAMPAIGN_SETS)
-    totals = dict(kills=sum(j['kills'] for j in jobs), kills_identical=all(j['identical'] for j in jobs),
-                  damaged=len(damaged), damaged_refused=sum(c['refused'] and c['named'] and c['untouched'] for c in damaged),
-                  bad_inputs=len(bad), bad_inputs_refused=sum(b['outcome'] == 'named' and b['nothing_written'] for b in bad),
-                  bad_media=len(media), bad_media_refused=sum(b['outcome'] == 'named' and not b['lock_only'] for b in media),
-                  tracebacks=sum(b['outcome'].startswith('library error') for b in [*bad, *media, *resumes]),
-                  lock_only_folders=len(lock_only_folders(work)),
-                  resume_changes=len(resumes), resume_changes_refused=sum(r['outcome'] == 'named' and r['untouched'] for r in resumes))
-    return dict(totals=totals, jobs=jobs, damaged=damaged, bad_inputs=[b for b in bad if b['outcome'] != 'named' or not b['nothing_written']],
-                bad_media=[b for b in media if b['outcome'] != 'named' or b['lock_only']],
-                resumes=[r for r in resumes if r['outcome'] != 'named' or not r['untouched']])
+        log.info('killing cmwb sweep')
+        jobs.append(sweep_campaign(sweep, work, plan_kills(max(kills // 3, 1), seed, points={}, delays=(8., 40.))))
+    log.info('damaging files')
+    damaged = run_damage_cases(work/'run-ref', work/'store-ref', m, work/'damaged', ('digitsmm', *_sets(CAMPAIGN_SETS)))
+    log.info('generated bad input')
+    bad = bad_input_campaign(inputs, Path(m).parent, work/'bad-input', seed)
+    log.info('bad media')
+    media = bad_media_campaign(max(inputs // 5, 4), Path(m).parent, work/'bad-media')
+    log.info('resumes under changed configs')
+    resumes = resume_change_cases(work/'run-ref', work/'resumes', CAMPAIGN_SETS)
+    totals = dict(
+        kills=sum(j['kills'] for j in jobs),
+        kills_identical=all(j['identical'] for j in jobs),
+        damaged=len(damaged),
+        damaged_refused=sum(c['refused'] and c['named'] and c['untouched'] for c in damaged),
+        bad_inputs=len(bad),
+        bad_inputs_refused=sum(b['outcome'] == 'named' and b['nothing_written'] for b in bad),
+        bad_media=len(media),
+        bad_media_refused=sum(b['outcome'] == 'named' and not b['lock_only'] for b in media),
+        tracebacks=sum(b['outcome'].startswith('library error') for b in [*bad, *media, *resumes]),
+        lock_only_folders=len(lock_only_folders(work)),
+        resume_changes=len(resumes),
+        resume_changes_refused=sum(r['outcome'] == 'named' and r['untouched'] for r in resumes),
+    )
+    return dict(
+        totals=totals,
+        jobs=jobs,
+        damaged=damaged,
+        bad_inputs=[b for b in bad if b['outcome'] != 'named' or not b['nothing_written']],
+        bad_media=[b for b in media if b['outcome'] != 'named' or b['lock_only']],
+        resumes=[r for r in resumes if r['outcome'] != 'named' or not r['untouched']],
+    )
 
 def cli_faults(args):
     "`cmwb faults`"
     import tempfile
     with tempfile.TemporaryDirectory(prefix='cmwb-faults-') as d:
         res = fault_campaign(args.work or d, args.kills, args.inputs, args.seed, args.sweep)
-    for j in res['jobs']: print(f"{j['job']:13s} {j['kills']:3d} kills survived, final result identical: {j['identical']}")
+    for j in res['jobs']:
+        print(f"{j['job']:13s} {j['kills']:3d} kills survived, final result identical: {j['identical']}")
     t = res['totals']
     print(f"damaged files  {t['damaged_refused']}/{t['damaged']} refused, named, nothing lost")
     print(f"bad inputs     {t['bad_inputs_refused']}/{t['bad_inputs']} refused, named, nothing written")
-    print(f"bad media      {t['bad_media_refused']}/{t['bad_media']} refused at validate, extract and run, item named, no lock-only folder")
-    print(f"changed resume {t['resume_changes_refused']}/{t['resume_changes']} refused, setting named, run folder untouched")
+    print(
+        f"bad media      {t['bad_media_refused']}/{t['bad_media']} refused at validate, extract and run, item named, no lock-only folder"
+    )
+    print(
+        f"changed resume {t['resume_changes_refused']}/{t['resume_changes']} refused, setting named, run folder untouched"
+    )
     print(f"tracebacks     {t['tracebacks']}; lock-only folders {t['lock_only_folders']}")
-    if args.out: write_json(args.out, res); print(args.out)
-    ok = t['kills_identical'] and t['damaged_refused'] == t['damaged'] and t['bad_inputs_refused'] == t['bad_inputs'] \
-        and t['bad_media_refused'] == t['bad_media'] and t['resume_changes_refused'] == t['resume_changes'] and not t['lock_only_folders']
+    if args.out:
+        write_json(args.out, res)
+        print(args.out)
+    ok = (
+        t['kills_identical']
+        and t['damaged_refused'] == t['damaged']
+        and t['bad_inputs_refused'] == t['bad_inputs']
+        and t['bad_media_refused'] == t['bad_media']
+        and t['resume_changes_refused'] == t['resume_changes']
+        and not t['lock_only_folders']
+    )
     if not ok: raise CmwbError(f"faults not survived: {res['bad_inputs'][:5]} {res['bad_media'][:5]} {res['resumes'][:5]} "
                                f"{[c for c in res['damaged'] if not (c['refused'] and c['named'] and c['untouched'])][:5]}")

@@ -8,7 +8,8 @@ import contextlib, hashlib, json, os, struct, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
-from .core import CmwbError, CorruptFileError, FolderLock, failpoint, get_logger, pick_device, read_json, save_checkpoint, sha256_file, verify_checkpoint, write_json
+from .core import (CmwbError, CorruptFileError, FolderLock, failpoint, get_logger, pick_device, read_json,
+    save_checkpoint, sha256_file, verify_checkpoint, write_json)
 from .data import Manifest, MODALITIES, item_path, load_manifest, check_manifest
 from .encoders import get_encoder
 from .parallel import Shards
@@ -31,7 +32,8 @@ def item_digest(m:Manifest, it) -> str:
 
 def cache_key(digests:list[str], fingerprint:str, shard_size:int) -> str:
     "Key of a feature folder: items' content, encoder fingerprint and layout."
-    h = hashlib.sha256(fingerprint.encode()); h.update(str(shard_size).encode())
+    h = hashlib.sha256(fingerprint.encode())
+    h.update(str(shard_size).encode())
     for d in digests: h.update(d.encode())
     return h.hexdigest()
 
@@ -39,7 +41,8 @@ def cache_key(digests:list[str], fingerprint:str, shard_size:int) -> str:
 def mmap_tensor(path, name:str='features') -> torch.Tensor:
     "Tensor `name` of a safetensors file, memory-mapped (not read into memory)."
     with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]; meta = json.loads(f.read(n))[name]
+        n = struct.unpack('<Q', f.read(8))[0]
+        meta = json.loads(f.read(n))[name]
     dt = {'F32': np.float32, 'F16': np.float16, 'BF16': None, 'I64': np.int64}[meta['dtype']]
     if dt is None: raise CmwbError(f"{path}: bf16 shards cannot be memory-mapped; re-extract in float32")
     start, end = meta['data_offsets']
@@ -54,7 +57,8 @@ class FeatureSet:
     ids: list
     seq: torch.Tensor          # [N, T, D]
     folder: Path | None = None
-    nonfinite: list | None = None   # ids of items whose features hold NaN/Inf, recorded at extraction (None: not recorded)
+    # ids of items whose features hold NaN/Inf, recorded at extraction (None: not recorded)
+    nonfinite: list | None = None
     def __post_init__(self): self.pos = {i: n for n, i in enumerate(self.ids)}
     def __len__(self): return len(self.ids)
     @property
@@ -64,9 +68,11 @@ class FeatureSet:
     def rows(self, ids) -> torch.Tensor:
         "Features [n, T, D] of items `ids`."
         missing = [i for i in ids if i not in self.pos]
-        if missing: raise CmwbError(f"{self.modality} features have no items {missing[:5]}{'...' if len(missing) > 5 else ''}")
+        if missing:
+            raise CmwbError(f"{self.modality} features have no items {missing[:5]}{'...' if len(missing) > 5 else ''}")
         return self.seq[torch.tensor([self.pos[i] for i in ids], dtype=torch.long)]
-    def __repr__(self): return f"FeatureSet({self.modality}, {self.encoder}, {len(self)} items, T={self.seq.shape[1]}, D={self.seq.shape[2]})"
+    def __repr__(self):
+        return f"FeatureSet({self.modality}, {self.encoder}, {len(self)} items, T={self.seq.shape[1]}, D={self.seq.shape[2]})"
 
 # %% ../nbs/02a_features.ipynb #427f5130
 def nonfinite_items(ids:list, x:torch.Tensor) -> list:
@@ -77,15 +83,19 @@ def nonfinite_items(ids:list, x:torch.Tensor) -> list:
 # %% ../nbs/02a_features.ipynb #a5d7301b
 def open_features(folder, verify:bool=True) -> FeatureSet:
     "Open a finished feature folder (verifying each shard's checksum unless `verify=False`)."
-    folder = Path(folder); idx = read_json(folder/'index.json')
+    folder = Path(folder)
+    idx = read_json(folder/'index.json')
     parts, bad = [], []
     for s in idx['shards']:
         p = folder/s
-        meta = verify_checkpoint(p) if verify else read_json(p.with_suffix('.json'))   # raises CorruptFileError naming the shard
-        bad = None if bad is None or 'nonfinite' not in meta else bad + meta['nonfinite']  # shards from before the record: unknown
+        # raises CorruptFileError naming the shard
+        meta = verify_checkpoint(p) if verify else read_json(p.with_suffix('.json'))
+        # shards from before the record: unknown
+        bad = None if bad is None or 'nonfinite' not in meta else bad + meta['nonfinite']
         parts.append(mmap_tensor(p.with_suffix('.safetensors')))
     seq = parts[0] if len(parts) == 1 else torch.cat(parts)
-    if len(seq) != len(idx['ids']): raise CorruptFileError(f"{folder}: index lists {len(idx['ids'])} items but shards hold {len(seq)}")
+    if len(seq) != len(idx['ids']):
+        raise CorruptFileError(f"{folder}: index lists {len(idx['ids'])} items but shards hold {len(seq)}")
     return FeatureSet(idx['modality'], idx['encoder'], idx['ids'], seq, folder, bad)
 
 # %% ../nbs/02a_features.ipynb #95ae9c4c
@@ -106,7 +116,8 @@ def _encode_items(m:Manifest, items:list, enc, batch_size:int, autocast) -> torc
     "Features [n, T, D] of `items` (texts de-duplicated)."
     spec = MODALITIES[items[0].modality]
     if spec.kind == 'text':
-        uniq = list(dict.fromkeys(it.text for it in items)); where = {t: i for i, t in enumerate(uniq)}
+        uniq = list(dict.fromkeys(it.text for it in items))
+        where = {t: i for i, t in enumerate(uniq)}
         raw, back = uniq, [where[it.text] for it in items]
     else: raw, back = [read_item(m, it) for it in items], None
     with autocast: out = torch.cat([enc.encode(raw[i:i + batch_size]) for i in range(0, len(raw), batch_size)]).float()
@@ -118,13 +129,15 @@ def extract_modality(m:Manifest, modality:str, encoder:str|None=None, store=None
     "Extract features of `modality` into the store; return the feature folder (complete when index.json exists)."
     items = sorted((it for it in m.items if it.modality == modality), key=lambda it: it.id)
     if not items: raise CmwbError(f"{m.source}: no {modality} items to extract")
-    dev = pick_device(device); enc = get_encoder(encoder, modality).to(dev.device)
+    dev = pick_device(device)
+    enc = get_encoder(encoder, modality).to(dev.device)
     key = cache_key([item_digest(m, it) for it in items], enc.fingerprint, shard_size)
     folder = Path(store or default_store(m))/m.name/f'{modality}-{enc.name}-{key[:16]}'
     if (folder/'index.json').exists(): return folder
     shards = [items[i:i + shard_size] for i in range(0, len(items), shard_size)]
     mine = [s for s in range(len(shards)) if s % world == rank]
-    with FolderLock(folder, wait=3600) if world == 1 else contextlib.nullcontext(), _drop_if_empty(folder):   # a concurrent extraction: wait for it
+    # a concurrent extraction: wait for it
+    with FolderLock(folder, wait=3600) if world == 1 else contextlib.nullcontext(), _drop_if_empty(folder):
         if (folder/'index.json').exists(): return folder
         bar = _progress(len(mine), f'{modality} ({enc.name})', progress and rank == 0)
         for n, s in enumerate(mine):
@@ -132,7 +145,11 @@ def extract_modality(m:Manifest, modality:str, encoder:str|None=None, store=None
             p = folder/f'shard-{s:05d}'
             if not _shard_ok(p):
                 x = _encode_items(m, shards[s], enc, batch_size, dev.autocast())
-                save_checkpoint(p, {'features': x}, dict(shard=s, n=len(shards[s]), nonfinite=nonfinite_items([it.id for it in shards[s]], x)))
+                save_checkpoint(
+                    p,
+                    {'features': x},
+                    dict(shard=s, n=len(shards[s]), nonfinite=nonfinite_items([it.id for it in shards[s]], x)),
+                )
                 failpoint('shard')
             bar.update(1)
         bar.close()
@@ -146,7 +163,10 @@ def _merge_index(folder, modality, enc, key, items, n_shards, rank):
     dist.barrier()
     if rank == 0:
         missing = [s for s in range(n_shards) if not _shard_ok(folder/f'shard-{s:05d}')]
-        if missing: raise CmwbError(f"{folder}: shards {missing[:5]} missing after every rank finished; run the extraction again")
+        if missing:
+            raise CmwbError(
+                f"{folder}: shards {missing[:5]} missing after every rank finished; run the extraction again"
+            )
         _write_index(folder, modality, enc, key, items, n_shards)
     dist.barrier()
 
@@ -174,7 +194,9 @@ def _drop_if_empty(folder:Path):
 def _shard_ok(p:Path) -> bool:
     "True if shard `p` exists and its checksum holds; a damaged one is removed so it is recomputed."
     if not p.with_suffix('.json').exists(): return False
-    try: verify_checkpoint(p); return True
+    try:
+        verify_checkpoint(p)
+        return True
     except (CorruptFileError, CmwbError):
         get_logger('cmwb.features').warning(f"{p}: damaged shard, recomputing it")
         for suf in ('.json', '.safetensors'): p.with_suffix(suf).unlink(missing_ok=True)
@@ -191,7 +213,8 @@ def extract(m:Manifest|str, encoders:dict|None=None, store=None, modalities=None
     m = check_manifest(load_manifest(m), check_media=False) if not isinstance(m, Manifest) else m
     mods = modalities or sorted({it.modality for it in m.items})
     sh = Shards.from_env()
-    if sh.world > 1: kw.update(rank=sh.rank, world=sh.world, device=sh.device(kw.get('device', 'auto')))   # one GPU per local rank
+    # one GPU per local rank
+    if sh.world > 1: kw.update(rank=sh.rank, world=sh.world, device=sh.device(kw.get('device', 'auto')))
     return {mod: open_features(extract_modality(m, mod, (encoders or {}).get(mod), store, **kw)) for mod in mods}
 
 # %% ../nbs/02a_features.ipynb #c98f1186
@@ -199,6 +222,8 @@ def cli_extract(args):
     "`cmwb extract`: features for every modality of a manifest."
     enc = dict(kv.split('=', 1) for kv in args.encoders.split(',')) if args.encoders else None
     mods = args.modalities.split(',') if args.modalities else None
-    got = extract(args.manifest, enc, args.store, mods, device=args.device, batch_size=args.batch_size, shard_size=args.shard_size)
+    got = extract(
+        args.manifest, enc, args.store, mods, device=args.device, batch_size=args.batch_size, shard_size=args.shard_size
+    )
     if Shards.from_env().lead:
         for mod, fs in got.items(): print(f"{mod:8s} {fs.encoder:18s} {fs.shape}  {fs.folder}")

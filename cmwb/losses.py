@@ -47,40 +47,54 @@ class _SoftCodes(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z, codes, eps, rows):
         (B, T, D), K = z.shape, len(codes)
-        flat, e = widen(z.reshape(B * T, D)), widen(codes); e2 = (e * e).sum(1)
+        flat, e = widen(z.reshape(B * T, D)), widen(codes)
+        e2 = (e * e).sum(1)
         probs, idx, blocks, ctx.kept = flat.new_empty(B, K), flat.new_empty(B * T, dtype=torch.long), [], {}
-        least = flat.new_empty(B * T)                                                   # torch.min's values (it is faster than argmin)
+        # torch.min's values (it is faster than argmin)
+        least = flat.new_empty(B * T)
         with no_autocast(z):
             for j, (it, r) in enumerate(_blocks(B, T, rows)):
                 d = sq_distances(flat[r], e, e2)
-                nearest = lambda: torch.min(d, -1, out=(least[r], idx[r]))[0]           # the first nearest code, as argmin
-                if d.is_cuda or nearest().amin() < 0:                                  # rounding made a distance negative (rare on CPU)
-                    ctx.kept[j] = d >= 0; d.clamp_min_(0); nearest()
-                ns = torch.sqrt(d.add_(eps), out=d).neg_()                              # -s: softmax's input, kept for the backward
-                p = torch.softmax(ns, -1); blocks += [p, ns]
+                # the first nearest code, as argmin
+                nearest = lambda: torch.min(d, -1, out=(least[r], idx[r]))[0]
+                # rounding made a distance negative (rare on CPU)
+                if d.is_cuda or nearest().amin() < 0:
+                    ctx.kept[j] = d >= 0
+                    d.clamp_min_(0)
+                    nearest()
+                # -s: softmax's input, kept for the backward
+                ns = torch.sqrt(d.add_(eps), out=d).neg_()
+                p = torch.softmax(ns, -1)
+                blocks += [p, ns]
                 torch.mean(p.view(-1, T, K), 1, out=probs[it])
-        ctx.save_for_backward(flat, e, *blocks); ctx.rows, ctx.dtype = rows, z.dtype
+        ctx.save_for_backward(flat, e, *blocks)
+        ctx.rows, ctx.dtype = rows, z.dtype
         ctx.mark_non_differentiable(idx)
         return probs, idx.view(B, T)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g, _):
-        flat, e, *blocks = ctx.saved_tensors; B, K = g.shape; T = len(flat) // B
+        flat, e, *blocks = ctx.saved_tensors
+        B, K = g.shape
+        T = len(flat) // B
         gt, gz = (g / T).unsqueeze(1), torch.empty_like(flat)
         with no_autocast(flat):
             for j, (it, r) in enumerate(_blocks(B, T, ctx.rows)):
                 p, ns = blocks[2 * j], blocks[2 * j + 1]
                 x = (p.view(-1, T, K) * gt[it]).view(-1, K)
-                y = x.addcmul_(p, x.sum(-1, keepdim=True), value=-1).div_(ns)            # 2·∂L/∂d: through softmax and sqrt
+                # 2·∂L/∂d: through softmax and sqrt
+                y = x.addcmul_(p, x.sum(-1, keepdim=True), value=-1).div_(ns)
                 if j in ctx.kept: y = torch.where(ctx.kept[j], y, 0.)                     # through the clamp
-                torch.mm(y, e, out=gz[r]).neg_().add_(y.sum(-1, keepdim=True) * flat[r])  # through d = |z|² - 2 z·e + |e|²
+                # through d = |z|² - 2 z·e + |e|²
+                torch.mm(y, e, out=gz[r]).neg_().add_(y.sum(-1, keepdim=True) * flat[r])
         return gz.view(B, T, -1).to(ctx.dtype), None, None, None
 
 # %% ../nbs/06_losses.ipynb #cbabb77c
 def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=256) -> tuple[torch.Tensor, torch.Tensor]:
     "CMCM's code distributions [B, K] (softmax of minus distances, averaged over time) and the nearest codes [B, (T)] of `z` [B, (T,) D]."
-    if codes.requires_grad: raise CmwbError("soft_codes treats the codes as constants (the EMA moves them); pass codes.detach()")
+    if codes.requires_grad:
+        raise CmwbError("soft_codes treats the codes as constants (the EMA moves them); pass codes.detach()")
     z3 = z if z.dim() == 3 else z.unsqueeze(1)
     probs, idx = _SoftCodes.apply(z3, codes, eps, z3.shape[0] * z3.shape[1] if z.is_cuda else rows)
     return probs, idx if z.dim() == 3 else idx[:, 0]
@@ -103,7 +117,9 @@ class CrossCPC(nn.Module):
         for k in range(self.steps):
             target = xb[:, k + 1:T - self.steps + k + 1]                         # [B, T-k, D]
             logits = torch.einsum('btd,jtd->tbj', pred[:, :, k], target)       # per time: B x B
-            loss = loss + F.cross_entropy(logits.reshape(-1, B), torch.arange(B, device=xb.device).repeat(logits.shape[0]))
+            loss = loss + F.cross_entropy(
+                logits.reshape(-1, B), torch.arange(B, device=xb.device).repeat(logits.shape[0])
+            )
         return loss / self.steps
     def forward(self, x:dict) -> torch.Tensor:
         "Sum over ordered modality pairs (cross 1.0, self `self_weight`)."
@@ -114,13 +130,27 @@ def relation_distill(new:torch.Tensor, old:torch.Tensor, new_b:torch.Tensor|None
     "KL(old ‖ new) between row-softmaxed cosine-similarity matrices (within a modality, or across two)."
     nb, ob = (new, old) if new_b is None else (new_b, old_b)
     sim = lambda x, y: F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).T / temperature
-    return F.kl_div(F.log_softmax(sim(new, nb), -1), F.log_softmax(sim(old, ob).detach(), -1), log_target=True, reduction='batchmean')
+    return F.kl_div(
+        F.log_softmax(sim(new, nb), -1),
+        F.log_softmax(sim(old, ob).detach(), -1),
+        log_target=True,
+        reduction='batchmean',
+    )
 
 # %% ../nbs/06_losses.ipynb #ea05ae26
 def logit_distill(new_logits:torch.Tensor, old_logits:torch.Tensor, temperature:float=2.) -> torch.Tensor:
     "LwF's distillation: T² · KL(softmax(old/T) ‖ softmax(new/T)), averaged over the batch."
     T = temperature
-    return F.kl_div(F.log_softmax(new_logits / T, -1), F.log_softmax(old_logits.detach() / T, -1), log_target=True, reduction='batchmean') * T * T
+    return (
+        F.kl_div(
+            F.log_softmax(new_logits / T, -1),
+            F.log_softmax(old_logits.detach() / T, -1),
+            log_target=True,
+            reduction='batchmean',
+        )
+        * T
+        * T
+    )
 
 # %% ../nbs/06_losses.ipynb #7d583245
 class EWC:
@@ -144,7 +174,11 @@ class EWC:
         self.anchor = {k: v.detach().clone() for k, v in model.named_parameters() if k in self.fisher}
     def penalty(self, model:nn.Module) -> torch.Tensor:
         "λ/2 · Σ F (θ − θ*)²."
-        terms = [(self.fisher[k] * (p - self.anchor[k]).pow(2)).sum() for k, p in model.named_parameters() if k in self.fisher]
+        terms = [
+            (self.fisher[k] * (p - self.anchor[k]).pow(2)).sum()
+            for k, p in model.named_parameters()
+            if k in self.fisher
+        ]
         return self.lam / 2 * sum(terms) if terms else torch.zeros(())
 
 # %% ../nbs/06_losses.ipynb #a7bdab58
@@ -154,13 +188,15 @@ class NullSpaceProjector:
     def update(self, x:torch.Tensor):
         "Accumulate the uncentred covariance of layer inputs `x` [N, in]."
         x = x.detach().reshape(-1, x.shape[-1]).double()
-        self.z_in = (0 if self.z_in is None else self.z_in) + x.T @ x; self.n += len(x)
+        self.z_in = (0 if self.z_in is None else self.z_in) + x.T @ x
+        self.n += len(x)
     def _protected(self, z:torch.Tensor) -> torch.Tensor:
         vals, vecs = torch.linalg.eigh(z)
         return vecs[:, vals > self.threshold * vals.max().clamp_min(1e-30)]
     def build(self, weight:torch.Tensor):
         "Compute both projectors from the inputs seen so far and the current `weight` [out, in]."
-        z1 = self.z_in / max(self.n, 1); w = weight.detach().double()
+        z1 = self.z_in / max(self.n, 1)
+        w = weight.detach().double()
         u1, u2 = self._protected(z1), self._protected(w @ z1 @ w.T)
         self.p_in = (torch.eye(len(z1), dtype=z1.dtype) - u1 @ u1.T).to(weight)
         self.p_out = (torch.eye(len(w), dtype=z1.dtype) - u2 @ u2.T).to(weight)

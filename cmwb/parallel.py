@@ -20,7 +20,8 @@ def distributed() -> tuple[int, int, int]:
     local = int(os.environ.get('LOCAL_RANK', 0))
     if not dist.is_initialized():
         if torch.cuda.is_available(): torch.cuda.set_device(local)
-        dist.init_process_group('cpu:gloo,cuda:nccl' if torch.cuda.is_available() else 'gloo')   # CPU tensors always have gloo
+        # CPU tensors always have gloo
+        dist.init_process_group('cpu:gloo,cuda:nccl' if torch.cuda.is_available() else 'gloo')
     return dist.get_rank(), world, local
 
 # %% ../nbs/11_parallel.ipynb #b7e7a3cd
@@ -31,8 +32,10 @@ def split_sizes(n:int, world:int) -> list[int]:
 # %% ../nbs/11_parallel.ipynb #5cb08ab7
 def _all_gather(x:torch.Tensor, sizes:list[int]) -> torch.Tensor:
     "Every rank's slice (of `sizes[r]` items) → the whole batch, in rank order."
-    pad = x.new_zeros(max(sizes), *x.shape[1:]); pad[:len(x)] = x
-    parts = [torch.empty_like(pad) for _ in sizes]; dist.all_gather(parts, pad)
+    pad = x.new_zeros(max(sizes), *x.shape[1:])
+    pad[:len(x)] = x
+    parts = [torch.empty_like(pad) for _ in sizes]
+    dist.all_gather(parts, pad)
     return torch.cat([p[:s] for p, s in zip(parts, sizes)])
 
 class _GatherItems(torch.autograd.Function):
@@ -43,8 +46,10 @@ class _GatherItems(torch.autograd.Function):
         return _all_gather(x, sizes)
     @staticmethod
     def backward(ctx, g):
-        g = g.contiguous(); dist.all_reduce(g)
-        lo = sum(ctx.sizes[:ctx.rank]); return g[lo:lo + ctx.sizes[ctx.rank]], None, None
+        g = g.contiguous()
+        dist.all_reduce(g)
+        lo = sum(ctx.sizes[:ctx.rank])
+        return g[lo:lo + ctx.sizes[ctx.rank]], None, None
 
 # %% ../nbs/11_parallel.ipynb #da567a22
 class Shards:
@@ -88,8 +93,10 @@ def per_item(fn, *xs:torch.Tensor):
     sh = _ACTIVE
     if sh is None: return fn(*xs)
     n = xs[0].shape[0]
-    if any(x.shape[0] != n for x in xs): raise CmwbError(f"per_item: inputs differ in batch size: {[tuple(x.shape) for x in xs]}")
-    sizes = split_sizes(n, sh.world); lo = sum(sizes[:sh.rank])
+    if any(x.shape[0] != n for x in xs):
+        raise CmwbError(f"per_item: inputs differ in batch size: {[tuple(x.shape) for x in xs]}")
+    sizes = split_sizes(n, sh.world)
+    lo = sum(sizes[:sh.rank])
     _ACTIVE = None                                       # nested per_item calls run whole on this slice
     try: out = fn(*(x[lo:lo + sizes[sh.rank]] for x in xs))
     finally: _ACTIVE = sh
@@ -101,7 +108,8 @@ def _flat_broadcast(tensors:list, src:int=0):
     groups = {}
     for t in tensors: groups.setdefault((t.dtype, t.device), []).append(t)
     for ts in groups.values():
-        flat = torch.cat([t.reshape(-1) for t in ts]); dist.broadcast(flat, src)
+        flat = torch.cat([t.reshape(-1) for t in ts])
+        dist.broadcast(flat, src)
         for t, part in zip(ts, flat.split([t.numel() for t in ts])): t.copy_(part.view_as(t))
 
 @torch.no_grad()
@@ -112,7 +120,8 @@ def sync_grads(self:Shards, params):
     if not params: return
     grad = lambda p: p.grad if p.grad is not None else torch.zeros_like(p)
     has = torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=params[0].device)
-    flat = torch.cat([has] + [grad(p).reshape(-1).float() for p in params]); dist.all_reduce(flat)
+    flat = torch.cat([has] + [grad(p).reshape(-1).float() for p in params])
+    dist.all_reduce(flat)
     has, rest = flat[:len(params)] > 0, flat[len(params):] / self.world
     for p, h, g in zip(params, has.tolist(), rest.split([p.numel() for p in params])):
         p.grad = g.view_as(p).to(p.dtype) if h else None
@@ -127,7 +136,9 @@ def sync_state(self:Shards, module:torch.nn.Module):
     "Copy rank 0's parameters, buffers and random number generator states to every rank (when a stage starts)."
     if self.world == 1: return
     _flat_broadcast([p.data for p in module.parameters()] + [b for b in module.buffers()])
-    rng = [torch.get_rng_state()] + ([torch.cuda.get_rng_state()] if torch.cuda.is_available() and torch.cuda.is_initialized() else [])
+    rng = [torch.get_rng_state()] + (
+        [torch.cuda.get_rng_state()] if torch.cuda.is_available() and torch.cuda.is_initialized() else []
+    )
     _flat_broadcast(rng)
     torch.set_rng_state(rng[0])
     if len(rng) > 1: torch.cuda.set_rng_state(rng[1])
@@ -138,15 +149,21 @@ def state_digest(tensors:dict) -> str:
     "SHA-256 of named tensors' bytes (names sorted)."
     h = hashlib.sha256()
     for k in sorted(tensors):
-        t = tensors[k].detach().cpu().contiguous().reshape(-1)              # 1-d: 0-d tensors (counts) cannot be viewed as bytes
-        h.update(k.encode()); h.update(str(t.dtype).encode()); h.update(t.view(torch.uint8).numpy().tobytes())
+        # 1-d: 0-d tensors (counts) cannot be viewed as bytes
+        t = tensors[k].detach().cpu().contiguous().reshape(-1)
+        h.update(k.encode())
+        h.update(str(t.dtype).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
 def check_in_sync(self:Shards, state, where:str):
     "Stop with a clear error if the ranks' named tensors `state()` differ anywhere (`state` is only called with several ranks)."
     if self.world == 1: return
-    digests = [None] * self.world; dist.all_gather_object(digests, state_digest(state()))
+    digests = [None] * self.world
+    dist.all_gather_object(digests, state_digest(state()))
     if len(set(digests)) > 1:
-        raise CmwbError(f"{where}: the ranks' model states differ ({', '.join(d[:12] for d in digests)}); "
-                        "a per-item function read other items, or a kernel is not deterministic; run with one process to compare")
+        raise CmwbError(
+            f"{where}: the ranks' model states differ ({', '.join(d[:12] for d in digests)}); "
+            "a per-item function read other items, or a kernel is not deterministic; run with one process to compare"
+        )
 Shards.check_in_sync = check_in_sync

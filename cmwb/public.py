@@ -28,9 +28,18 @@ def _caption(id, text, concept, split, pair, domain='caption'):
 def save_manifest(m:Manifest, path) -> Path:
     "Write `m` as manifest YAML plus an items.jsonl beside it."
     import yaml
-    path = Path(path); items = path.with_suffix('.items.jsonl')
-    write_text(items, ''.join(json.dumps({k: v for k, v in vars(it).items() if v not in (None, {})}) + '\n' for it in m.items))
-    write_text(path, yaml.safe_dump(dict(name=m.name, root=str(Path(m.root).resolve()), sample_rate=m.sample_rate, items=items.name), sort_keys=False))
+    path = Path(path)
+    items = path.with_suffix('.items.jsonl')
+    write_text(
+        items, ''.join(json.dumps({k: v for k, v in vars(it).items() if v not in (None, {})}) + '\n' for it in m.items)
+    )
+    write_text(
+        path,
+        yaml.safe_dump(
+            dict(name=m.name, root=str(Path(m.root).resolve()), sample_rate=m.sample_rate, items=items.name),
+            sort_keys=False,
+        ),
+    )
     return path
 
 # %% ../nbs/01b_public.ipynb #f1963b4c
@@ -38,12 +47,28 @@ def read_mscoco(root, splits=('train2017', 'val2017'), test_split:str='val2017')
     "MSCOCO captions (image-text) from its annotation JSON files."
     root, rows = Path(root), []
     for sp in splits:
-        ann = json.loads(_need(root/'annotations'/f'captions_{sp}.json', 'the COCO captions annotation file').read_text())
+        ann = json.loads(
+            _need(root / 'annotations' / f'captions_{sp}.json', 'the COCO captions annotation file').read_text()
+        )
         split = 'test' if sp == test_split else 'train'
         for im in ann['images']:
-            rows.append(dict(id=f'coco-{im["id"]}', modality='image', path=f'{sp}/{im["file_name"]}', concept=f'coco-{im["id"]}', split=split, pair=f'coco-{im["id"]}', domain='coco'))
+            rows.append(
+                dict(
+                    id=f'coco-{im["id"]}',
+                    modality='image',
+                    path=f'{sp}/{im["file_name"]}',
+                    concept=f'coco-{im["id"]}',
+                    split=split,
+                    pair=f'coco-{im["id"]}',
+                    domain='coco',
+                )
+            )
         for a in ann['annotations']:
-            rows.append(_caption(f'coco-cap-{a["id"]}', a['caption'].strip(), f'coco-{a["image_id"]}', split, f'coco-{a["image_id"]}'))
+            rows.append(
+                _caption(
+                    f'coco-cap-{a["id"]}', a['caption'].strip(), f'coco-{a["image_id"]}', split, f'coco-{a["image_id"]}'
+                )
+            )
     return _pairs(rows, 'mscoco', root)
 
 # %% ../nbs/01b_public.ipynb #fb60b87b
@@ -57,8 +82,22 @@ def read_clotho(root) -> Manifest:
         if not f.exists(): continue
         for r in csv.DictReader(open(f, newline='', encoding='utf-8')):
             cid = f"clotho-{Path(r['file_name']).stem}"
-            rows.append(dict(id=cid, modality='audio', path=f"{sp}/{r['file_name']}", concept=cid, split=split, pair=cid, domain='clotho'))
-            rows += [_caption(f'{cid}-cap{k}', r[f'caption_{k}'], cid, split, cid) for k in range(1, 6) if r.get(f'caption_{k}')]
+            rows.append(
+                dict(
+                    id=cid,
+                    modality='audio',
+                    path=f"{sp}/{r['file_name']}",
+                    concept=cid,
+                    split=split,
+                    pair=cid,
+                    domain='clotho',
+                )
+            )
+            rows += [
+                _caption(f'{cid}-cap{k}', r[f'caption_{k}'], cid, split, cid)
+                for k in range(1, 6)
+                if r.get(f'caption_{k}')
+            ]
     if not rows: raise CmwbError(f"{root}: no clotho_captions_*.csv files found")
     return _pairs(rows, 'clotho', root)
 
@@ -71,7 +110,18 @@ def read_audiocaps(root, audio_name:str='{split}/{youtube_id}.wav') -> Manifest:
         for r in csv.DictReader(open(f, newline='', encoding='utf-8')):
             cid = f"ac-{r['youtube_id']}"
             if cid not in seen:
-                seen.add(cid); rows.append(dict(id=cid, modality='audio', path=audio_name.format(split=sp, **r), concept=cid, split=split, pair=cid, domain='audiocaps'))
+                seen.add(cid)
+                rows.append(
+                    dict(
+                        id=cid,
+                        modality='audio',
+                        path=audio_name.format(split=sp, **r),
+                        concept=cid,
+                        split=split,
+                        pair=cid,
+                        domain='audiocaps',
+                    )
+                )
             rows.append(_caption(f"ac-cap-{r['audiocap_id']}", r['caption'], cid, split, cid))
     if not rows: raise CmwbError(f"{root}: no train/val/test.csv files found")
     return _pairs(rows, 'audiocaps', root)
@@ -80,14 +130,39 @@ def read_audiocaps(root, audio_name:str='{split}/{youtube_id}.wav') -> Manifest:
 def read_msrvtt(root, frames:str='frames/{video_id}') -> Manifest:
     "MSR-VTT (video-text) from its videodatainfo JSON files; videos as frame folders."
     root, rows = Path(root), []
-    files = [p for p in [root/'videodatainfo.json', root/'train_val_videodatainfo.json', root/'test_videodatainfo.json'] if p.exists()]
+    files = [
+        p
+        for p in [root / 'videodatainfo.json', root / 'train_val_videodatainfo.json', root / 'test_videodatainfo.json']
+        if p.exists()
+    ]
     if not files: raise CmwbError(f"{root}: no videodatainfo.json (MSR-VTT annotations) found")
     for f in files:
-        d = json.loads(f.read_text()); split_of = {}
+        d = json.loads(f.read_text())
+        split_of = {}
         for v in d['videos']:
-            split = {'validate': 'val'}.get(v['split'], v['split']); split_of[v['video_id']] = split
-            rows.append(dict(id=v['video_id'], modality='video', path=frames.format(**v), concept=v['video_id'], split=split, pair=v['video_id'], domain='msrvtt'))
-        rows += [_caption(f"{s['video_id']}-s{s.get('sen_id', i)}", s['caption'], s['video_id'], split_of[s['video_id']], s['video_id']) for i, s in enumerate(d['sentences'])]
+            split = {'validate': 'val'}.get(v['split'], v['split'])
+            split_of[v['video_id']] = split
+            rows.append(
+                dict(
+                    id=v['video_id'],
+                    modality='video',
+                    path=frames.format(**v),
+                    concept=v['video_id'],
+                    split=split,
+                    pair=v['video_id'],
+                    domain='msrvtt',
+                )
+            )
+        rows += [
+            _caption(
+                f"{s['video_id']}-s{s.get('sen_id', i)}",
+                s['caption'],
+                s['video_id'],
+                split_of[s['video_id']],
+                s['video_id'],
+            )
+            for i, s in enumerate(d['sentences'])
+        ]
     return _pairs(rows, 'msrvtt', root)
 
 # %% ../nbs/01b_public.ipynb #ffe3acb8
@@ -95,13 +170,25 @@ def read_librispeech(root) -> Manifest:
     "LibriSpeech (speech-text) from its transcript files."
     root, rows = Path(root), []
     for tr in sorted(Path(root).glob('*/*/*/*.trans.txt')):
-        subset = tr.parts[-4]; split = 'test' if subset.startswith('test') else 'val' if subset.startswith('dev') else 'train'
+        subset = tr.parts[-4]
+        split = 'test' if subset.startswith('test') else 'val' if subset.startswith('dev') else 'train'
         for line in tr.read_text(encoding='utf-8').splitlines():
             if not line.strip(): continue
             uid, text = line.split(' ', 1)
-            rows += [dict(id=uid, modality='speech', path=str((tr.parent/f'{uid}.flac').relative_to(root)), concept=uid, split=split, pair=uid, domain=subset),
-                     _caption(f'{uid}.txt', text.lower(), uid, split, uid)]
-    if not rows: raise CmwbError(f"{root}: no LibriSpeech */*/*/*.trans.txt files found (point at the LibriSpeech folder)")
+            rows += [
+                dict(
+                    id=uid,
+                    modality='speech',
+                    path=str((tr.parent / f'{uid}.flac').relative_to(root)),
+                    concept=uid,
+                    split=split,
+                    pair=uid,
+                    domain=subset,
+                ),
+                _caption(f'{uid}.txt', text.lower(), uid, split, uid),
+            ]
+    if not rows:
+        raise CmwbError(f"{root}: no LibriSpeech */*/*/*.trans.txt files found (point at the LibriSpeech folder)")
     return _pairs(rows, 'librispeech', root)
 
 # %% ../nbs/01b_public.ipynb #7e36ae93
@@ -125,8 +212,25 @@ def read_vggsound(root, caption:str='the sound of {label}') -> Manifest:
     root, rows = Path(root), []
     for r in csv.reader(open(_need(root/'vggsound.csv', 'vggsound.csv (youtube_id,start_seconds,label,split)'), newline='', encoding='utf-8')):
         if len(r) < 4: continue
-        yid, start, label, split = r[:4]; cid = f'{yid}_{int(start):06d}'
-        rows += _av_rows(f'vgg-{cid}', label, 'test' if split.strip() == 'test' else 'train', 'vggsound', f'audio/{cid}.wav', f'frames/{cid}', caption)
+        yid, start, label, split = r[:4]
+        cid = f'{yid}_{int(start):06d}'
+        rows += _av_rows(
+            f'vgg-{cid}',
+            label,
+            'test' if split.strip() == 'test' else 'train',
+            'vggsound',
+            f'audio/{cid}.wav',
+            f'frames/{cid}',
+            caption,
+        )
     return _pairs(rows, 'vggsound', root)
 
-READERS = dict(mscoco=read_mscoco, clotho=read_clotho, audiocaps=read_audiocaps, msrvtt=read_msrvtt, librispeech=read_librispeech, ave=read_ave, vggsound=read_vggsound)
+READERS = dict(
+    mscoco=read_mscoco,
+    clotho=read_clotho,
+    audiocaps=read_audiocaps,
+    msrvtt=read_msrvtt,
+    librispeech=read_librispeech,
+    ave=read_ave,
+    vggsound=read_vggsound,
+)

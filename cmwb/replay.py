@@ -15,7 +15,8 @@ __all__ = ['ExemplarBuffer', 'add', 'sample', 'state', 'from_state', 'GaussianSt
 class ExemplarBuffer:
     "Paired feature rows within `budget_bytes`, kept by 'reservoir' or 'balanced' (per class) sampling."
     def __init__(self, budget_bytes:int, policy:str='reservoir', seed:int=0):
-        if policy not in ('reservoir', 'balanced'): raise CmwbError(f"replay policy must be 'reservoir' or 'balanced', got {policy!r}")
+        if policy not in ('reservoir', 'balanced'):
+            raise CmwbError(f"replay policy must be 'reservoir' or 'balanced', got {policy!r}")
         self.budget, self.policy, self.seen = int(budget_bytes), policy, 0
         self.g = torch.Generator().manual_seed(seed)
         self.data: dict[str, torch.Tensor] = {}
@@ -25,7 +26,8 @@ class ExemplarBuffer:
     def capacity(self, row:dict) -> int:
         "How many rows like `row` (one item's tensors) fit in the budget."
         return self.budget // sum(t[0].numel() * t.element_size() for t in row.values())
-    def __repr__(self): return f"ExemplarBuffer({len(self)} rows, {self.nbytes/1e6:.2f}/{self.budget/1e6:.2f} MB, {self.policy})"
+    def __repr__(self):
+        return f"ExemplarBuffer({len(self)} rows, {self.nbytes / 1e6:.2f}/{self.budget / 1e6:.2f} MB, {self.policy})"
 
 # %% ../nbs/05_replay.ipynb #1bd4d715
 def _rows(feats:dict, labels, stage:int) -> dict:
@@ -33,7 +35,11 @@ def _rows(feats:dict, labels, stage:int) -> dict:
     n = len(labels)
     bad = [m for m, t in feats.items() if len(t) != n]
     if bad: raise CmwbError(f"replay: {bad} have a different number of rows than the {n} labels")
-    return {**{m: t.detach().cpu() for m, t in feats.items()}, 'label': torch.as_tensor(labels).cpu().long(), 'stage': torch.full((n,), stage)}
+    return {
+        **{m: t.detach().cpu() for m, t in feats.items()},
+        'label': torch.as_tensor(labels).cpu().long(),
+        'stage': torch.full((n,), stage),
+    }
 
 def _reservoir_slots(seen:int, n:int, cap:int, g) -> tuple:
     "Slots for `n` new items after `seen`, and which batch item finally lands in each written slot."
@@ -47,7 +53,10 @@ def _reservoir_slots(seen:int, n:int, cap:int, g) -> tuple:
 def add(self:ExemplarBuffer, feats:dict, labels, stage:int=0):
     "Offer a batch of paired rows (`feats`: modality → [N, ...]) to the buffer."
     rows = _rows(feats, labels, stage)
-    if self.data and set(rows) != set(self.data): raise CmwbError(f"replay: buffer holds {sorted(self.data)}, got {sorted(rows)}; use one buffer per modality set")
+    if self.data and set(rows) != set(self.data):
+        raise CmwbError(
+            f"replay: buffer holds {sorted(self.data)}, got {sorted(rows)}; use one buffer per modality set"
+        )
     cap = self.capacity(rows)
     if self.policy == 'balanced': return self._add_balanced(rows, cap)
     if not self.data: self.data = {k: v.new_zeros((0, *v.shape[1:])) for k, v in rows.items()}
@@ -63,13 +72,15 @@ ExemplarBuffer.add = add
 def _add_balanced(self:ExemplarBuffer, rows:dict, cap:int):
     "Keep at most cap // n_classes rows per class, chosen at random."
     allr = {k: torch.cat([self.data[k], v]) if self.data else v for k, v in rows.items()}
-    lab = allr['label']; classes = lab.unique()
+    lab = allr['label']
+    classes = lab.unique()
     quota = max(cap // len(classes), 1)
     key = torch.rand(len(lab), generator=self.g, dtype=torch.float64)
     order = torch.argsort(lab.double() * 2 + key)                           # by class, then at random
     first = torch.searchsorted(lab[order], lab[order], right=False)         # start of each row's class run
     keep = order[(torch.arange(len(lab)) - first) < quota]
-    self.data = {k: v[keep.sort().values] for k, v in allr.items()}; self.seen += len(rows['label'])
+    self.data = {k: v[keep.sort().values] for k, v in allr.items()}
+    self.seen += len(rows['label'])
 ExemplarBuffer._add_balanced = _add_balanced
 
 # %% ../nbs/05_replay.ipynb #bdb26517
@@ -86,7 +97,9 @@ def state(self:ExemplarBuffer) -> tuple[dict, dict]:
 
 def from_state(tensors:dict, meta:dict) -> ExemplarBuffer:
     "Rebuild a buffer saved by `ExemplarBuffer.state`."
-    b = ExemplarBuffer(meta['budget'], meta['policy']); b.seen = meta['seen']; b.g.set_state(tensors['rng'])
+    b = ExemplarBuffer(meta['budget'], meta['policy'])
+    b.seen = meta['seen']
+    b.g.set_state(tensors['rng'])
     b.data = {k[4:]: v for k, v in tensors.items() if k.startswith('buf.')}
     return b
 ExemplarBuffer.sample, ExemplarBuffer.state, ExemplarBuffer.from_state = sample, state, staticmethod(from_state)
@@ -99,8 +112,10 @@ class GaussianStats:
         "Accumulate features [N, D] with class `labels` [N]."
         x, y = feats.detach().double().cpu().reshape(len(feats), -1), torch.as_tensor(labels).cpu().long()
         for c in y.unique().tolist():
-            xc = x[y == c]; n, s, ss = self.acc.get((modality, c), (0, 0., 0.))
-            self.acc[(modality, c)] = (n + len(xc), s + xc.sum(0), ss + xc.T @ xc); self.factors.pop((modality, c), None)
+            xc = x[y == c]
+            n, s, ss = self.acc.get((modality, c), (0, 0., 0.))
+            self.acc[(modality, c)] = (n + len(xc), s + xc.sum(0), ss + xc.T @ xc)
+            self.factors.pop((modality, c), None)
     def classes(self, modality:str) -> list[int]: return sorted(c for m, c in self.acc if m == modality)
 
 # %% ../nbs/05_replay.ipynb #a4b208ba
@@ -108,7 +123,8 @@ def moments(self:GaussianStats, modality:str, c:int) -> tuple:
     "(count, mean, covariance + shrink·I) of class `c` of `modality`."
     if (modality, c) not in self.acc: raise CmwbError(f"no statistics for class {c} of modality {modality!r}")
     n, s, ss = self.acc[(modality, c)]
-    mu = s / n; cov = ss / n - torch.outer(mu, mu)
+    mu = s / n
+    cov = ss / n - torch.outer(mu, mu)
     return n, mu, cov + self.shrink * torch.eye(len(mu), dtype=cov.dtype)
 
 def sample(self:GaussianStats, modality:str, n_per_class:int, generator=None) -> tuple:
@@ -122,7 +138,8 @@ def sample(self:GaussianStats, modality:str, n_per_class:int, generator=None) ->
 def factor(self:GaussianStats, modality:str, c:int) -> tuple:
     "(mean, Cholesky factor of the covariance) of class `c`, computed once until the class gets more features."
     if (modality, c) not in self.factors:
-        _, mu, cov = self.moments(modality, c); self.factors[(modality, c)] = (mu, torch.linalg.cholesky(cov))
+        _, mu, cov = self.moments(modality, c)
+        self.factors[(modality, c)] = (mu, torch.linalg.cholesky(cov))
     return self.factors[(modality, c)]
 GaussianStats.moments, GaussianStats.factor, GaussianStats.sample = moments, factor, sample
 
@@ -142,11 +159,14 @@ class LinearPMR(PseudoModality):
         x = F.pad(mediator.detach().reshape(len(mediator), -1).double(), (0, 1), value=1.)
         y = target.detach().reshape(len(target), -1).double()
         self.w = torch.linalg.solve(x.T @ x + self.ridge * len(x) * torch.eye(x.shape[1], dtype=x.dtype), x.T @ y)
-        self.std = (y - x @ self.w).std(0); self.shape = target.shape[1:]
+        self.std = (y - x @ self.w).std(0)
+        self.shape = target.shape[1:]
         return self
     def generate(self, mediator, generator=None):
         x = F.pad(mediator.detach().reshape(len(mediator), -1).double(), (0, 1), value=1.)
-        y = x @ self.w + self.noise * self.std * torch.randn(len(x), self.w.shape[1], generator=generator, dtype=x.dtype)
+        y = x @ self.w + self.noise * self.std * torch.randn(
+            len(x), self.w.shape[1], generator=generator, dtype=x.dtype
+        )
         return y.float().reshape(len(x), *self.shape)
 
 # %% ../nbs/05_replay.ipynb #41ded791
@@ -157,13 +177,19 @@ class CodePMR(PseudoModality):
     def fit(self, mediator, target):
         "Per code: mean and std of the target modality's features that chose it (else the code itself)."
         from cmwb.codebook import nearest_code
-        self.embed = self.cb.embed.detach().float().cpu().clone()      # the codes as they are now (the codebook may grow)
-        t = target.detach().reshape(-1, self.cb.dim).float().cpu(); idx = nearest_code(t, self.embed)
-        K = len(self.embed); n = torch.zeros(K).index_add_(0, idx, torch.ones(len(idx)))
-        s = torch.zeros(K, self.cb.dim).index_add_(0, idx, t); ss = torch.zeros(K).index_add_(0, idx, t.pow(2).sum(1))
+        # the codes as they are now (the codebook may grow)
+        self.embed = self.cb.embed.detach().float().cpu().clone()
+        t = target.detach().reshape(-1, self.cb.dim).float().cpu()
+        idx = nearest_code(t, self.embed)
+        K = len(self.embed)
+        n = torch.zeros(K).index_add_(0, idx, torch.ones(len(idx)))
+        s = torch.zeros(K, self.cb.dim).index_add_(0, idx, t)
+        ss = torch.zeros(K).index_add_(0, idx, t.pow(2).sum(1))
         self.mean = torch.where(n[:, None] > 0, s / n.clamp_min(1)[:, None], self.embed)
         var = (ss / n.clamp_min(1) - self.mean.pow(2).sum(1)) / self.cb.dim
-        self.std = torch.where(n > 1, var.clamp_min(0).sqrt(), var[n > 1].clamp_min(0).sqrt().mean() if (n > 1).any() else 0.)
+        self.std = torch.where(
+            n > 1, var.clamp_min(0).sqrt(), var[n > 1].clamp_min(0).sqrt().mean() if (n > 1).any() else 0.0
+        )
         return self
     def generate(self, mediator, generator=None):
         from cmwb.codebook import nearest_code

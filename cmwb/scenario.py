@@ -26,8 +26,12 @@ class Stage:
     epochs: int | None = None             # override the experiment's epochs
 
     def __post_init__(self):
-        if len(self.modalities) < 2: raise ValueError(f"stage {self.name!r} needs at least two modalities, got {self.modalities}")
-        if self.mediator is not None and self.mediator not in self.modalities: raise ValueError(f"stage {self.name!r}: mediator {self.mediator!r} is not one of its modalities {self.modalities}")
+        if len(self.modalities) < 2:
+            raise ValueError(f"stage {self.name!r} needs at least two modalities, got {self.modalities}")
+        if self.mediator is not None and self.mediator not in self.modalities:
+            raise ValueError(
+                f"stage {self.name!r}: mediator {self.mediator!r} is not one of its modalities {self.modalities}"
+            )
 
 @dataclass
 class Schedule:
@@ -44,10 +48,19 @@ class Schedule:
 # %% ../nbs/07_scenario.ipynb #bb61bae1
 def table(self:Schedule) -> str:
     "The schedule as a Markdown table."
-    rows = [f"| {i} | {s.name} | {' ↔ '.join(s.modalities)} | {s.mediator or '-'} | {', '.join(s.concepts) if s.concepts else 'all'} | {', '.join(s.domains) if s.domains else 'all'} | {s.new_codes} | {s.new_experts} |"
-            for i, s in enumerate(self.stages)]
-    return '\n'.join([f"**{self.name}** ({self.setting}-incremental)", '',
-                      '| # | stage | modalities | mediator | concepts | domains | new codes | new experts |', '|---|---|---|---|---|---|---|---|', *rows])
+    rows = [
+        f"| {i} | {s.name} | {' ↔ '.join(s.modalities)} | {s.mediator or '-'} | {', '.join(s.concepts) if s.concepts else 'all'} | {', '.join(s.domains) if s.domains else 'all'} | {s.new_codes} | {s.new_experts} |"
+        for i, s in enumerate(self.stages)
+    ]
+    return '\n'.join(
+        [
+            f"**{self.name}** ({self.setting}-incremental)",
+            '',
+            '| # | stage | modalities | mediator | concepts | domains | new codes | new experts |',
+            '|---|---|---|---|---|---|---|---|',
+            *rows,
+        ]
+    )
 Schedule.table = table
 Schedule._repr_markdown_ = table
 Schedule.__str__ = table
@@ -75,13 +88,27 @@ def stage_pairs(m:Manifest, stage:Stage, split:str) -> Pairs:
         if stage.domains and it.modality != stage.mediator and it.domain not in stage.domains: continue
         by_pair.setdefault(it.pair, {}).setdefault(it.modality, it)      # a group with several captions: the first
     full = sorted(p for p, d in by_pair.items() if len(d) == len(stage.modalities))
-    if not full: raise CmwbError(f"{m.source}: stage {stage.name!r} has no {split} pairs of {stage.modalities}; check its concepts/domains")
+    if not full:
+        raise CmwbError(
+            f"{m.source}: stage {stage.name!r} has no {split} pairs of {stage.modalities}; check its concepts/domains"
+        )
     ids = {mod: [by_pair[p][mod].id for p in full] for mod in stage.modalities}
-    return Pairs(list(stage.modalities), ids, torch.tensor([cidx[by_pair[p][stage.modalities[0]].concept] for p in full]))
+    return Pairs(
+        list(stage.modalities), ids, torch.tensor([cidx[by_pair[p][stage.modalities[0]].concept] for p in full])
+    )
 
 def modality_items(m:Manifest, modality:str, split:str, concepts=None, domains=None) -> tuple:
     "Ids and concept labels of all `modality` items in `split` (for evaluating pairs never trained together)."
     cidx = concept_index(m)
-    its = sorted((it for it in m.items if it.modality == modality and it.split == split and (not concepts or it.concept in concepts)
-                  and (not domains or it.domain in domains)), key=lambda it: it.id)
+    its = sorted(
+        (
+            it
+            for it in m.items
+            if it.modality == modality
+            and it.split == split
+            and (not concepts or it.concept in concepts)
+            and (not domains or it.domain in domains)
+        ),
+        key=lambda it: it.id,
+    )
     return [it.id for it in its], torch.tensor([cidx[it.concept] for it in its])

@@ -29,39 +29,49 @@ def expand(grid:dict) -> list[dict]:
     "Every combination of the grid's values, in order."
     bad = [k for k, v in grid.items() if not isinstance(v, list) or not v]
     if bad: raise ConfigError(f"sweep grid: {bad} must be non-empty lists of values")
-    keys = list(grid); return [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
+    keys = list(grid)
+    return [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
 
 def point_name(p:dict) -> str:
     "A folder name for a grid point, e.g. method=comet,seed=0 -> comet-seed0."
-    return '-'.join(str(v) if k == 'method' else f'{k}{v}' for k, v in p.items()).replace('/', '_').replace(' ', '') or 'run'
+    return (
+        '-'.join(str(v) if k == 'method' else f'{k}{v}' for k, v in p.items()).replace('/', '_').replace(' ', '')
+        or 'run'
+    )
 
 # %% ../nbs/14_sweep.ipynb #16b79789
 def run_point(nb:str, folder:str, params:dict, kernel:str='python3', gpu:int|None=None, timeout:int|None=None) -> dict:
     "Execute notebook `nb` with `params` into `folder`; return a status dict (never raises)."
     import papermill as pm
     if gpu is not None: os.environ['CUDA_VISIBLE_DEVICES'] = str(gpu)
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True); out_nb = folder/'notebook.ipynb'
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out_nb = folder/'notebook.ipynb'
     t = time.time()
     try:
         pm.execute_notebook(nb, str(out_nb), parameters={**params, 'out': str(folder/'run')}, kernel_name=kernel,
                             cwd=str(Path(nb).parent), progress_bar=False, execution_timeout=timeout)
         return dict(folder=str(folder), ok=True, seconds=time.time() - t)
     except pm.PapermillExecutionError as e:
-        return dict(folder=str(folder), ok=False, error=f"{out_nb}: cell In [{e.exec_count}] raised {e.ename}: {e.evalue}")
+        return dict(
+            folder=str(folder), ok=False, error=f"{out_nb}: cell In [{e.exec_count}] raised {e.ename}: {e.evalue}"
+        )
     except Exception as e:
         return dict(folder=str(folder), ok=False, error=f"{out_nb}: {type(e).__name__}: {e}")
 
 # %% ../nbs/14_sweep.ipynb #a33867d8
 def _gpus() -> int:
     try:
-        import torch; return torch.cuda.device_count()
+        import torch
+        return torch.cuda.device_count()
     except ImportError: return 0
 
 def _die_with_parent():
     "Worker initializer (Linux): SIGKILL when the sweep process dies, so no orphaned worker keeps running a notebook."
     try:
         import ctypes, signal
-        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG; kernels follow their worker
+        # PR_SET_PDEATHSIG; kernels follow their worker
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError): pass
 
 def run_sweep(cfg:SweepConfig, workers:int|None=None) -> dict:
@@ -79,9 +89,11 @@ def run_sweep(cfg:SweepConfig, workers:int|None=None) -> dict:
             if i and i < (workers or cfg.workers): time.sleep(cfg.stagger)          # stagger the first kernel starts
             futs[ex.submit(run_point, nb, str(out/n), p, cfg.kernel, i % n_gpu if n_gpu else None, cfg.timeout)] = n
         for f in as_completed(futs):
-            r = f.result(); (res['done'] if r['ok'] else res['failed']).append(r if not r['ok'] else futs[f])
+            r = f.result()
+            (res['done'] if r['ok'] else res['failed']).append(r if not r['ok'] else futs[f])
             log.info(f"{futs[f]}: {'done' if r['ok'] else r['error']}")
-    collect(out, points); return res
+    collect(out, points)
+    return res
 
 # %% ../nbs/14_sweep.ipynb #d259ef23
 def collect(out, points:list) -> Path | None:
@@ -90,9 +102,13 @@ def collect(out, points:list) -> Path | None:
     from cmwb.train import run_row
     from cmwb.viz import write_comparison
     from cmwb.core import write_text
-    out = Path(out); done = [(n, p) for n, p in points if (out/n/'run'/'COMPLETE').exists()]
+    out = Path(out)
+    done = [(n, p) for n, p in points if (out/n/'run'/'COMPLETE').exists()]
     if not done: return None
-    rows = [{'name': n, **{k: v for k, v in p.items() if not isinstance(v, (dict, list))}, **run_row(out/n/'run')} for n, p in done]
+    rows = [
+        {'name': n, **{k: v for k, v in p.items() if not isinstance(v, (dict, list))}, **run_row(out / n / 'run')}
+        for n, p in done
+    ]
     write_text(out/'results.csv', pd.DataFrame(rows).to_csv(index=False))
     write_comparison([out/n/'run' for n, _ in done], out/'comparison.html')
     return out/'results.csv'
@@ -100,9 +116,13 @@ def collect(out, points:list) -> Path | None:
 # %% ../nbs/14_sweep.ipynb #40fe9dc2
 def cli_sweep(args):
     "`cmwb sweep`"
-    p = Path(args.sweep); cfg = from_dict(SweepConfig, read_yaml(p) or {}, src=str(p))
-    if not Path(cfg.notebook).is_absolute(): cfg.notebook = str((p.parent/cfg.notebook) if (p.parent/cfg.notebook).exists() else Path(cfg.notebook))
+    p = Path(args.sweep)
+    cfg = from_dict(SweepConfig, read_yaml(p) or {}, src=str(p))
+    if not Path(cfg.notebook).is_absolute():
+        cfg.notebook = str((p.parent / cfg.notebook) if (p.parent / cfg.notebook).exists() else Path(cfg.notebook))
     if args.out: cfg.out = args.out
     res = run_sweep(cfg, args.workers)
-    print(f"{len(res['done'])} run(s) done, {len(res['skipped'])} already complete, {len(res['failed'])} failed; table: {Path(cfg.out)/'results.csv'}")
+    print(
+        f"{len(res['done'])} run(s) done, {len(res['skipped'])} already complete, {len(res['failed'])} failed; table: {Path(cfg.out) / 'results.csv'}"
+    )
     if res['failed']: raise CmwbError('failed notebooks:\n  ' + '\n  '.join(r['error'] for r in res['failed']))

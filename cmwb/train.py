@@ -8,11 +8,11 @@ import itertools, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, torch
-from .core import (CmwbError, ConfigError, RunDir, failpoint, from_dict, get_logger, load_checkpoint, pick_device, read_json,
-                       read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict, write_json)
+from .core import (CmwbError, ConfigError, RunDir, failpoint, from_dict, get_logger, load_checkpoint, pick_device,
+    read_json, read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict, write_json)
 from .scenario import Schedule, Stage, stage_pairs, modality_items, concept_index
-from .evaluate import (Matrices, both_ways, hit_rate_chance, prototype_accuracy, prototypes, summarize, transfer, code_agreement,
-                           concept_agreement, code_retrieval_both, code_transfer, code_health)
+from .evaluate import (Matrices, both_ways, hit_rate_chance, prototype_accuracy, prototypes, summarize, transfer,
+    code_agreement, concept_agreement, code_retrieval_both, code_transfer, code_health)
 from .methods.base import StageData, make_method
 from .parallel import Shards
 
@@ -34,17 +34,30 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float | None = 1.0
     log_every: int = 20            # steps between loss logs (and NaN/Inf checks)
-    supervision: str = 'pairs'     # 'pairs': training never sees concept labels; 'labels': every method gets the label loss
-    label_weight: float = 1.0      # weight of the shared label loss (`Method.label_loss`), under supervision: labels only
+    # 'pairs': training never sees concept labels; 'labels': every method gets the label loss
+    supervision: str = 'pairs'
+    # weight of the shared label loss (`Method.label_loss`), under supervision: labels only
+    label_weight: float = 1.0
     def __post_init__(self):
         if self.supervision not in ('pairs', 'labels'):
             raise ValueError(f"supervision must be 'pairs' or 'labels', got {self.supervision!r}")
         if self.supervision == 'pairs' and self.label_weight != 1.0:
-            raise ValueError("label_weight acts only under supervision: labels; remove it or set train.supervision: labels")
+            raise ValueError(
+                "label_weight acts only under supervision: labels; remove it or set train.supervision: labels"
+            )
         if self.label_weight < 0: raise ValueError(f"label_weight must be >= 0, got {self.label_weight}")
-        bad = [f"{k} must be {rule}" for k, ok, rule in [('epochs', self.epochs >= 1, '>= 1'), ('batch_size', self.batch_size >= 2, '>= 2 (contrastive pairs)'),
-               ('lr', self.lr > 0, '> 0'), ('weight_decay', self.weight_decay >= 0, '>= 0'), ('log_every', self.log_every >= 1, '>= 1'),
-               ('grad_clip', self.grad_clip is None or self.grad_clip > 0, '> 0 or null')] if not ok]
+        bad = [
+            f"{k} must be {rule}"
+            for k, ok, rule in [
+                ('epochs', self.epochs >= 1, '>= 1'),
+                ('batch_size', self.batch_size >= 2, '>= 2 (contrastive pairs)'),
+                ('lr', self.lr > 0, '> 0'),
+                ('weight_decay', self.weight_decay >= 0, '>= 0'),
+                ('log_every', self.log_every >= 1, '>= 1'),
+                ('grad_clip', self.grad_clip is None or self.grad_clip > 0, '> 0 or null'),
+            ]
+            if not ok
+        ]
         if bad: raise ValueError('; '.join(bad))
 
 @dataclass
@@ -72,7 +85,8 @@ class ExperimentConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     data_root: str | None = None                # where benchmarks are built (default $CMWB_DATA or ./data)
     def __post_init__(self):
-        if self.width < 1 or self.temperature <= 0: raise ValueError(f"width must be >= 1 and temperature > 0, got {self.width}, {self.temperature}")
+        if self.width < 1 or self.temperature <= 0:
+            raise ValueError(f"width must be >= 1 and temperature > 0, got {self.width}, {self.temperature}")
 
 # %% ../nbs/10_train.ipynb #0f1c9972
 def find_config(name_or_path) -> Path:
@@ -90,7 +104,8 @@ def set_dotted(d:dict, key:str, value):
     *head, last = key.split('.')
     for i, k in enumerate(head):
         d = d.setdefault(k, {})
-        if not isinstance(d, dict): raise ConfigError(f"cannot set {key}: {'.'.join(head[:i + 1])} is {d!r}, not a section with fields")
+        if not isinstance(d, dict):
+            raise ConfigError(f"cannot set {key}: {'.'.join(head[: i + 1])} is {d!r}, not a section with fields")
     d[last] = value
 
 def _data_beside(d:dict, p:Path):
@@ -101,7 +116,8 @@ def _data_beside(d:dict, p:Path):
 
 def load_experiment(name_or_path, overrides:dict|None=None) -> ExperimentConfig:
     "Load and validate an experiment config, applying dotted `overrides`; manifest paths are stored absolute."
-    p = find_config(name_or_path); d = read_yaml(p) or {}
+    p = find_config(name_or_path)
+    d = read_yaml(p) or {}
     if isinstance(d, dict): _data_beside(d, p)
     for k, v in (overrides or {}).items(): set_dotted(d, k, v)
     if isinstance(d, dict) and 'data' in (overrides or {}):
@@ -148,14 +164,17 @@ def prepare_data(cfg:ExperimentConfig, progress:bool=False) -> RunData:
     "Manifest, features and per-stage pairs of experiment `cfg`."
     from cmwb.data import check_manifest
     from cmwb.features import extract
-    m = check_manifest(resolve_manifest(cfg.data, cfg.data_root), check_media=False)   # every missing file at once, before any work
+    # every missing file at once, before any work
+    m = check_manifest(resolve_manifest(cfg.data, cfg.data_root), check_media=False)
     mods = sorted({x for s in cfg.schedule.stages for x in s.modalities})
-    feats = extract(m, cfg.encoders, modalities=mods, progress=progress); check_finite_features(feats)
+    feats = extract(m, cfg.encoders, modalities=mods, progress=progress)
+    check_finite_features(feats)
     train = [stage_pairs(m, s, 'train') for s in cfg.schedule.stages]
     test = [stage_pairs(m, s, 'test') for s in cfg.schedule.stages]
     rd = RunData(m, feats, [], test, concept_index(m))
     rd.train = [rd.stage_data(p, t) for t, p in enumerate(train)]
-    if cfg.train.supervision == 'pairs': rd.train = [d.without_labels() for d in rd.train]   # training never sees labels
+    # training never sees labels
+    if cfg.train.supervision == 'pairs': rd.train = [d.without_labels() for d in rd.train]
     return rd
 
 # %% ../nbs/10_train.ipynb #2f943bac
@@ -169,7 +188,8 @@ def eval_tasks(s:Schedule) -> list[tuple]:
     mods = sorted({m for st in s.stages for m in st.modalities})
     extra = [tuple(p) for p in s.unseen_pairs]
     for a, b in [(a, b) for i, a in enumerate(mods) for b in mods[i + 1:]] + extra:
-        if frozenset((a, b)) not in trained and not any(t[0] == f'{a}~{b}' for t in tasks): tasks.append((f'{a}~{b}', a, b, None))
+        if frozenset((a, b)) not in trained and not any(t[0] == f'{a}~{b}' for t in tasks):
+            tasks.append((f'{a}~{b}', a, b, None))
     return tasks
 
 # %% ../nbs/10_train.ipynb #a19ef21e
@@ -184,38 +204,48 @@ def _represent(method, x, m, dev): return _batched(method.represent, x, m, dev)
 def _task_items(rd:RunData, task, split:str, stage=None):
     "(ids_a, labels_a, ids_b, labels_b) of a task: paired test items for stage tasks, all items otherwise."
     name, a, b, j = task
-    if j is not None and split == 'test': p = rd.test[j]; return p.ids[a], p.labels, p.ids[b], p.labels
+    if j is not None and split == 'test':
+        p = rd.test[j]
+        return p.ids[a], p.labels, p.ids[b], p.labels
     sc = stage.concepts if stage is not None else None
-    ia, la = modality_items(rd.manifest, a, split, concepts=sc); ib, lb = modality_items(rd.manifest, b, split, concepts=sc)
+    ia, la = modality_items(rd.manifest, a, split, concepts=sc)
+    ib, lb = modality_items(rd.manifest, b, split, concepts=sc)
     return ia, la, ib, lb
 
 # %% ../nbs/10_train.ipynb #5ce269f7
 def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, dev:str) -> dict:
     "Evaluate every task the method can see after stage `t`; fill row `t` of `M`; return the row."
-    row, e = {}, cfg.eval; method.eval()
+    row, e = {}, cfg.eval
+    method.eval()
     for task in eval_tasks(cfg.schedule):
         name, a, b, j = task
         if a not in method.seen or b not in method.seen: continue
         ia, la, ib, lb = _task_items(rd, task, 'test')
-        if not set(la.tolist()) & set(lb.tolist()): continue          # no concept in common (disjoint stages): nothing to retrieve
+        # no concept in common (disjoint stages): nothing to retrieve
+        if not set(la.tolist()) & set(lb.tolist()): continue
         fa, fb = rd.features[a].rows(ia), rd.features[b].rows(ib)
         ea, eb = _embed(method, fa, a, dev), _embed(method, fb, b, dev)
         r = both_ways(ea, eb, la, lb, ks=tuple(e.ks), map_k=e.map_k, block=e.block)
         for k in [f'r{k}' for k in e.ks] + [f'map{e.map_k}']: r[k] = (r[f'ab_{k}'] + r[f'ba_{k}']) / 2
         for k in e.ks:
-            r[f'r{k}_chance'] = (hit_rate_chance(la, lb, k) + hit_rate_chance(lb, la, k)) / 2   # a random ranking's hit rate
+            # a random ranking's hit rate
+            r[f'r{k}_chance'] = (hit_rate_chance(la, lb, k) + hit_rate_chance(lb, la, k)) / 2
         if j is not None and b == cfg.schedule.stages[j].mediator:
-            P, L = prototypes(eb, lb); r['proto_acc'] = prototype_accuracy(ea, la, P, L)
+            P, L = prototypes(eb, lb)
+            r['proto_acc'] = prototype_accuracy(ea, la, P, L)
         r.update(_transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev))
         if getattr(method, 'uses_codebook', False): r.update(_code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev))
         for k, v in r.items(): M.set(k, t, name, v)
         row[name] = r
-    method.train(); return row
+    method.train()
+    return row
 
 # %% ../nbs/10_train.ipynb #efc7957b
 def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     "CMG transfer: head on a's training items -> b's test items, and the reverse."
-    name, a, b, j = task; e = cfg.eval; out = {}
+    name, a, b, j = task
+    e = cfg.eval
+    out = {}
     stage = cfg.schedule.stages[j] if j is not None else None
     ta_ids, ta_l, tb_ids, tb_l = _task_items(rd, task, 'train', stage)
     for src, (ids, lab), dst_x, dst_l, key in [(a, (ta_ids, ta_l), (b, fb), lb, 'ab'), (b, (tb_ids, tb_l), (a, fa), la, 'ba')]:
@@ -233,13 +263,18 @@ def _codes(method, x, m, dev) -> torch.Tensor:
 
 def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     "The discrete-space figures of a task (see the table above), each with its chance line."
-    name, a, b, j = task; e = cfg.eval; cb = method.codebook; K = cb.n_codes; out = {}
+    name, a, b, j = task
+    e = cfg.eval
+    cb = method.codebook
+    K = cb.n_codes
+    out = {}
     ca, cb_ = _codes(method, fa, a, dev), _codes(method, fb, b, dev)
     if j is not None:                                                # held-out items, paired
         ag = code_agreement(ca, cb_)
         out.update(code_agree=ag['clip'], code_agree_chance=ag['clip_chance'])
         if 'position' in ag: out.update(code_agree_pos=ag['position'], code_agree_pos_chance=ag['position_chance'])
-    ca_ = concept_agreement(ca, la, cb_, lb); out.update(code_concept=ca_['concept'], code_concept_chance=ca_['concept_chance'])
+    ca_ = concept_agreement(ca, la, cb_, lb)
+    out.update(code_concept=ca_['concept'], code_concept_chance=ca_['concept_chance'])
     qa, qb = _represent(method, fa, a, dev).mean(1), _represent(method, fb, b, dev).mean(1)
     out.update(code_retrieval_both(qa, qb, la, lb, block=e.block))
     stage = cfg.schedule.stages[j] if j is not None else None
@@ -253,9 +288,12 @@ def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     out['code_transfer_chance'] = (out['ab_code_transfer_chance'] + out['ba_code_transfer_chance']) / 2
     for side, m, idx in [('a', a, ca), ('b', b, cb_)]:
         h = code_health(idx, K)
-        out.update({f'code_used_{side}': h['used'], f'code_perplexity_{side}': h['perplexity'], f'code_dead_{side}': h['dead']})
+        out.update(
+            {f'code_used_{side}': h['used'], f'code_perplexity_{side}': h['perplexity'], f'code_dead_{side}': h['dead']}
+        )
     out['n_codes'] = K
-    if hasattr(cb, 'held_resets'):                  # COMET's codebook counts its resets per modality; CMG's keeps no such record
+    # COMET's codebook counts its resets per modality; CMG's keeps no such record
+    if hasattr(cb, 'held_resets'):
         out.update(_reset_counts(cb, a, b))
     return out
 
@@ -264,7 +302,9 @@ def _reset_counts(cb, a:str, b:str) -> dict:
     out = {'code_resets': int(cb.stage_resets)}
     for side, m in [('a', a), ('b', b)]:
         row = cb.modalities.index(m) if m in cb.modalities else None
-        out[f'code_resets_held_{side}'] = int(cb.held_resets[row]) if row is not None and row < len(cb.held_resets) else 0
+        out[f'code_resets_held_{side}'] = (
+            int(cb.held_resets[row]) if row is not None and row < len(cb.held_resets) else 0
+        )
     return out
 
 # %% ../nbs/10_train.ipynb #0c0f2aca
@@ -279,9 +319,13 @@ def _load_opt(opt, tensors:dict, meta:dict):
 
 def save_ckpt(run:RunDir, name:str, method, opt, stage:int, epoch:int, step:int, M:Matrices, elapsed:float=0.):
     "Write checkpoint `name` of the run (atomic; JSON last); `elapsed`: seconds the run has taken so far, over all its processes."
-    mt, mm = method.get_state(); ot, om = _opt_tensors(opt) if opt is not None else ({}, None)
-    save_checkpoint(run.path/'checkpoints'/name, {**{f'm.{k}': v for k, v in mt.items()}, **ot, 'rng': torch.get_rng_state()},
-                    dict(stage=stage, epoch=epoch, step=step, method=mm, opt=om, matrices=M.to_dict(), elapsed=elapsed))
+    mt, mm = method.get_state()
+    ot, om = _opt_tensors(opt) if opt is not None else ({}, None)
+    save_checkpoint(
+        run.path / 'checkpoints' / name,
+        {**{f'm.{k}': v for k, v in mt.items()}, **ot, 'rng': torch.get_rng_state()},
+        dict(stage=stage, epoch=epoch, step=step, method=mm, opt=om, matrices=M.to_dict(), elapsed=elapsed),
+    )
 
 # %% ../nbs/10_train.ipynb #30250144
 def latest_ckpt(run:RunDir) -> Path | None:
@@ -298,7 +342,8 @@ def restore(run:RunDir, method, schedule:Schedule):
     for t in range(meta['stage'] + 1): method.setup_stage(t, schedule.stages[t])
     method.set_state({k[2:]: v for k, v in tensors.items() if k.startswith('m.')}, meta['method'])
     torch.set_rng_state(tensors['rng'])
-    meta['done'] = p.name.endswith('done'); return tensors, meta
+    meta['done'] = p.name.endswith('done')
+    return tensors, meta
 
 # %% ../nbs/10_train.ipynb #0d2ff1e0
 class NonFiniteError(CmwbError):
@@ -313,7 +358,10 @@ def _batches(rd:RunData, method, t:int, seed:int, epoch:int, bs:int):
     orders = {s: _order(seed, s, epoch, len(rd.train[s])) for s in srcs}
     n = len(rd.train[t])
     for i in range(0, max(n - bs // 2, 1), bs):                  # a last batch under half size is dropped
-        yield [rd.train[s].batch(o[i:i + bs] if s == t else o[torch.arange(i, i + bs) % len(o)]) for s, o in orders.items()]
+        yield [
+            rd.train[s].batch(o[i : i + bs] if s == t else o[torch.arange(i, i + bs) % len(o)])
+            for s, o in orders.items()
+        ]
 
 # %% ../nbs/10_train.ipynb #aa6458a4
 def _check_finite(hist:list, t:int, first_step:int, stage_name:str):
@@ -322,8 +370,10 @@ def _check_finite(hist:list, t:int, first_step:int, stage_name:str):
     bad = ~torch.isfinite(vals)
     if bad.any():
         i, k = [int(x) for x in bad.nonzero()[0]]
-        raise NonFiniteError(f"stage {t} ({stage_name}), step {first_step + i}: loss {list(hist[i])[k]!r} is {float(vals[i, k])}; "
-                             "the run stopped; its last good checkpoint is intact (resume after fixing the cause)")
+        raise NonFiniteError(
+            f"stage {t} ({stage_name}), step {first_step + i}: loss {list(hist[i])[k]!r} is {float(vals[i, k])}; "
+            "the run stopped; its last good checkpoint is intact (resume after fixing the cause)"
+        )
     return vals.mean(0)
 
 # %% ../nbs/10_train.ipynb #d9bd34cc
@@ -337,23 +387,35 @@ def train_stage(method, rd, cfg, t, run, M, dev, opt, start_epoch, step, log, tb
         hist, first = [], step
         batches_all = list(_batches(rd, method, t, cfg.seed, epoch, tc.batch_size))
         for i, batches in enumerate(tqdm(batches_all, desc=f'stage {t} {st.name} epoch {epoch}', disable=None if progress else True, leave=False)):
-            if stop is not None and stop.is_set(): raise Stopped(f"stopped at stage {t}, epoch {epoch}; the run resumes from its last checkpoint")
+            if stop is not None and stop.is_set():
+                raise Stopped(f"stopped at stage {t}, epoch {epoch}; the run resumes from its last checkpoint")
             if on_step: on_step(epoch, i, len(batches_all), epochs)
             with dev.autocast(), dp.sharding():
                 parts = {}
                 for n, b in enumerate(batches):
                     b = {k: x.to(dev.device) for k, x in b.items()}
                     out = method.training_step(b, t)
-                    if tc.supervision == 'labels' and tc.label_weight: out = dict(out, labels=tc.label_weight * method.label_loss(b))
+                    if tc.supervision == 'labels' and tc.label_weight:
+                        out = dict(out, labels=tc.label_weight * method.label_loss(b))
                     for k, v in out.items(): parts[k if n == 0 else f'{k}@{n}'] = v
-            sum(parts.values()).backward(); dp.sync_grads(method.trainable()); method.after_backward(t)
+            sum(parts.values()).backward()
+            dp.sync_grads(method.trainable())
+            method.after_backward(t)
             if tc.grad_clip: torch.nn.utils.clip_grad_norm_(method.trainable(), tc.grad_clip)
-            opt.step(); opt.zero_grad(set_to_none=True); dp.sync_buffers(method); step += 1; failpoint('step')
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            dp.sync_buffers(method)
+            step += 1
+            failpoint('step')
             hist.append({k: v.detach().float() for k, v in parts.items()})
-            if len(hist) == tc.log_every: _log_losses(log_run, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0])); hist, first = [], step
+            if len(hist) == tc.log_every:
+                _log_losses(log_run, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0]))
+                hist, first = [], step
         if hist: _log_losses(log_run, tb, t, epoch, step, _check_finite(hist, t, first, st.name), list(hist[0]))
         if epoch < epochs - 1 and dp.lead:
-            name = f'stage{t:02d}-epoch{epoch:03d}'; save_ckpt(run, name, method, opt, t, epoch, step, M, clock() if clock else 0.); _prune(run, t, keep=name)
+            name = f'stage{t:02d}-epoch{epoch:03d}'
+            save_ckpt(run, name, method, opt, t, epoch, step, M, clock() if clock else 0.)
+            _prune(run, t, keep=name)
     return step
 
 def _log_losses(run, tb, t, epoch, step, means, names):
@@ -370,15 +432,21 @@ def _prune(run, t, keep=None):
 @torch.no_grad()
 def save_embeddings(run:RunDir, method, rd:RunData, cfg:ExperimentConfig, t:int, dev:str, per_modality:int=300):
     "Embeddings, codes and labels of a fixed sample of test items per seen modality, for figures."
-    out, ids = {}, {}; method.eval()                 # eval mode: figures' passes do not count as expert usage
+    out, ids = {}, {}
+    method.eval()                 # eval mode: figures' passes do not count as expert usage
     for m in method.seen:
         all_ids, labels = modality_items(rd.manifest, m, 'test')
         pick = torch.randperm(len(all_ids), generator=torch.Generator().manual_seed(0))[:per_modality].sort().values
         x = rd.features[m].rows([all_ids[i] for i in pick])
-        out[f'{m}.emb'] = _embed(method, x, m, dev); out[f'{m}.label'] = labels[pick]; ids[m] = [all_ids[i] for i in pick]
+        out[f'{m}.emb'] = _embed(method, x, m, dev)
+        out[f'{m}.label'] = labels[pick]
+        ids[m] = [all_ids[i] for i in pick]
         if getattr(method, 'uses_codebook', False):
-            out[f'{m}.code'] = _batched(lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1], x, m, dev).long()
-    method.train(); save_checkpoint(run.path/'embeddings'/f'stage{t:02d}', out, dict(stage=t, ids=ids))
+            out[f'{m}.code'] = _batched(
+                lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1], x, m, dev
+            ).long()
+    method.train()
+    save_checkpoint(run.path/'embeddings'/f'stage{t:02d}', out, dict(stage=t, ids=ids))
 
 # %% ../nbs/10_train.ipynb #83b43b99
 def _method(cfg:ExperimentConfig, rd:RunData):
@@ -400,7 +468,8 @@ class Session:
     "A run in progress: opens (and locks) a run folder, then trains one stage per `next_stage()` call."
     def __init__(self, cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, accept_changes:bool=False):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, get_logger('cmwb.train')
-        self.dp = Shards.from_env()                     # under torchrun: this rank; only rank 0 locks and writes the folder
+        # under torchrun: this rank; only rank 0 locks and writes the folder
+        self.dp = Shards.from_env()
         self.run = RunDir(self.out).__enter__() if self.dp.lead else RunDir(self.out)
         try: self._open(resume, accept_changes)
         except BaseException:
@@ -416,28 +485,42 @@ class Session:
     @property
     def finished(self) -> bool: return self.t >= len(self.cfg.schedule.stages)
     def close(self):
-        if getattr(self, 'tb', None): self.tb.close(); self.tb = None
+        if getattr(self, 'tb', None):
+            self.tb.close()
+            self.tb = None
         if self.dp.lead: self.run.__exit__()
 
 # %% ../nbs/10_train.ipynb #e15066b9
 def _open(self:Session, resume:bool, accept_changes:bool=False):
     "Check the folder and the config, prepare data, build the method, restore the newest checkpoint when resuming."
-    cfg, out, run = self.cfg, self.out, self.run; self.tb, self.t0, self.before = None, time.time(), 0.
+    cfg, out, run = self.cfg, self.out, self.run
+    self.tb, self.t0, self.before = None, time.time(), 0.
     if (out/'checkpoints').exists() and any((out/'checkpoints').iterdir()) and not resume and not run.complete:
         raise CmwbError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     if run.complete and not resume: raise CmwbError(f"{out} already holds a finished run; choose another --out")
     changes = check_resume_config(out, to_dict(cfg), accept_changes, run.complete) if resume else []
-    self.dev = pick_device(self.dp.device(cfg.device), cfg.amp); self.rd = prepare_data(cfg, self.progress)
+    self.dev = pick_device(self.dp.device(cfg.device), cfg.amp)
+    self.rd = prepare_data(cfg, self.progress)
     if self.dev.device == 'cpu': reuse_freed_memory()   # steps remake large tensors: keep their memory (see core)
     seed_everything(cfg.seed)                      # after data preparation, whose draws depend on the cache
-    self.method = _method(cfg, self.rd).to(self.dev.device); S = cfg.schedule
+    self.method = _method(cfg, self.rd).to(self.dev.device)
+    S = cfg.schedule
     self.M = Matrices([s.name for s in S.stages], [t[0] for t in eval_tasks(S)])
     self.t, self.epoch0, self.step, self.got = 0, 0, 0, _restore_checked(run, self.method, S) if resume else None
-    if not run.complete and not self.got and self.dp.lead:   # a resumed run keeps its manifest; a damaged checkpoint changes nothing
-        run.write_manifest(to_dict(cfg), cfg.seed, device=self.dev.device, amp=self.dev.amp_dtype, processes=self.dp.world,
-                           features={m: str(fs.folder) for m, fs in self.rd.features.items()})
+    # a resumed run keeps its manifest; a damaged checkpoint changes nothing
+    if not run.complete and not self.got and self.dp.lead:
+        run.write_manifest(
+            to_dict(cfg),
+            cfg.seed,
+            device=self.dev.device,
+            amp=self.dev.amp_dtype,
+            processes=self.dp.world,
+            features={m: str(fs.folder) for m, fs in self.rd.features.items()},
+        )
     if self.got:
-        tensors, meta = self.got; self.M = Matrices.from_dict(meta['matrices']); self.step, self.before = meta['step'], meta.get('elapsed', 0.)
+        tensors, meta = self.got
+        self.M = Matrices.from_dict(meta['matrices'])
+        self.step, self.before = meta['step'], meta.get('elapsed', 0.)
         self.t, self.epoch0 = (meta['stage'] + 1, 0) if meta['done'] else (meta['stage'], meta['epoch'] + 1)
         self.log.info(f"resuming {out} at stage {self.t}, epoch {self.epoch0}")
     if resume and self.dp.lead and not run.complete:
@@ -447,7 +530,8 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
 Session._open = _open
 
 # %% ../nbs/10_train.ipynb #0926e634
-FIXED_ON_RESUME = ('name', 'method', 'data', 'encoders', 'width', 'data_root')   # what a checkpoint is: never changed on resume
+# what a checkpoint is: never changed on resume
+FIXED_ON_RESUME = ('name', 'method', 'data', 'encoders', 'width', 'data_root')
 
 def config_diff(old, new, prefix:str='') -> list[tuple]:
     "(dotted key, old value, new value) for every leaf where two config dicts differ."
@@ -464,7 +548,10 @@ def check_resume_config(out:Path, new:dict, accept:bool, complete:bool) -> list[
     fixed = [k for k, _, _ in changes if k.split('.')[0] in FIXED_ON_RESUME]
     if fixed: raise CmwbError(f"{out}: the run was made with another config, and {', '.join(fixed)} cannot change on resume "
                               f"(its checkpoints are that model):\n  {diff}\nchoose another --out for the new config")
-    if complete: raise CmwbError(f"{out}: this finished run was made with another config:\n  {diff}\nchoose another --out for the new config")
+    if complete:
+        raise CmwbError(
+            f"{out}: this finished run was made with another config:\n  {diff}\nchoose another --out for the new config"
+        )
     if not accept: raise CmwbError(f"{out}: the run was made with another config:\n  {diff}\n"
                                    "pass --accept-changes to continue it under the new one (the change is recorded), or choose another --out")
     return changes
@@ -476,39 +563,73 @@ def record_changes(run:RunDir, new:dict, changes:list, stage:int, epoch:int):
     hist = read_json(hist_p) if hist_p.exists() else []
     hist.append(dict(at=time.strftime('%Y-%m-%dT%H:%M:%S'), from_stage=stage, from_epoch=epoch,
                      changes=[dict(key=k, old=a, new=b) for k, a, b in changes]))
-    write_json(hist_p, hist); write_yaml(run.path/'config.yaml', new)
-    meta = read_json(run.path/'run.json'); meta['config_changes'] = hist; write_json(run.path/'run.json', meta)
+    write_json(hist_p, hist)
+    write_yaml(run.path/'config.yaml', new)
+    meta = read_json(run.path/'run.json')
+    meta['config_changes'] = hist
+    write_json(run.path/'run.json', meta)
 
 def _restore_checked(run:RunDir, method, schedule:Schedule):
     "`restore`, with a checkpoint that does not fit the method named as such."
     try: return restore(run, method, schedule)
     except CmwbError: raise
     except (RuntimeError, KeyError, ValueError, IndexError, TypeError) as e:
-        raise CmwbError(f"{latest_ckpt(run)}: this checkpoint does not fit the run's config ({type(e).__name__}: {str(e)[:300]}); "
-                        "resume it with the config it was made with, or choose another --out") from None
+        raise CmwbError(
+            f"{latest_ckpt(run)}: this checkpoint does not fit the run's config ({type(e).__name__}: {str(e)[:300]}); "
+            "resume it with the config it was made with, or choose another --out"
+        ) from None
 
 def trim_metrics(run:RunDir, meta:dict|None):
     "Keep only metrics rows written before checkpoint `meta` (None: before any), so a resumed run writes no row twice."
     from cmwb.core import seal, write_text
     rows = run.read_metrics()
     s = meta['stage'] if meta else -1
-    keep = lambda r: r['stage'] < s or (r['stage'] == s and (meta['done'] or (r['kind'] == 'train' and r['epoch'] <= meta['epoch'])))
+    keep = lambda r: (
+        r['stage'] < s or (r['stage'] == s and (meta['done'] or (r['kind'] == 'train' and r['epoch'] <= meta['epoch'])))
+    )
     kept = [r for r in rows if keep(r)]
     if len(kept) < len(rows) or (run.path/'metrics.jsonl').exists() and not run.path.joinpath('metrics.jsonl').read_text().endswith('\n'):
-        write_text(run.path/'metrics.jsonl', ''.join(json.dumps(seal(r, default=float), separators=(',', ':')) + '\n' for r in kept))
+        write_text(
+            run.path / 'metrics.jsonl',
+            ''.join(json.dumps(seal(r, default=float), separators=(',', ':')) + '\n' for r in kept),
+        )
 
 # %% ../nbs/10_train.ipynb #1b48e6f8
 def next_stage(self:Session, stop=None, on_step=None) -> dict:
     "Train, consolidate and evaluate the next stage; return its evaluation row. `stop`: a threading.Event."
     if self.finished: raise CmwbError(f"{self.out}: every stage is already trained")
-    cfg, t, run, method, rd = self.cfg, self.t, self.run, self.method, self.rd; st = cfg.schedule.stages[t]
+    cfg, t, run, method, rd = self.cfg, self.t, self.run, self.method, self.rd
+    st = cfg.schedule.stages[t]
     cont = self.got is not None and self.epoch0 > 0
-    if not cont: method.setup_stage(t, st); method.begin_stage(t, st, rd.train[t])
-    method.to(self.dev.device); self.dp.sync_state(method); method.prepare_stage(t, rd.train[t])
+    if not cont:
+        method.setup_stage(t, st)
+        method.begin_stage(t, st, rd.train[t])
+    method.to(self.dev.device)
+    self.dp.sync_state(method)
+    method.prepare_stage(t, rd.train[t])
     opt = torch.optim.AdamW(method.trainable(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     if cont and self.got[1]['opt']: _load_opt(opt, self.got[0], self.got[1]['opt'])
-    self.step = train_stage(method, rd, cfg, t, run, self.M, self.dev, opt, self.epoch0, self.step, self.log, self.tb, self.progress, stop, on_step, self.dp, self.elapsed)
-    method.end_stage(t, st, rd.train[t]); self.dp.check_in_sync(lambda: method.get_state()[0], f"{self.out}, stage {t}")
+    self.step = train_stage(
+        method,
+        rd,
+        cfg,
+        t,
+        run,
+        self.M,
+        self.dev,
+        opt,
+        self.epoch0,
+        self.step,
+        self.log,
+        self.tb,
+        self.progress,
+        stop,
+        on_step,
+        self.dp,
+        self.elapsed,
+    )
+    method.end_stage(t, st, rd.train[t])
+    self.dp.check_in_sync(lambda: method.get_state()[0], f"{self.out}, stage {t}")
     row = self._record(t) if self.dp.lead else {}  # rank 0 evaluates and writes; the next stage starts from its state
     self.t, self.epoch0, self.got = t + 1, 0, None
     if self.finished and self.dp.lead: self._finish()
@@ -521,14 +642,17 @@ def _record(self:Session, t:int) -> dict:
     run.log_metrics(kind='eval', stage=t, **{f'{task}/{k}': v for task, r in row.items() for k, v in r.items()})
     if self.tb: [self.tb.add_scalar(f'eval/{task}/{k}', v, t) for task, r in row.items() for k, v in r.items()]
     save_embeddings(run, method, rd, cfg, t, self.dev.device)
-    save_ckpt(run, f'stage{t:02d}-done', method, None, t, 0, self.step, self.M, self.elapsed()); _prune(run, t)
+    save_ckpt(run, f'stage{t:02d}-done', method, None, t, 0, self.step, self.M, self.elapsed())
+    _prune(run, t)
     write_json(run.path/'matrices.json', self.M.to_dict())
     return row
 
 def _finish(self:Session):
     "Summary, final matrices, and the COMPLETE marker."
-    summary = summarize_run(self.M, self.cfg.schedule, len(self.rd.concepts)); summary['train_seconds'] = self.elapsed()
-    write_json(self.run.path/'summary.json', summary); self.run.mark_complete(method=self.cfg.method, seed=self.cfg.seed)
+    summary = summarize_run(self.M, self.cfg.schedule, len(self.rd.concepts))
+    summary['train_seconds'] = self.elapsed()
+    write_json(self.run.path/'summary.json', summary)
+    self.run.mark_complete(method=self.cfg.method, seed=self.cfg.seed)
 Session.next_stage, Session._record, Session._finish = next_stage, _record, _finish
 
 # %% ../nbs/10_train.ipynb #24a66b42
@@ -538,9 +662,11 @@ def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=T
     with Session(cfg, out, resume, progress, accept_changes) as s:
         if s.finished: s.log.info(f"{out} is already complete")
         while not s.finished:
-            t = s.t; row = s.next_stage(on_step=(lambda *a, t=t: on_step(t, *a)) if on_step else None)
+            t = s.t
+            row = s.next_stage(on_step=(lambda *a, t=t: on_step(t, *a)) if on_step else None)
             if on_stage: on_stage(t, row)
-    s.dp.barrier()                                  # under torchrun: every rank returns once rank 0 has finished the folder
+    # under torchrun: every rank returns once rank 0 has finished the folder
+    s.dp.barrier()
     return Path(out)
 
 # %% ../nbs/10_train.ipynb #2b1d4134
@@ -550,7 +676,8 @@ def _code_summary(M:Matrices, T:int, unseen:list) -> dict:
     mean = lambda xs: float(np.nanmean(xs)) if np.isfinite(np.asarray(xs, dtype=float)).any() else None
     out = dict(agree_learned=mean(np.diag(A)), agree_final=mean(A[-1]), agree_final_chance=mean(C[-1]),
                agree_drop_old=mean([A[j, j] - A[-1, j] for j in range(T - 1)]) if T > 1 else None)
-    if 'code_r1' in M.m: out.update(r1=mean(M.stage_block('code_r1')[-1]), r1_chance=mean(M.stage_block('code_r1_chance')[-1]))
+    if 'code_r1' in M.m:
+        out.update(r1=mean(M.stage_block('code_r1')[-1]), r1_chance=mean(M.stage_block('code_r1_chance')[-1]))
     if unseen:
         for k in ['code_transfer', 'code_transfer_chance', 'code_concept', 'code_concept_chance', 'code_r1', 'code_r1_chance']:
             if k in M.m: out[f'unseen_{k[5:]}'] = mean(M.get(k)[-1, unseen])
@@ -577,21 +704,41 @@ def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
     return out
 
 # %% ../nbs/10_train.ipynb #5e2bbcca
-METRICS = ('final_r1', 'avg_inc_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen_transfer', 'proto_acc')   # run_row's result columns
-CODE_METRICS = {'code_agree_learned': 'agree_learned', 'code_agree_final': 'agree_final', 'code_agree_chance': 'agree_final_chance',
-                'code_r1': 'r1', 'code_r1_chance': 'r1_chance', 'unseen_code_transfer': 'unseen_transfer',
-                'unseen_code_transfer_chance': 'unseen_transfer_chance'}   # codebook methods' columns <- summary['code'] keys
+# run_row's result columns
+METRICS = ('final_r1', 'avg_inc_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen_transfer', 'proto_acc')
+CODE_METRICS = {
+    'code_agree_learned': 'agree_learned',
+    'code_agree_final': 'agree_final',
+    'code_agree_chance': 'agree_final_chance',
+    'code_r1': 'r1',
+    'code_r1_chance': 'r1_chance',
+    'unseen_code_transfer': 'unseen_transfer',
+    # codebook methods' columns <- summary['code'] keys
+    'unseen_code_transfer_chance': 'unseen_transfer_chance',
+}
 
 def run_row(folder) -> dict:
     "Headline figures of one finished run folder (`METRICS`, plus identity and training time)."
-    folder = Path(folder); s, c = read_json(folder/'summary.json'), read_json(folder/'run.json')
+    folder = Path(folder)
+    s, c = read_json(folder/'summary.json'), read_json(folder/'run.json')
     cfg = read_yaml(folder/'config.yaml', sealed=True)
     r1, un = s.get('r1', {}), s.get('unseen', {})
-    return dict(run=folder.name, method=cfg['method'], seed=cfg['seed'], final_r1=r1.get('final'), avg_inc_r1=r1.get('avg_inc'),
-                forget_r1=r1.get('forget_max'), bwt_r1=r1.get('bwt'), unseen_r1=un.get('r1'), unseen_transfer=un.get('transfer'),
-                proto_acc=s.get('proto_acc', {}).get('final'), train_s=s.get('train_seconds'),
-                supervision=(cfg.get('train') or {}).get('supervision', 'pairs'), commit=c.get('git_commit'),
-                **{k: s.get('code', {}).get(v) for k, v in CODE_METRICS.items()})
+    return dict(
+        run=folder.name,
+        method=cfg['method'],
+        seed=cfg['seed'],
+        final_r1=r1.get('final'),
+        avg_inc_r1=r1.get('avg_inc'),
+        forget_r1=r1.get('forget_max'),
+        bwt_r1=r1.get('bwt'),
+        unseen_r1=un.get('r1'),
+        unseen_transfer=un.get('transfer'),
+        proto_acc=s.get('proto_acc', {}).get('final'),
+        train_s=s.get('train_seconds'),
+        supervision=(cfg.get('train') or {}).get('supervision', 'pairs'),
+        commit=c.get('git_commit'),
+        **{k: s.get('code', {}).get(v) for k, v in CODE_METRICS.items()},
+    )
 
 COLUMNS = [('final_r1', 'final R@1 (seen)'), ('forget_r1', 'forgetting R@1'), ('bwt_r1', 'BWT R@1'),
            ('unseen_r1', 'zero-shot R@1 (unseen pairs)'), ('unseen_transfer', 'CMG transfer acc (unseen)'),
@@ -645,7 +792,8 @@ def _overrides(args) -> dict:
     ov = {}
     for kv in getattr(args, 'set', []) or []:
         if '=' not in kv: raise ConfigError(f"--set {kv!r}: expected KEY=VALUE, e.g. train.epochs=2")
-        k, v = kv.split('=', 1); ov[k] = yaml.safe_load(v)
+        k, v = kv.split('=', 1)
+        ov[k] = yaml.safe_load(v)
     for k in ['method', 'seed', 'device']:
         if getattr(args, k, None) is not None: ov[k] = getattr(args, k)
     return ov
@@ -665,7 +813,11 @@ def stage_lines(cfg:ExperimentConfig, verbose:bool=False) -> tuple:
     S, t0 = cfg.schedule.stages, time.time()
     def on_stage(t, row):
         r1 = row.get(S[t].name, {}).get('r1')
-        print(f"stage {t + 1}/{len(S)} {S[t].name}: done at {time.time() - t0:.0f} s" + ('' if r1 is None else f", R@1 {r1:.3f}"), flush=True)
+        print(
+            f"stage {t + 1}/{len(S)} {S[t].name}: done at {time.time() - t0:.0f} s"
+            + ('' if r1 is None else f", R@1 {r1:.3f}"),
+            flush=True,
+        )
     def on_step(t, epoch, i, n, epochs):
         if i == 0: print(f"stage {t + 1}/{len(S)} {S[t].name}: epoch {epoch + 1}/{epochs} ({n} steps)", flush=True)
     return on_stage, on_step if verbose else None
@@ -674,10 +826,18 @@ def cli_run(args):
     "`cmwb run CONFIG`"
     cfg = load_experiment(args.config, _overrides(args))
     out = Path(args.out or Path('runs')/f"{cfg.name}-{cfg.method}-s{cfg.seed}")
-    if args.resume and not (out/'checkpoints').is_dir() and Shards.from_env().lead:     # a typo in --out should not pass unseen
+    # a typo in --out should not pass unseen
+    if args.resume and not (out/'checkpoints').is_dir() and Shards.from_env().lead:
         print(f"--resume: {out} holds no checkpoint yet: starting the run from its first stage", flush=True)
     on_stage, on_step = stage_lines(cfg, getattr(args, 'verbose', False)) if Shards.from_env().lead else (None, None)
-    out = run_experiment(cfg, out, resume=args.resume, accept_changes=getattr(args, 'accept_changes', False), on_stage=on_stage, on_step=on_step)
+    out = run_experiment(
+        cfg,
+        out,
+        resume=args.resume,
+        accept_changes=getattr(args, 'accept_changes', False),
+        on_stage=on_stage,
+        on_step=on_step,
+    )
     if Shards.from_env().lead: print_run(out)
 
 def cli_demo(args):
@@ -706,7 +866,9 @@ def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None
             rows.append(run_row(run_experiment(cfg, Path(out)/f'{meth}-s{seed}', resume=True, progress=progress)))
     commits = sorted({str(r.get('commit'))[:12] for r in rows})
     if len(commits) > 1:
-        get_logger('cmwb.train').warning(f"{out}: its runs were made by {len(commits)} code versions ({', '.join(commits)}); the table says so")
+        get_logger('cmwb.train').warning(
+            f"{out}: its runs were made by {len(commits)} code versions ({', '.join(commits)}); the table says so"
+        )
     return rows
 
 def cli_compare(args):
@@ -719,5 +881,6 @@ def cli_compare(args):
     table = aggregate(rows, reference=None if args.reference == 'none' else args.reference)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     from cmwb.core import write_text
-    write_text(Path(args.out)/'results.md', table + '\n'); pd.DataFrame(rows).to_csv(Path(args.out)/'results.csv', index=False)
+    write_text(Path(args.out)/'results.md', table + '\n')
+    pd.DataFrame(rows).to_csv(Path(args.out)/'results.csv', index=False)
     print(table)

@@ -25,7 +25,8 @@ class RunView:
     "Read-only access to a run folder: config, matrices, summary, per-stage embeddings and checkpoints."
     def __init__(self, folder):
         self.path = Path(folder)
-        if not (self.path/'matrices.json').exists(): raise CmwbError(f"{self.path}: not a run folder with results (no matrices.json)")
+        if not (self.path / 'matrices.json').exists():
+            raise CmwbError(f"{self.path}: not a run folder with results (no matrices.json)")
     @cached_property
     def config(self) -> dict: return read_yaml(self.path/'config.yaml', sealed=True)
     @cached_property
@@ -47,8 +48,20 @@ def matrix_heatmap(rv:RunView, metric:str='r1'):
     import plotly.graph_objects as go
     A = rv.matrices.get(metric)
     text = [[('' if np.isnan(v) else f'{v:.2f}') for v in row] for row in A]
-    fig = go.Figure(go.Heatmap(z=A, x=rv.matrices.tasks, y=rv.stages, text=text, texttemplate='%{text}', colorscale='Viridis', zmin=0, zmax=1,
-                               hoverongaps=False, colorbar=dict(thickness=12, len=1, title=metric)))
+    fig = go.Figure(
+        go.Heatmap(
+            z=A,
+            x=rv.matrices.tasks,
+            y=rv.stages,
+            text=text,
+            texttemplate='%{text}',
+            colorscale='Viridis',
+            zmin=0,
+            zmax=1,
+            hoverongaps=False,
+            colorbar=dict(thickness=12, len=1, title=metric),
+        )
+    )
     left = 20 + 7 * max(len(s) for s in rv.stages)            # room for the longest row label
     fig.update_layout(title=f'{metric} after each stage (rows) on each task (columns)', yaxis_autorange='reversed',
                       height=max(320, 170 + 44 * len(A)), margin=dict(l=max(left, 80), b=110), xaxis_tickangle=-30)
@@ -59,8 +72,12 @@ def stage_curves(rv:RunView, metric:str='r1'):
     import plotly.graph_objects as go
     A, fig = rv.matrices.get(metric), go.Figure()
     for j, task in enumerate(rv.matrices.tasks):
-        fig.add_scatter(x=rv.stages, y=A[:, j], name=task, mode='lines+markers', line_dash='solid' if j < len(rv.stages) else 'dot')
-    fig.update_layout(title=f'{metric} over stages (solid: trained pairs, dotted: never trained together)', yaxis_range=[0, 1])
+        fig.add_scatter(
+            x=rv.stages, y=A[:, j], name=task, mode='lines+markers', line_dash='solid' if j < len(rv.stages) else 'dot'
+        )
+    fig.update_layout(
+        title=f'{metric} over stages (solid: trained pairs, dotted: never trained together)', yaxis_range=[0, 1]
+    )
     return fig
 
 # %% ../nbs/12_viz.ipynb #6c48b1ef
@@ -72,11 +89,22 @@ def code_usage(rv:RunView, t:int|None=None):
     if 'm.codebook.usage' not in ck: raise NoFigure(f"{rv.path}: method {rv.config.get('method')!r} has no codebook")
     use, born = ck['m.codebook.usage'].float(), ck['m.codebook.born']
     mods = rv.embeddings(t)[1].get('ids', {})
-    names = [m for m in read_json(rv.path/'checkpoints'/f'stage{t:02d}-done.json')['method']['structure'].get('code_modalities', [])]
+    names = [
+        m
+        for m in read_json(rv.path / 'checkpoints' / f'stage{t:02d}-done.json')['method']['structure'].get(
+            'code_modalities', []
+        )
+    ]
     share = (use / use.sum(1, keepdim=True).clamp_min(1)).numpy()
     fig = go.Figure(go.Heatmap(z=share, y=names or list(mods), colorscale='Blues', colorbar_title='share'))
     dead = np.flatnonzero(use.sum(0).numpy() == 0)
-    fig.add_scatter(x=dead, y=['dead'] * len(dead), mode='markers', marker=dict(symbol='x', color='red', size=5), name=f'dead codes ({len(dead)})')
+    fig.add_scatter(
+        x=dead,
+        y=['dead'] * len(dead),
+        mode='markers',
+        marker=dict(symbol='x', color='red', size=5),
+        name=f'dead codes ({len(dead)})',
+    )
     for s in range(1, int(born.max()) + 1):
         fig.add_vline(x=float((born < s).sum()) - 0.5, line_dash='dash', annotation_text=f'+stage {s}')
     fig.update_layout(title=f'codebook usage after stage {t} ({rv.stages[t]}): {len(born)} codes', xaxis_title='code')
@@ -101,9 +129,13 @@ def agreement_matrix(rv:RunView, t:int) -> tuple[list, np.ndarray]:
 def code_agreement(rv:RunView, t:int|None=None):
     "Heatmap of concept-level code agreement between modalities."
     import plotly.graph_objects as go
-    t = rv.n_done - 1 if t is None else t; mods, A = agreement_matrix(rv, t)
+    t = rv.n_done - 1 if t is None else t
+    mods, A = agreement_matrix(rv, t)
     fig = go.Figure(go.Heatmap(z=A, x=mods, y=mods, zmin=0, zmax=1, texttemplate='%{z:.2f}', colorscale='Greens'))
-    fig.update_layout(title=f"code agreement after stage {t}: share of row modality's items on the column modality's code for their concept", yaxis_autorange='reversed')
+    fig.update_layout(
+        title=f"code agreement after stage {t}: share of row modality's items on the column modality's code for their concept",
+        yaxis_autorange='reversed',
+    )
     return fig
 
 # %% ../nbs/12_viz.ipynb #cf6d38dd
@@ -115,7 +147,8 @@ def router_labels(rv:RunView, st:dict, n:int) -> list[str]:
     if 'router_of' in st:
         by = {}
         for m, r in st['router_of'].items(): by.setdefault(r, []).append(m)
-    elif len(st.get('seen', [])) == n: by = {i: [m] for i, m in enumerate(st['seen'])}       # one router per modality, in the order added
+    # one router per modality, in the order added
+    elif len(st.get('seen', [])) == n: by = {i: [m] for i, m in enumerate(st['seen'])}
     elif n == 1: return ['all modalities (one shared router)']
     else: return [f'router {i}' for i in range(n)]
     return [' + '.join(f"{m} (stage {first.get(m, '?')})" for m in by.get(i, [])) or f'router {i}' for i in range(n)]
@@ -123,13 +156,19 @@ def router_labels(rv:RunView, st:dict, n:int) -> list[str]:
 def expert_routing(rv:RunView, t:int|None=None):
     "Heatmap: share of routing slots per expert, one row per router (stage or modality)."
     import plotly.graph_objects as go
-    t = rv.n_done - 1 if t is None else t; ck = rv.checkpoint(t)
+    t = rv.n_done - 1 if t is None else t
+    ck = rv.checkpoint(t)
     key = next((k for k in ck if k.endswith('moe.usage')), None)
     if key is None: raise NoFigure(f"{rv.path}: method {rv.config.get('method')!r} has no mixture-of-experts adapter")
-    u = ck[key].float(); share = (u / u.sum(1, keepdim=True).clamp_min(1)).numpy()
+    u = ck[key].float()
+    share = (u / u.sum(1, keepdim=True).clamp_min(1)).numpy()
     st = read_json(rv.path/'checkpoints'/f'stage{t:02d}-done.json')['method']['structure']
     labels = router_labels(rv, st, len(u))
-    fig = go.Figure(go.Heatmap(z=share, y=labels, x=[f'e{i}' for i in range(u.shape[1])], colorscale='Oranges', texttemplate='%{z:.2f}'))
+    fig = go.Figure(
+        go.Heatmap(
+            z=share, y=labels, x=[f'e{i}' for i in range(u.shape[1])], colorscale='Oranges', texttemplate='%{z:.2f}'
+        )
+    )
     return fig.update_layout(title=f'expert routing after stage {t}', xaxis_title='expert')
 
 # %% ../nbs/12_viz.ipynb #8502c671
@@ -143,37 +182,69 @@ def umap_coords(rv:RunView, refit:bool=False) -> dict:
     for t in range(rv.n_done):
         e, _ = rv.embeddings(t)
         for m in sorted(k[:-4] for k in e if k.endswith('.emb')):
-            rows.append(e[f'{m}.emb'].numpy()); meta += [(t, m, int(l)) for l in e[f'{m}.label']]
+            rows.append(e[f'{m}.emb'].numpy())
+            meta += [(t, m, int(l)) for l in e[f'{m}.label']]
     import warnings
-    with warnings.catch_warnings():                        # umap's notes on seeds and parallelism, numba's: not the reader's business
+    # umap's notes on seeds and parallelism, numba's: not the reader's business
+    with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         import umap
-        xy = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=0, metric='cosine').fit_transform(np.concatenate(rows))
-    c = dict(n_stages=rv.n_done, stage=[a for a, _, _ in meta], modality=[b for _, b, _ in meta], label=[l for *_, l in meta], xy=np.round(xy, 4).tolist())
-    write_json(cache, c, indent=None); return c
+        xy = umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=0, metric='cosine').fit_transform(
+            np.concatenate(rows)
+        )
+    c = dict(
+        n_stages=rv.n_done,
+        stage=[a for a, _, _ in meta],
+        modality=[b for _, b, _ in meta],
+        label=[l for *_, l in meta],
+        xy=np.round(xy, 4).tolist(),
+    )
+    write_json(cache, c, indent=None)
+    return c
 
 # %% ../nbs/12_viz.ipynb #fccfae80
 def umap_figure(rv:RunView, modalities=None, color:str='modality'):
     "UMAP of embeddings, coloured by `color` ('modality' or 'concept'), with a slider over stages (positions comparable across stages)."
     import plotly.graph_objects as go
     if color not in ('modality', 'concept'): raise CmwbError(f"color: expected 'modality' or 'concept', got {color!r}")
-    c = umap_coords(rv); xy = np.array(c['xy']); st, mod, lab = np.array(c['stage']), np.array(c['modality']), np.array(c['label'])
+    c = umap_coords(rv)
+    xy = np.array(c['xy'])
+    st, mod, lab = np.array(c['stage']), np.array(c['modality']), np.array(c['label'])
     keep = np.array([modalities is None or m in modalities for m in mod], dtype=bool)
     key = mod if color == 'modality' else lab
     groups = sorted(set(key[keep].tolist()))
-    symbols = {m: s for m, s in zip(sorted(set(mod)), ['circle', 'square', 'diamond', 'cross', 'x', 'triangle-up', 'star'] * 3)}
+    symbols = {
+        m: s for m, s in zip(sorted(set(mod)), ['circle', 'square', 'diamond', 'cross', 'x', 'triangle-up', 'star'] * 3)
+    }
     fig, vis = go.Figure(), []
     for t in range(c['n_stages']):
         for g in groups:
             k = (st == t) & (key == g) & keep
             name = str(g) if color == 'modality' else f'concept {g}'
-            fig.add_scattergl(x=xy[k, 0], y=xy[k, 1], mode='markers', name=name, legendgroup=name, showlegend=t == c['n_stages'] - 1,
-                              visible=t == c['n_stages'] - 1, text=[f'{m} · concept {l}' for m, l in zip(mod[k], lab[k])],
-                              marker=dict(size=5, opacity=0.7, symbol=[symbols[m] for m in mod[k]] if color == 'concept' else 'circle'))
+            fig.add_scattergl(
+                x=xy[k, 0],
+                y=xy[k, 1],
+                mode='markers',
+                name=name,
+                legendgroup=name,
+                showlegend=t == c['n_stages'] - 1,
+                visible=t == c['n_stages'] - 1,
+                text=[f'{m} · concept {l}' for m, l in zip(mod[k], lab[k])],
+                marker=dict(
+                    size=5, opacity=0.7, symbol=[symbols[m] for m in mod[k]] if color == 'concept' else 'circle'
+                ),
+            )
             vis.append(t)
-    steps = [dict(method='update', label=rv.stages[t], args=[{'visible': [v == t for v in vis]}]) for t in range(c['n_stages'])]
-    fig.update_layout(sliders=[dict(active=c['n_stages'] - 1, steps=steps, currentvalue=dict(prefix='after stage: '))],
-                      title=f'UMAP of test embeddings across modalities, coloured by {color}' + (' (marker: modality)' if color == 'concept' else ''), height=550)
+    steps = [
+        dict(method='update', label=rv.stages[t], args=[{'visible': [v == t for v in vis]}])
+        for t in range(c['n_stages'])
+    ]
+    fig.update_layout(
+        sliders=[dict(active=c['n_stages'] - 1, steps=steps, currentvalue=dict(prefix='after stage: '))],
+        title=f'UMAP of test embeddings across modalities, coloured by {color}'
+        + (' (marker: modality)' if color == 'concept' else ''),
+        height=550,
+    )
     return fig
 
 # %% ../nbs/12_viz.ipynb #7e3ac6a1
@@ -185,10 +256,12 @@ def _media_html(m, it) -> str:
     if it.modality in ('image', 'video'):
         from PIL import Image
         im = x[len(x) // 2] if it.modality == 'video' else x
-        buf = io.BytesIO(); Image.fromarray(np.asarray(im)).resize((64, 64)).save(buf, 'PNG')
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(im)).resize((64, 64)).save(buf, 'PNG')
         return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}" title="{html.escape(it.id)}">'
     import soundfile as sf
-    buf = io.BytesIO(); sf.write(buf, x, m.sample_rate, format='WAV', subtype='PCM_16')
+    buf = io.BytesIO()
+    sf.write(buf, x, m.sample_rate, format='WAV', subtype='PCM_16')
     return f'<audio controls src="data:audio/wav;base64,{base64.b64encode(buf.getvalue()).decode()}"></audio>'
 
 # %% ../nbs/12_viz.ipynb #fa078661
@@ -202,15 +275,21 @@ def spread_over_concepts(labels, n:int) -> list[int]:
 def retrieval_examples(rv:RunView, query:str, gallery:str, n:int=5, k:int=4, t:int|None=None) -> str:
     "HTML table: `n` queries of modality `query`, spread over concepts, and their top-`k` items of `gallery` (✓ same concept)."
     from cmwb.train import resolve_manifest
-    t = rv.n_done - 1 if t is None else t; e, meta = rv.embeddings(t)
-    if f'{query}.emb' not in e or f'{gallery}.emb' not in e: raise CmwbError(f"stage {t} has no embeddings of {query!r} or {gallery!r}")
-    m = resolve_manifest(rv.config['data'], rv.config.get('data_root')); items = {it.id: it for it in m.items}
+    t = rv.n_done - 1 if t is None else t
+    e, meta = rv.embeddings(t)
+    if f'{query}.emb' not in e or f'{gallery}.emb' not in e:
+        raise CmwbError(f"stage {t} has no embeddings of {query!r} or {gallery!r}")
+    m = resolve_manifest(rv.config['data'], rv.config.get('data_root'))
+    items = {it.id: it for it in m.items}
     pick = spread_over_concepts(e[f'{query}.label'], n)
     sims = e[f'{query}.emb'][pick] @ e[f'{gallery}.emb'].T
     rows = []
     for i, top in zip(pick, sims.topk(min(k, sims.shape[1]), dim=1).indices):
         q = items[meta['ids'][query][i]]
-        cells = [f"<td>{_media_html(m, items[meta['ids'][gallery][j]])}<br>{'✓' if items[meta['ids'][gallery][j]].concept == q.concept else '✗'} {html.escape(items[meta['ids'][gallery][j]].concept)}</td>" for j in top.tolist()]
+        cells = [
+            f"<td>{_media_html(m, items[meta['ids'][gallery][j]])}<br>{'✓' if items[meta['ids'][gallery][j]].concept == q.concept else '✗'} {html.escape(items[meta['ids'][gallery][j]].concept)}</td>"
+            for j in top.tolist()
+        ]
         rows.append(f"<tr><td>{_media_html(m, q)}<br><b>{html.escape(q.concept)}</b></td>{''.join(cells)}</tr>")
     return f"<table class='ret'><tr><th>{query} query</th>{''.join(f'<th>{gallery} #{r + 1}</th>' for r in range(k))}</tr>{''.join(rows)}</table>"
 
@@ -219,8 +298,10 @@ REPORT_CSS = "body{font-family:sans-serif;margin:2em;max-width:1200px} table{bor
 
 def _page(title:str, parts:list[str]) -> str:
     from plotly.offline import get_plotlyjs
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{REPORT_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script></head><body><h1>{html.escape(title)}</h1>{''.join(parts)}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{REPORT_CSS}</style>"
+        f"<script>{get_plotlyjs()}</script></head><body><h1>{html.escape(title)}</h1>{''.join(parts)}</body></html>"
+    )
 
 def _fig(fig) -> str: return fig.to_html(full_html=False, include_plotlyjs=False)
 
@@ -233,16 +314,18 @@ def publish(path) -> Path:
 
 HOW_TO_READ = {
     'Codebook usage': "Each row is a modality, each column a code; colour is the share of that modality's items on the code. "
-                      "Codes used by every modality are shared; red crosses mark codes no item uses.",
+    "Codes used by every modality are shared; red crosses mark codes no item uses.",
     'Code agreement': "Row modality A, column modality B: the share of A's test items whose code is the code B's items of the same "
-                      "concept use most. 1.00: both modalities name each concept with the same code. It can be low while zero-shot "
-                      "retrieval is high: retrieval compares continuous embeddings, codes are only their nearest discrete names.",
+    "concept use most. 1.00: both modalities name each concept with the same code. It can be low while zero-shot "
+    "retrieval is high: retrieval compares continuous embeddings, codes are only their nearest discrete names.",
     'Expert routing': "Each row is a router (a modality's at a stage), each column an expert: the share of routing slots it sends there.",
 }
 
 def _figures(rv:RunView) -> list[str]:
     "The report's figures: each one the run supports."
-    parts = [f"<h2>{n}</h2>" + _fig(f(rv)) for n, f in [('R@1 matrix', matrix_heatmap), ('R@1 over stages', stage_curves)]]
+    parts = [
+        f"<h2>{n}</h2>" + _fig(f(rv)) for n, f in [('R@1 matrix', matrix_heatmap), ('R@1 over stages', stage_curves)]
+    ]
     parts += [f"<h2>CMG transfer matrix</h2>" + _fig(matrix_heatmap(rv, 'transfer'))]
     for name, f in [('Codebook usage', code_usage), ('Code agreement', code_agreement), ('Expert routing', expert_routing)]:
         try: parts.append(f"<h2>{name}</h2><p>{HOW_TO_READ[name]}</p>" + _fig(f(rv)))
@@ -252,30 +335,63 @@ def _figures(rv:RunView) -> list[str]:
 # %% ../nbs/12_viz.ipynb #8b8d02f8
 def _html_table(head:list, rows:list) -> str:
     cell = lambda v: '–' if v is None else f'{v:.3f}' if isinstance(v, float) else html.escape(str(v))
-    return '<table><tr>' + ''.join(f'<th>{html.escape(h)}</th>' for h in head) + '</tr>' + ''.join('<tr>' + ''.join(f'<td>{cell(v)}</td>' for v in r) + '</tr>' for r in rows) + '</table>'
+    return (
+        '<table><tr>'
+        + ''.join(f'<th>{html.escape(h)}</th>' for h in head)
+        + '</tr>'
+        + ''.join('<tr>' + ''.join(f'<td>{cell(v)}</td>' for v in r) + '</tr>' for r in rows)
+        + '</table>'
+    )
 
 def summary_html(rv:RunView) -> str:
     "The schedule, the headline summaries and the full config (folded) as HTML."
     st = rv.config['schedule']['stages']
-    sched = _html_table(['#', 'stage', 'modalities', 'concepts', 'domains', 'new codes', 'new experts'],
-                        [[i, x['name'], ' ↔ '.join(x['modalities']), ', '.join(x.get('concepts') or ['all']), ', '.join(x.get('domains') or ['all']),
-                          x.get('new_codes', 0), x.get('new_experts', 0)] for i, x in enumerate(st)])
-    keys = ['final', 'avg_inc', 'forget_max', 'forget_first', 'bwt', 'fwt']; sm = rv.summary
-    summ = _html_table(['metric (stage tasks)', *keys], [[k, *[sm[k].get(c) for c in keys]] for k in ['r1', 'proto_acc', 'transfer'] if k in sm])
+    sched = _html_table(
+        ['#', 'stage', 'modalities', 'concepts', 'domains', 'new codes', 'new experts'],
+        [
+            [
+                i,
+                x['name'],
+                ' ↔ '.join(x['modalities']),
+                ', '.join(x.get('concepts') or ['all']),
+                ', '.join(x.get('domains') or ['all']),
+                x.get('new_codes', 0),
+                x.get('new_experts', 0),
+            ]
+            for i, x in enumerate(st)
+        ],
+    )
+    keys = ['final', 'avg_inc', 'forget_max', 'forget_first', 'bwt', 'fwt']
+    sm = rv.summary
+    summ = _html_table(
+        ['metric (stage tasks)', *keys],
+        [[k, *[sm[k].get(c) for c in keys]] for k in ['r1', 'proto_acc', 'transfer'] if k in sm],
+    )
     un = sm.get('unseen', {})
-    unseen = _html_table(['pairs never trained together', 'R@1', 'mAP@10', 'CMG transfer'], [[', '.join(un.get('pairs', [])), un.get('r1'), un.get('map10'), un.get('transfer')]]) if un else ''
+    unseen = (
+        _html_table(
+            ['pairs never trained together', 'R@1', 'mAP@10', 'CMG transfer'],
+            [[', '.join(un.get('pairs', [])), un.get('r1'), un.get('map10'), un.get('transfer')]],
+        )
+        if un
+        else ''
+    )
     cfg = html.escape(json.dumps(rv.config, indent=1))
-    return (f"<p><code>{html.escape(str(rv.path))}</code> · method <b>{html.escape(str(rv.config.get('method')))}</b> · training {sm.get('train_seconds', 0):.0f} s</p>"
-            f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}<details><summary>full config</summary><pre>{cfg}</pre></details>")
+    return (
+        f"<p><code>{html.escape(str(rv.path))}</code> · method <b>{html.escape(str(rv.config.get('method')))}</b> · training {sm.get('train_seconds', 0):.0f} s</p>"
+        f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}<details><summary>full config</summary><pre>{cfg}</pre></details>"
+    )
 
 def write_report(run, out=None) -> Path:
     "Write a self-contained HTML report of run folder `run`; return its path."
-    rv = RunView(run); out = Path(out or rv.path/'report.html')
+    rv = RunView(run)
+    out = Path(out or rv.path/'report.html')
     parts = [summary_html(rv), *_figures(rv)]
     mods = sorted(k[:-4] for k in rv.embeddings(rv.n_done - 1)[0] if k.endswith('.emb'))
     for q, g in [(a, b) for a in mods for b in mods if a != b and 'text' not in (a, b)][:2]:
         parts.append(f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g))
-    write_text(out, _page(rv.title, parts)); return publish(out)
+    write_text(out, _page(rv.title, parts))
+    return publish(out)
 
 def chance_r1(rv:RunView) -> float:
     "R@1 of a random ranking: one over the concepts among the last stage's sampled test items."
@@ -287,26 +403,48 @@ def write_comparison(runs:list, out) -> Path:
     "One page comparing runs: the results table, and final R@1 per task with the seeds of each method as mean ± std and chance."
     import plotly.graph_objects as go, plotly.colors as pc
     from cmwb.train import run_row, aggregate
-    views = [RunView(r) for r in runs]; fig = go.Figure()
+    views = [RunView(r) for r in runs]
+    fig = go.Figure()
     by = {}
     for rv in views: by.setdefault(rv.config.get('method'), []).append(rv)
     palette = pc.qualitative.Dark24
     for n, (meth, vs) in enumerate(by.items()):
         tasks = vs[0].matrices.tasks
         A = np.stack([v.matrices.get('r1')[-1] for v in vs])
-        fig.add_bar(name=f'{meth} ({len(vs)} seed{"s" * (len(vs) > 1)})', x=tasks, y=np.nanmean(A, 0), marker_color=palette[n % len(palette)],
-                    error_y=dict(type='data', array=np.nanstd(A, 0), visible=len(vs) > 1))
+        fig.add_bar(
+            name=f'{meth} ({len(vs)} seed{"s" * (len(vs) > 1)})',
+            x=tasks,
+            y=np.nanmean(A, 0),
+            marker_color=palette[n % len(palette)],
+            error_y=dict(type='data', array=np.nanstd(A, 0), visible=len(vs) > 1),
+        )
     chance = chance_r1(views[0])
     fig.add_hline(y=chance, line_dash='dash', line_color='grey', annotation_text=f'chance {chance:.2f}')
-    fig.update_layout(barmode='group', title='final R@1 per task: mean over seeds, bars ± one standard deviation', yaxis_range=[0, 1], height=450)
-    out = Path(out); write_text(out, _page('cmwb comparison', [md_table_html(aggregate([run_row(r) for r in runs])), _fig(fig)]))
+    fig.update_layout(
+        barmode='group',
+        title='final R@1 per task: mean over seeds, bars ± one standard deviation',
+        yaxis_range=[0, 1],
+        height=450,
+    )
+    out = Path(out)
+    write_text(out, _page('cmwb comparison', [md_table_html(aggregate([run_row(r) for r in runs])), _fig(fig)]))
     return publish(out)
 
 def md_table_html(md:str) -> str:
     "A Markdown table as an HTML table."
-    rows = [[c.strip() for c in l.strip().strip('|').split('|')] for l in md.strip().splitlines() if not set(l) <= set('|-: ')]
+    rows = [
+        [c.strip() for c in l.strip().strip('|').split('|')]
+        for l in md.strip().splitlines()
+        if not set(l) <= set('|-: ')
+    ]
     head, body = rows[0], rows[1:]
-    return '<table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in head) + '</tr>' + ''.join('<tr>' + ''.join(f'<td>{html.escape(c)}</td>' for c in r) + '</tr>' for r in body) + '</table>'
+    return (
+        '<table><tr>'
+        + ''.join(f'<th>{html.escape(c)}</th>' for c in head)
+        + '</tr>'
+        + ''.join('<tr>' + ''.join(f'<td>{html.escape(c)}</td>' for c in r) + '</tr>' for r in body)
+        + '</table>'
+    )
 
 # %% ../nbs/12_viz.ipynb #18d2ffc8
 def cli_report(args):

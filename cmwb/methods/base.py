@@ -66,23 +66,35 @@ def modalities(batch:dict) -> list[str]:
 class Settings:
     "Switches shared by all methods."
     hidden: int = 512            # hidden width of per-modality projections
-    cache_teacher: bool = True   # distilling methods: compute the frozen old model's outputs once per stage, not per step
+    # distilling methods: compute the frozen old model's outputs once per stage, not per step
+    cache_teacher: bool = True
 
 class Method(nn.Module):
     "Base of every method: per-modality projections into a shared width, contrastive alignment."
     name, Settings, uses_codebook, sees_all_data = 'base', Settings, False, False
     def __init__(self, dims:dict, width:int=256, n_classes:int=10, temperature:float=0.07, settings:dict|None=None, mediator:str|None='text'):
         super().__init__()
-        self.dims, self.width, self.n_classes, self.temperature, self.mediator = dims, width, n_classes, temperature, mediator
+        self.dims, self.width, self.n_classes, self.temperature, self.mediator = (
+            dims,
+            width,
+            n_classes,
+            temperature,
+            mediator,
+        )
         self.s = from_dict(self.Settings, settings or {}, src=f"method {self.name!r} settings")
-        self.proj = nn.ModuleDict(); self.seen: list[str] = []; self.added_at: dict[str, int] = {}
+        self.proj = nn.ModuleDict()
+        self.seen: list[str] = []
+        self.added_at: dict[str, int] = {}
     def projection(self, in_dim:int) -> nn.Module:
         "A fresh per-modality projection into the shared width."
         return nn.Sequential(nn.Linear(in_dim, self.s.hidden), nn.GELU(), nn.Linear(self.s.hidden, self.width))
     def add_modality(self, m:str, t:int=0):
         "A projection for modality `m`, first trained at stage `t`."
         if m not in self.dims: raise CmwbError(f"no features for modality {m!r} (have {sorted(self.dims)})")
-        if m not in self.proj: self.proj[m] = self.projection(self.dims[m][1]); self.seen.append(m); self.added_at[m] = t
+        if m not in self.proj:
+            self.proj[m] = self.projection(self.dims[m][1])
+            self.seen.append(m)
+            self.added_at[m] = t
 
 # %% ../../nbs/08_methods.ipynb #f093586f
 def setup_stage(self:Method, t:int, stage):
@@ -102,12 +114,14 @@ def embed(self:Method, x:torch.Tensor, modality:str) -> torch.Tensor:
     return F.normalize(self.encode(x, modality).mean(1), dim=-1)
 def structure(self:Method) -> dict: return dict(seen=list(self.seen))
 def trainable(self:Method) -> list: return [p for p in self.parameters() if p.requires_grad]
-for _f in [setup_stage, begin_stage, end_stage, after_backward, encode, represent, embed, structure, trainable]: setattr(Method, _f.__name__, _f)
+for _f in [setup_stage, begin_stage, end_stage, after_backward, encode, represent, embed, structure, trainable]:
+    setattr(Method, _f.__name__, _f)
 
 # %% ../../nbs/08_methods.ipynb #a2e02255
 def align_loss(self:Method, z:dict) -> torch.Tensor:
     "Symmetric InfoNCE over every pair of modalities in `z` (modality -> [B, T, W])."
-    mods = list(z); pooled = {m: z[m].mean(1) for m in mods}
+    mods = list(z)
+    pooled = {m: z[m].mean(1) for m in mods}
     pairs = [(a, b) for i, a in enumerate(mods) for b in mods[i + 1:]]
     return sum(info_nce(pooled[a], pooled[b], self.temperature) for a, b in pairs) / len(pairs)
 
@@ -138,7 +152,8 @@ METHODS: dict[str, type] = {}
 
 def register(cls):
     "Class decorator: make a method available by its `name`."
-    METHODS[cls.name] = cls; return cls
+    METHODS[cls.name] = cls
+    return cls
 
 METHOD_MODULES = ['comet', 'cma', 'comm', 'cmg']
 
@@ -161,7 +176,9 @@ def snapshot(self:Method) -> Method:
 
 def previous_self(self:Method, t:int) -> Method:
     "A frozen snapshot as stage `t - 1` left the model: it knows only the modalities trained before stage `t`."
-    old = self.snapshot(); old.seen = [m for m in self.seen if self.added_at.get(m, 0) < t]; return old
+    old = self.snapshot()
+    old.seen = [m for m in self.seen if self.added_at.get(m, 0) < t]
+    return old
 
 def get_state(self:Method) -> tuple[dict, dict]:
     "(tensors, meta) that rebuild this method: parameters and buffers, `extra`, and the snapshot `old`."
@@ -169,19 +186,26 @@ def get_state(self:Method) -> tuple[dict, dict]:
     t = {**self.state_dict(), **{f'extra.{k}': v for k, v in self.__dict__.get('extra', {}).items()}}
     if old is not None: t.update({f'old.{k}': v for k, v in old.state_dict().items()})
     frozen = [n for n, p in self.named_parameters() if not p.requires_grad]      # what end_stage froze is state too
-    return t, dict(structure=self.structure(), has_old=old is not None, old_seen=old.seen if old is not None else None, frozen=frozen)
+    return t, dict(
+        structure=self.structure(),
+        has_old=old is not None,
+        old_seen=old.seen if old is not None else None,
+        frozen=frozen,
+    )
 
 def set_state(self:Method, tensors:dict, meta:dict):
     "Load what `get_state` saved (after `setup_stage` rebuilt the structure)."
     own = {k: v for k, v in tensors.items() if not k.startswith(('extra.', 'old.'))}
-    self.apply_structure(meta.get('structure', {})); _fit_buffers(self, own)
+    self.apply_structure(meta.get('structure', {}))
+    _fit_buffers(self, own)
     self.load_state_dict(own)
     if 'frozen' in meta:
         frozen = set(meta['frozen'])
         for n, p in self.named_parameters(): p.requires_grad_(n not in frozen)
     self.__dict__['extra'] = {k[6:]: v for k, v in tensors.items() if k.startswith('extra.')}
     if meta.get('has_old'):
-        self.__dict__['old'] = self.snapshot(); self.old.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith('old.')})
+        self.__dict__['old'] = self.snapshot()
+        self.old.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith('old.')})
         self.old.seen = meta.get('old_seen') or self.old.seen
     self.restore_extra()
 
@@ -194,7 +218,8 @@ def _fit_buffers(module:nn.Module, tensors:dict):
         if name in tensors and tensors[name].shape != buf.shape:
             owner, _, attr = name.rpartition('.')
             setattr(module.get_submodule(owner) if owner else module, attr, torch.zeros_like(tensors[name]))
-for _f in [snapshot, previous_self, get_state, set_state, restore_extra, apply_structure]: setattr(Method, _f.__name__, _f)
+for _f in [snapshot, previous_self, get_state, set_state, restore_extra, apply_structure]:
+    setattr(Method, _f.__name__, _f)
 
 # %% ../../nbs/08_methods.ipynb #99348236
 def teacher_out(self:Method, old:Method, x:torch.Tensor, m:str) -> torch.Tensor:
@@ -251,15 +276,21 @@ class EWCMethod(Method):
     def end_stage(self, t, stage, data):
         if 'ewc' not in self.__dict__: self.restore_extra()
         n = min(self.s.fisher_chunks, max(len(data) // 16, 1))
-        self.ewc.consolidate(self, _fisher(self, [data.batch(torch.arange(i * 16, min((i + 1) * 16, len(data)))) for i in range(n)]))
-        self.__dict__['extra'] = {**{f'fisher.{k}': v for k, v in self.ewc.fisher.items()}, **{f'anchor.{k}': v for k, v in self.ewc.anchor.items()}}
+        self.ewc.consolidate(
+            self, _fisher(self, [data.batch(torch.arange(i * 16, min((i + 1) * 16, len(data)))) for i in range(n)])
+        )
+        self.__dict__['extra'] = {
+            **{f'fisher.{k}': v for k, v in self.ewc.fisher.items()},
+            **{f'anchor.{k}': v for k, v in self.ewc.anchor.items()},
+        }
 
 # %% ../../nbs/08_methods.ipynb #42944e46
 def _fisher(model:Method, batches:list) -> dict:
     "Empirical Fisher: mean squared gradient of the alignment loss over mini-batches (InfoNCE needs a batch)."
     total = {k: torch.zeros_like(p) for k, p in model.named_parameters() if p.requires_grad}
     for b in batches:
-        model.zero_grad(); Method.training_step(model, b, 0)['align'].backward()
+        model.zero_grad()
+        Method.training_step(model, b, 0)['align'].backward()
         for k, p in model.named_parameters():
             if k in total and p.grad is not None: total[k] += p.grad.detach().pow(2)
     model.zero_grad()
@@ -279,11 +310,17 @@ class LwF(Method):
         self.__dict__['old'] = self.previous_self(t) if t > 0 else None
     def teacher_out(self, old, x, m): return old.embed(x, m)
     def training_step(self, batch, t):
-        z = {m: self.encode(batch[m], m) for m in modalities(batch)}; out = dict(align=self.align_loss(z))
-        old = self.__dict__.get('old'); known = [m for m in z if old is not None and m in old.seen]
+        z = {m: self.encode(batch[m], m) for m in modalities(batch)}
+        out = dict(align=self.align_loss(z))
+        old = self.__dict__.get('old')
+        known = [m for m in z if old is not None and m in old.seen]
         if not known: return out
-        a, b = (known * 2)[:2]; e = {m: F.normalize(z[m].mean(1), dim=-1) for m in (a, b)}
-        new_l, old_l = e[a] @ e[b].T / self.temperature, self.teacher(batch, a) @ self.teacher(batch, b).T / self.temperature
+        a, b = (known * 2)[:2]
+        e = {m: F.normalize(z[m].mean(1), dim=-1) for m in (a, b)}
+        new_l, old_l = (
+            e[a] @ e[b].T / self.temperature,
+            self.teacher(batch, a) @ self.teacher(batch, b).T / self.temperature,
+        )
         return dict(out, lwf=self.s.alpha * logit_distill(new_l, old_l, self.s.T))
 
 # %% ../../nbs/08_methods.ipynb #8c45bef6
@@ -303,12 +340,19 @@ class ER(Method):
         self.__dict__.setdefault('extra', {}).update({f'{t}.{k}': v for k, v in buf.state()[0].items()})
         self.restore_extra()
     def restore_extra(self):
-        e = self.__dict__.get('extra', {}); stages = sorted({int(k.split('.')[0]) for k in e})
-        self.__dict__['exemplars'] = [ExemplarBuffer.from_state({k[len(f'{t}.'):]: v for k, v in e.items() if k.startswith(f'{t}.')},
-                                    dict(budget=int(self.s.budget_mb * 2**20), policy='reservoir', seen=0)) for t in stages]
+        e = self.__dict__.get('extra', {})
+        stages = sorted({int(k.split('.')[0]) for k in e})
+        self.__dict__['exemplars'] = [
+            ExemplarBuffer.from_state(
+                {k[len(f'{t}.') :]: v for k, v in e.items() if k.startswith(f'{t}.')},
+                dict(budget=int(self.s.budget_mb * 2**20), policy='reservoir', seen=0),
+            )
+            for t in stages
+        ]
     def replayed(self) -> list[dict]:
         "This step's replayed pairs: one batch per earlier stage, `replay_batch` pairs in all (drawn from the global RNG: checkpointed)."
-        bufs = self.__dict__.get('exemplars', []); n = max(self.s.replay_batch // max(len(bufs), 1), 1)
+        bufs = self.__dict__.get('exemplars', [])
+        n = max(self.s.replay_batch // max(len(bufs), 1), 1)
         dev = next(self.parameters()).device
         return [{k: v.to(dev) for k, v in buf.sample(n, torch.default_generator).items()} for buf in bufs]
     def training_step(self, batch, t):
@@ -338,12 +382,14 @@ class DNS(Method):
         e = self.__dict__.setdefault('extra', {})
         for m, x in data.feats.items():
             x = x.reshape(-1, x.shape[-1]).double()
-            e[f'{m}.z'] = e.get(f'{m}.z', 0) + x.T @ x; e[f'{m}.n'] = e.get(f'{m}.n', torch.zeros((), dtype=torch.long)) + len(x)
+            e[f'{m}.z'] = e.get(f'{m}.z', 0) + x.T @ x
+            e[f'{m}.n'] = e.get(f'{m}.n', torch.zeros((), dtype=torch.long)) + len(x)
         self.restore_extra()
     def restore_extra(self):
         e, ns = self.__dict__.get('extra', {}), {}
         for m in sorted({k.split('.')[0] for k in e}):
-            ns[m] = NullSpaceProjector(self.s.threshold); ns[m].z_in, ns[m].n = e[f'{m}.z'], int(e[f'{m}.n'])
+            ns[m] = NullSpaceProjector(self.s.threshold)
+            ns[m].z_in, ns[m].n = e[f'{m}.z'], int(e[f'{m}.n'])
             ns[m].build(self.proj[m].weight)
         self.__dict__['ns'] = ns
     def after_backward(self, t):

@@ -25,13 +25,15 @@ class CMASettings(Settings):
     expert_hidden: int = 64
     heads: int = 4             # cross-attention heads
     freeze_top: int = 2        # influential experts frozen after each stage (0: none)
-    context: str = 'memory'    # what tokens attend to: 'memory' tokens of the other modalities, the 'pair' (training only), 'none'
+    # what tokens attend to: 'memory' tokens of the other modalities, the 'pair' (training only), 'none'
+    context: str = 'memory'
     memory: int = 8            # context: memory only: memory tokens per modality
     context_p: float = 0.5     # context: pair only: share of steps where tokens attend to the paired modality
     relation: float = 1.0      # relation-preserving regularizer weight
     align_cos: float = 0.0     # extra cosine alignment of paired embeddings
     balance: float = 0.01
-    mediator_router: str = 'first'   # 'first': the mediator keeps its first router; 'newest': it takes each stage's new one
+    # 'first': the mediator keeps its first router; 'newest': it takes each stage's new one
+    mediator_router: str = 'first'
 
 @register
 class CMA(Method):
@@ -40,11 +42,14 @@ class CMA(Method):
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
         s, d = self.s, CMASettings
-        if s.context not in CONTEXTS: raise CmwbError(f"cma setting context must be one of {CONTEXTS}, got {s.context!r}")
+        if s.context not in CONTEXTS:
+            raise CmwbError(f"cma setting context must be one of {CONTEXTS}, got {s.context!r}")
         if s.mediator_router not in ('first', 'newest'):
             raise CmwbError(f"cma setting mediator_router must be 'first' or 'newest', got {s.mediator_router!r}")
         if s.context != 'pair' and s.context_p != d.context_p:
-            raise CmwbError(f"cma setting context_p acts only with context: pair (here context: {s.context}); remove it")
+            raise CmwbError(
+                f"cma setting context_p acts only with context: pair (here context: {s.context}); remove it"
+            )
         if s.context != 'memory' and s.memory != d.memory:
             raise CmwbError(f"cma setting memory acts only with context: memory (here context: {s.context}); remove it")
         self.adapter = CrossModalityAdapter(self.width, s.heads, s.n_experts, k=s.k, hidden=s.expert_hidden)
@@ -62,7 +67,8 @@ class CMA(Method):
         h = per_item(self.proj[modality], x)
         if context is None: context = self.memory_context(modality, len(h))
         return self.adapter(h, context, router=self._router(modality))[0]
-    def structure(self): return dict(seen=list(self.seen), router_of=dict(self.router_of), context_of=dict(self.context_of))
+    def structure(self):
+        return dict(seen=list(self.seen), router_of=dict(self.router_of), context_of=dict(self.context_of))
     def apply_structure(self, st):
         self.router_of = dict(st.get('router_of', {}))
         self.context_of = {m: list(v) for m, v in st.get('context_of', {}).items()}

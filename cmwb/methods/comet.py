@@ -26,7 +26,8 @@ class CometSettings(Settings):
     old_code_rate: float = 0.1      # EMA rate of earlier codes after growth (0: frozen)
     cmoe: bool = True               # CMoE-Adapter (False: one shared, always-trainable MoE adapter)
     pmr: str | None = 'code'        # pseudo-modality replay: 'code', 'linear' or None
-    freeze: bool = True             # freeze earlier modalities' paths when a new modality arrives (with cmoe: their experts, routers)
+    # freeze earlier modalities' paths when a new modality arrives (with cmoe: their experts, routers)
+    freeze: bool = True
     freeze_mediator: bool = True    # freeze the text path after its first stage
     protect_codes: bool = True      # never re-initialise a code that an earlier stage's modality holds
     keep_codes: bool = True         # a frozen modality picks only the codes that existed when it was frozen
@@ -47,8 +48,10 @@ class Comet(Method):
     "COMET: CMoE-Adapter + growing shared codebook + pseudo-modality replay, bridged by a mediator."
     name, Settings, uses_codebook = 'comet', CometSettings, True
     def __init__(self, dims, **kw):
-        super().__init__(dims, **kw); s = self.s
-        if s.pmr not in ('code', 'linear', None): raise CmwbError(f"{self.name} setting pmr={s.pmr!r}: use 'code', 'linear' or null")
+        super().__init__(dims, **kw)
+        s = self.s
+        if s.pmr not in ('code', 'linear', None):
+            raise CmwbError(f"{self.name} setting pmr={s.pmr!r}: use 'code', 'linear' or null")
         self._refuse_idle(set(kw.get('settings') or {}))
         self.adapter = CMoEAdapter(self.width, k=s.k, hidden=s.expert_hidden)
         self.codebook = Codebook(s.codes, self.width, decay=s.decay, dead_after=s.dead_after, protect=s.protect_codes)
@@ -77,7 +80,8 @@ def _refuse_idle(self:Comet, given:set):
     if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
     elif s.freeze_mediator and s.freeze and s.cmoe:
         why['pmr_weight'] = "the mediator's path is frozen after its first stage, so the PMR loss has nothing to shape"
-    if not s.freeze and not s.freeze_mediator: why['keep_codes'] = "no modality is ever frozen (freeze and freeze_mediator are off)"
+    if not s.freeze and not s.freeze_mediator:
+        why['keep_codes'] = "no modality is ever frozen (freeze and freeze_mediator are off)"
     bad = sorted(given & set(why))
     if bad: raise CmwbError(f"{self.name} setting {bad[0]}: {why[bad[0]]}; remove it from method_settings")
 Comet._refuse_idle = _refuse_idle
@@ -87,8 +91,10 @@ def _check_cpc(self:Comet, stage):
     "Refuse `cpc` when a modality of the stage has no sequence to predict."
     short = [m for m in stage.modalities if m in self.dims and self.dims[m][0] < 2]
     if self.s.cpc and short:
-        raise CmwbError(f"{self.name} setting cpc={self.s.cpc}: Cross-CPC needs sequences in every modality of a stage, but stage "
-                        f"{stage.name!r} has {short} with one time step; set cpc: 0")
+        raise CmwbError(
+            f"{self.name} setting cpc={self.s.cpc}: Cross-CPC needs sequences in every modality of a stage, but stage "
+            f"{stage.name!r} has {short} with one time step; set cpc: 0"
+        )
 
 def setup_stage(self:Comet, t:int, stage):
     "Freeze earlier paths (`freeze`, `freeze_mediator`), add new modalities' experts and routers, fix frozen modalities' codes, grow."
@@ -102,7 +108,8 @@ def setup_stage(self:Comet, t:int, stage):
         if s.cmoe:
             for e in self.adapter.moe.experts: e.freeze()
             for r in self.adapter.moe.routers: r.requires_grad_(False)
-    if t > 0 and s.freeze_mediator and self.mediator in self.adapter.proj: self.adapter.proj[self.mediator].requires_grad_(False)
+    if t > 0 and s.freeze_mediator and self.mediator in self.adapter.proj:
+        self.adapter.proj[self.mediator].requires_grad_(False)
     for m in new:
         if m not in self.dims: raise CmwbError(f"no features for modality {m!r}")
         first = not self.adapter.moe.n_experts
@@ -112,7 +119,8 @@ def setup_stage(self:Comet, t:int, stage):
     if s.keep_codes and t > 0:
         for m in self.adapter.proj:
             if not any(p.requires_grad for p in self.adapter.proj[m].parameters()): self.codebook.fix_limit(m)
-    if t > 0 and s.grow and stage.new_codes: self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
+    if t > 0 and s.grow and stage.new_codes:
+        self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
 Comet._check_cpc, Comet.setup_stage = _check_cpc, setup_stage
 
 # %% ../../nbs/08a_comet.ipynb #190c04a1
@@ -134,9 +142,17 @@ def _report_protection(self:Comet, t:int, stage):
     frozen = [m for m in self.adapter.proj if not any(p.requires_grad for p in self.adapter.proj[m].parameters())]
     held = int(self.codebook.held.any(0).sum()) if len(self.codebook.held) else 0
     absent = sorted(m for m in self.__dict__.get('pmr', {}) if m not in stage.modalities)
-    rec = dict(stage=t, frozen=frozen, held_codes=held if self.s.protect_codes else 0, limits=dict(self.codebook.limits), pmr=absent)
+    rec = dict(
+        stage=t,
+        frozen=frozen,
+        held_codes=held if self.s.protect_codes else 0,
+        limits=dict(self.codebook.limits),
+        pmr=absent,
+    )
     if not self.__dict__.get('stage_new'):
-        rec['note'] = 'no new modality: nothing frozen; held codes protected from reset; PMR has no absent modality to replay'
+        rec['note'] = (
+            'no new modality: nothing frozen; held codes protected from reset; PMR has no absent modality to replay'
+        )
     self.protection.append(rec)
     get_logger('cmwb.comet').info(f"stage {t} ({stage.name}) protects: {rec}")
 Comet._report_protection = _report_protection
@@ -152,8 +168,10 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     out = {m: self.adapter(batch[m], m) for m in mods}
     z = {m: o[0] for m, o in out.items()}
-    codes = self.codebook.embed.clone()                                        # a copy: the EMA update changes the buffer
-    probs, idx = {}, {}                                                         # CMCM's code distributions, nearest codes: one pass
+    # a copy: the EMA update changes the buffer
+    codes = self.codebook.embed.clone()
+    # CMCM's code distributions, nearest codes: one pass
+    probs, idx = {}, {}
     for m in mods: probs[m], idx[m] = self._soft(z[m], codes, m)
     fake = self.pseudo(z)
     vq = self.codebook({**z, **fake}, idx=idx)
@@ -201,25 +219,36 @@ def end_stage(self:Comet, t:int, stage, data:StageData):
 def restore_extra(self:Comet):
     "Rebuild the PMR generators from `extra`."
     e, gens = self.__dict__.get('extra', {}), {}
-    for m in sorted({k.split('.')[1] for k in e if k.startswith('pmr.')}):    # sorted: set order changes with PYTHONHASHSEED
+    # sorted: set order changes with PYTHONHASHSEED
+    for m in sorted({k.split('.')[1] for k in e if k.startswith('pmr.')}):
         g = self._generator()
         for f in PMR_FIELDS[self.s.pmr]: setattr(g, f, e[f'pmr.{m}.{f}'])
-        g.shape = (self.width,); gens[m] = g
+        g.shape = (self.width,)
+        gens[m] = g
     self.__dict__['pmr'] = gens
 @torch.no_grad()
 def _hold_codes(self:Comet, data:StageData, chunk:int=1024):
     "Record, per modality of the stage, the codes its training items pick (in eval mode: no expert usage is counted)."
-    was = self.training; self.eval()
+    was = self.training
+    self.eval()
     for m, x in data.feats.items():
-        self.codebook.hold(m, torch.cat([self.code_indices(c.to(self.codebook.embed.device), m) for c in x.split(chunk)]))
+        self.codebook.hold(
+            m, torch.cat([self.code_indices(c.to(self.codebook.embed.device), m) for c in x.split(chunk)])
+        )
     self.train(was)
 Comet.end_stage, Comet.restore_extra, Comet._hold_codes = end_stage, restore_extra, _hold_codes
 
 # %% ../../nbs/08a_comet.ipynb #873668e9
 @dataclass
 class UnicodeSettings(CometSettings):
-    codes: int = 128; grow: bool = False; cmoe: bool = False; pmr: str | None = None; freeze_mediator: bool = False
-    freeze: bool = False; protect_codes: bool = False; keep_codes: bool = False
+    codes: int = 128
+    grow: bool = False
+    cmoe: bool = False
+    pmr: str | None = None
+    freeze_mediator: bool = False
+    freeze: bool = False
+    protect_codes: bool = False
+    keep_codes: bool = False
 
 @register
 class Unicode(Comet):

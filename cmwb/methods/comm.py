@@ -45,7 +45,10 @@ class COMM(Method):
         "Non-mediator modalities that arrived before `m`."
         return [o for o in self.seen if o not in (m, self.mediator) and self.seen.index(o) < self.seen.index(m)]
     def structure(self):
-        return dict(seen=list(self.seen), relevance_skipped=[m for m in self.adapt if len(self.earlier(m)) == 1 and m != self.mediator])
+        return dict(
+            seen=list(self.seen),
+            relevance_skipped=[m for m in self.adapt if len(self.earlier(m)) == 1 and m != self.mediator],
+        )
 
 # %% ../../nbs/08c_comm.ipynb #65bf7e97
 def path(self:COMM, h:torch.Tensor, modality:str) -> torch.Tensor:
@@ -68,7 +71,8 @@ def setup_stage(self:COMM, t:int, stage):
         if m in self.proj: continue
         self.add_modality(m, t)
         self.adapt[m] = _residual(self.width, self.s.adapter_hidden)
-        if m != self.mediator and len(self.earlier(m)) > 1: self.relevance[m] = nn.Linear(self.width, len(self.earlier(m)))
+        if m != self.mediator and len(self.earlier(m)) > 1:
+            self.relevance[m] = nn.Linear(self.width, len(self.earlier(m)))
     for m in self.seen:
         on = m in stage.modalities
         for part in (self.proj, self.adapt, self.relevance):
@@ -154,12 +158,16 @@ def training_step(self:COMM, batch:dict, t:int) -> dict:
         if known: loss['self_reg'] = s.self_reg * sum(F.mse_loss(z[m], zo[m]) for m in known) / len(known)
     if t > 0 and s.realign and 'text.n' in e:
         seen = e['text.n'] > 0
-        protos = F.normalize(self.encode(e['text.sum'][seen] / e['text.n'][seen, None, None], self.mediator).mean(1), dim=-1)
+        protos = F.normalize(
+            self.encode(e['text.sum'][seen] / e['text.n'][seen, None, None], self.mediator).mean(1), dim=-1
+        )
         groups, terms = seen.nonzero().squeeze(1), []
         for m, gs in sorted(self._gaussians().items()):
             h, y = gs.sample(m, s.realign_per_class)
             y_old = F.normalize(self.path(h.to(protos.device), m), dim=-1)           # the path encode takes, from h on
-            terms.append(F.cross_entropy(y_old @ protos.T / self.temperature, torch.searchsorted(groups, y.to(groups.device))))
+            terms.append(
+                F.cross_entropy(y_old @ protos.T / self.temperature, torch.searchsorted(groups, y.to(groups.device)))
+            )
         if terms: loss['realign'] = s.realign * sum(terms) / len(terms)
     if s.agnostic: loss['modality'] = self.modality_loss(batch)
     return loss
@@ -202,4 +210,10 @@ def embed(self:COMM, x, modality):
 
 def represent(self:COMM, x, modality):
     return self._agnostic(x, modality) if self.s.agnostic and not self.training else self.encode(x, modality)
-COMM.modality_loss, COMM.guess_modality, COMM._agnostic, COMM.embed, COMM.represent = modality_loss, guess_modality, _agnostic, embed, represent
+COMM.modality_loss, COMM.guess_modality, COMM._agnostic, COMM.embed, COMM.represent = (
+    modality_loss,
+    guess_modality,
+    _agnostic,
+    embed,
+    represent,
+)
