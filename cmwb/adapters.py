@@ -8,10 +8,10 @@ import math
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError
 from .parallel import per_item
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['Expert', 'dense_experts', 'Router', 'balance_loss', 'MoEAdapter', 'add_experts', 'add_router', 'forward',
-           'freeze_experts', 'expert_usage', 'CMoEAdapter', 'add_modality', 'freeze', 'CrossModalityAdapter']
+__all__ = ['Expert', 'dense_experts', 'Router', 'balance_loss', 'MoEAdapter', 'CMoEAdapter', 'CrossModalityAdapter']
 
 # %% ../nbs/04_adapters.ipynb #6c401728
 class Expert(nn.Module):
@@ -78,6 +78,7 @@ class MoEAdapter(nn.Module):
     def n_experts(self) -> int: return len(self.experts)
 
 # %% ../nbs/04_adapters.ipynb #7e5ad5f8
+@patch
 def add_experts(self:MoEAdapter, n:int):
     "Append `n` fresh experts (zero up-projection: the output does not change)."
     ref = self.usage
@@ -85,15 +86,16 @@ def add_experts(self:MoEAdapter, n:int):
     self.usage = torch.cat([ref, ref.new_zeros(ref.shape[0], n)], 1)
     return self
 
+@patch
 def add_router(self:MoEAdapter, k:int|None=None) -> int:
     "Add a router over all current experts; return its index (one router per stage)."
     if not self.n_experts: raise CmwbError("add experts before adding a router")
     self.routers.append(Router(self.dim, self.n_experts, k or self.k, self.noisy).to(self.usage.device))
     self.usage = torch.cat([self.usage, self.usage.new_zeros(1, self.n_experts)])
     return len(self.routers) - 1
-MoEAdapter.add_experts, MoEAdapter.add_router = add_experts, add_router
 
 # %% ../nbs/04_adapters.ipynb #008e552e
+@patch
 def forward(self:MoEAdapter, x:torch.Tensor, router:int=-1):
     "Adapt `x` [B, D] or [B, T, D] with router `router`; return `(output, load-balance loss)`."
     r = self.routers[router]
@@ -104,19 +106,19 @@ def forward(self:MoEAdapter, x:torch.Tensor, router:int=-1):
     if route_in.shape[0] != flat.shape[0]: gates = gates.repeat_interleave(x.shape[1], 0)
     out = per_item(lambda f, g: dense_experts(f, self.experts[:r.n_experts], g), flat, gates)
     return x + self.scale * out.view_as(x), balance_loss(gates, probs)
-MoEAdapter.forward = forward
 
 # %% ../nbs/04_adapters.ipynb #de1bedf5
+@patch
 def freeze_experts(self:MoEAdapter, top:int|None=None, ids=None, router:int=-1) -> list[int]:
     "Freeze the `top` most-used experts of `router` (or the experts `ids`); return the frozen ids."
     if ids is None: ids = self.usage[router].argsort(descending=True)[:top].tolist()
     for i in ids: self.experts[i].freeze()
     return sorted(ids)
 
+@patch
 def expert_usage(self:MoEAdapter) -> torch.Tensor:
     "Share of routing slots per expert, one row per router (a histogram per stage)."
     return self.usage / self.usage.sum(1, keepdim=True).clamp_min(1)
-MoEAdapter.freeze_experts, MoEAdapter.expert_usage = freeze_experts, expert_usage
 
 # %% ../nbs/04_adapters.ipynb #04ba028f
 class CMoEAdapter(nn.Module):
@@ -131,6 +133,7 @@ class CMoEAdapter(nn.Module):
     def modalities(self) -> list[str]: return list(self.router_of)
 
 # %% ../nbs/04_adapters.ipynb #a7e62859
+@patch
 def add_modality(self:CMoEAdapter, name:str, in_dim:int, n_experts:int=2, freeze_old:bool=True, router:int|None=None):
     "Add modality `name` (input width `in_dim`) with its projection, `n_experts` experts and a router (or share router `router`)."
     if name in self.router_of: raise CmwbError(f"modality {name!r} is already in the adapter")
@@ -141,21 +144,21 @@ def add_modality(self:CMoEAdapter, name:str, in_dim:int, n_experts:int=2, freeze
     self.router_of[name] = self.moe.add_router() if router is None else router
     return self
 
+@patch
 def freeze(self:CMoEAdapter, names=None):
     "Freeze the projections of `names` (default: all) and every current expert and router."
     for n in names or list(self.proj): self.proj[n].requires_grad_(False)
     for e in self.moe.experts: e.freeze()
     for r in self.moe.routers: r.requires_grad_(False)
     return self
-CMoEAdapter.add_modality, CMoEAdapter.freeze = add_modality, freeze
 
 # %% ../nbs/04_adapters.ipynb #9c10d2cc
+@patch
 def forward(self:CMoEAdapter, x:torch.Tensor, modality:str):
     "Project `x` of `modality` into the shared width and adapt it; return `(output, load-balance loss)`."
     if modality not in self.router_of:
         raise CmwbError(f"unknown modality {modality!r}; the adapter has {self.modalities}")
     return self.moe(per_item(self.proj[modality], x), router=self.router_of[modality])
-CMoEAdapter.forward = forward
 
 # %% ../nbs/04_adapters.ipynb #e0624bf3
 class CrossModalityAdapter(nn.Module):

@@ -8,11 +8,11 @@ import math
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError, save_checkpoint, load_checkpoint
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SETTINGS', 'widen', 'no_autocast', 'nearest_code', 'sq_distances', 'code_distances', 'Codebook', 'modality_index',
-           'quantize', 'align', 'commitment', 'ema_update', 'reset_dead', 'VQOut', 'forward', 'init_codes', 'grow',
-           'hold', 'new_stage', 'fix_limit', 'code_stats', 'agreement', 'state', 'from_state']
+__all__ = ['SETTINGS', 'widen', 'no_autocast', 'nearest_code', 'sq_distances', 'code_distances', 'Codebook', 'align', 'VQOut',
+           'init_codes', 'agreement']
 
 # %% ../nbs/03_codebook.ipynb #2a1839e1
 def widen(x:torch.Tensor) -> torch.Tensor:
@@ -75,6 +75,7 @@ class Codebook(nn.Module):
     def extra_repr(self): return f"n_codes={self.n_codes}, dim={self.dim}, modalities={self.modalities}"
 
 # %% ../nbs/03_codebook.ipynb #7a1df96f
+@patch
 @torch.no_grad()
 def modality_index(self:Codebook, name:str) -> int:
     "Row of `usage` for modality `name`, added on first use."
@@ -84,9 +85,9 @@ def modality_index(self:Codebook, name:str) -> int:
         self.held = torch.cat([self.held, self.held.new_zeros(1, self.n_codes)])
         self.held_resets = torch.cat([self.held_resets, self.held_resets.new_zeros(1)])
     return self.modalities.index(name)
-Codebook.modality_index = modality_index
 
 # %% ../nbs/03_codebook.ipynb #90baaa66
+@patch
 def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None, modality:str|None=None):
     "Quantize `z` [..., D] (indices `idx` if known; `modality`: search only its `limits` codes): return `(straight-through codes, indices)`."
     if z.shape[-1] != self.dim:
@@ -94,7 +95,6 @@ def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None, modality
     idx = nearest_code(z.detach(), self.embed[:self.limits.get(modality, self.n_codes)]) if idx is None else idx
     q = F.embedding(idx, self.embed).to(z.dtype)
     return z + (q - z).detach(), idx
-Codebook.quantize = quantize
 
 # %% ../nbs/03_codebook.ipynb #8767a83b
 def align(x:torch.Tensor, like:torch.Tensor) -> torch.Tensor:
@@ -107,6 +107,7 @@ def align(x:torch.Tensor, like:torch.Tensor) -> torch.Tensor:
     return x if x.shape[1] == like.shape[1] else x.mean(1, keepdim=True).expand_as(like)
 
 # %% ../nbs/03_codebook.ipynb #6900e98e
+@patch
 def commitment(self:Codebook, z:dict, codes:dict) -> torch.Tensor:
     "CMG commitment loss summed over modalities: own codes at β, partners' codes at β·cross_commit."
     total = 0.
@@ -116,7 +117,6 @@ def commitment(self:Codebook, z:dict, codes:dict) -> torch.Tensor:
         if others and self.cross_commit: loss = loss + self.cross_commit * sum(others) / len(others)
         total = total + self.beta * loss
     return total
-Codebook.commitment = commitment
 
 # %% ../nbs/03_codebook.ipynb #c1389e85
 def _ema_targets(z:dict, c:float) -> dict:
@@ -129,6 +129,7 @@ def _ema_targets(z:dict, c:float) -> dict:
     return out
 
 # %% ../nbs/03_codebook.ipynb #349300e5
+@patch
 @torch.no_grad()
 def ema_update(self:Codebook, z:dict, idx:dict):
     "One (multi-modal) EMA step from features `z` and their code indices `idx`, both keyed by modality."
@@ -146,9 +147,9 @@ def ema_update(self:Codebook, z:dict, idx:dict):
     smoothed = (self.ema_count + self.eps) / (n + self.n_codes * self.eps) * n
     self.embed.copy_(torch.where(self.rate[:, None] > 0, self.ema_weight / smoothed[:, None], self.embed))
     self.idle.copy_(torch.where(count > 0, 0, self.idle + 1))
-Codebook.ema_update = ema_update
 
 # %% ../nbs/03_codebook.ipynb #06ce5287
+@patch
 @torch.no_grad()
 def reset_dead(self:Codebook, z:dict):
     "Move codes idle for `dead_after` batches onto random features of this batch."
@@ -167,7 +168,6 @@ def reset_dead(self:Codebook, z:dict):
     self.ema_weight.copy_(torch.where(dead[:, None], pick, self.ema_weight))
     self.ema_count.copy_(torch.where(dead, 1., self.ema_count))
     self.idle.masked_fill_(dead, 0)
-Codebook.reset_dead = reset_dead
 
 # %% ../nbs/03_codebook.ipynb #deb1e794
 @dataclass
@@ -176,6 +176,7 @@ class VQOut:
     idx: dict            # code indices, per modality
     loss: torch.Tensor   # commitment loss (with the cross-modal term)
 
+@patch
 def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None) -> VQOut:
     "Quantize paired features `z` (modality → [B, D] or [B, T, D]; indices `idx` where known); update when training."
     out = {m: self.quantize(v, (idx or {}).get(m), m) for m, v in z.items()}
@@ -185,7 +186,6 @@ def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None) ->
         self.ema_update(z, idx)
         self.reset_dead(z)
     return VQOut(codes, idx, loss)
-Codebook.forward = forward
 
 # %% ../nbs/03_codebook.ipynb #fc29da9b
 def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch.Tensor:
@@ -207,6 +207,7 @@ def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch
     return torch.from_numpy(km.cluster_centers_).float()
 
 # %% ../nbs/03_codebook.ipynb #b5b1b13d
+@patch
 @torch.no_grad()
 def grow(self:Codebook, n_new:int, feats:torch.Tensor|None=None, init:str='kmeans', old_rate:float=0., stage:int|None=None, seed:int=0):
     "Append `n_new` codes initialised from `feats`; old codes get EMA rate `old_rate` (0 = frozen)."
@@ -224,26 +225,28 @@ def grow(self:Codebook, n_new:int, feats:torch.Tensor|None=None, init:str='kmean
     self.usage = torch.cat([self.usage, self.usage.new_zeros(len(self.modalities), n_new)], 1)
     self.held = torch.cat([self.held, self.held.new_zeros(len(self.modalities), n_new)], 1)
     return self
-Codebook.grow = grow
 
 # %% ../nbs/03_codebook.ipynb #8efb75ff
+@patch
 @torch.no_grad()
 def hold(self:Codebook, m:str, idx:torch.Tensor):
     "Record the codes `idx` that modality `m` picks (at a stage's end): held codes are protected when `protect`."
     row = self.modality_index(m)
     self.held[row] |= torch.bincount(idx.reshape(-1).long().to(self.held.device), minlength=self.n_codes) > 0
 
+@patch
 def new_stage(self:Codebook):
     "Start counting this stage's re-initialised codes from zero."
     self.stage_resets.zero_()
     self.held_resets.zero_()
 
+@patch
 def fix_limit(self:Codebook, m:str):
     "Modality `m` may from now on pick only the codes that exist now (those grown later serve later modalities)."
     self.limits.setdefault(m, self.n_codes)
-Codebook.hold, Codebook.new_stage, Codebook.fix_limit = hold, new_stage, fix_limit
 
 # %% ../nbs/03_codebook.ipynb #914a8c8e
+@patch
 def code_stats(self:Codebook) -> dict:
     "Usage, perplexity and dead share per modality, plus globally idle codes."
     out = {}
@@ -255,7 +258,6 @@ def code_stats(self:Codebook) -> dict:
         )
     out['_all'] = dict(n_codes=self.n_codes, idle_share=float((self.idle >= max(self.dead_after, 1)).float().mean()))
     return out
-Codebook.code_stats = code_stats
 
 def agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> dict:
     "Share of paired items whose codes agree: per position, and per clip by the modal code."
@@ -268,18 +270,18 @@ def agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> dict:
 # %% ../nbs/03_codebook.ipynb #ee7b4b29
 SETTINGS = ('dim', 'decay', 'eps', 'beta', 'cross_commit', 'cross_ema', 'dead_after', 'protect')
 
+@patch
 def state(self:Codebook) -> tuple[dict, dict]:
     "Tensors and JSON-ready settings that rebuild this codebook."
     return dict(self.state_dict()), dict(
         {k: getattr(self, k) for k in SETTINGS}, modalities=list(self.modalities), limits=dict(self.limits)
     )
-Codebook.state = state
 
-def from_state(tensors:dict, meta:dict) -> Codebook:
+@patch(cls_method=True)
+def from_state(cls:Codebook, tensors:dict, meta:dict) -> Codebook:
     "Rebuild a codebook saved by `Codebook.state`."
-    cb = Codebook(tensors['embed'].shape[0], **{k: meta[k] for k in SETTINGS if k in meta})
+    cb = cls(tensors['embed'].shape[0], **{k: meta[k] for k in SETTINGS if k in meta})
     for k in ('usage', 'held', 'held_resets'): setattr(cb, k, torch.zeros_like(tensors[k]))
     cb.load_state_dict(tensors)
     cb.modalities, cb.limits = list(meta['modalities']), dict(meta.get('limits', {}))
     return cb
-Codebook.from_state = staticmethod(from_state)

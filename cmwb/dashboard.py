@@ -10,10 +10,10 @@ import numpy as np
 from .core import CmwbError, CorruptFileError
 from .viz import (RunView, NoFigure, umap_coords, matrix_heatmap, code_usage, expert_routing, umap_figure,
     retrieval_examples)
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['DATA_KEYS', 'PANEL_WIDTH', 'configs', 'widgets_available', 'Dashboard', 'train_next_stage', 'close', 'figures',
-           'build', 'redraw', 'show', 'write_static']
+__all__ = ['DATA_KEYS', 'PANEL_WIDTH', 'configs', 'widgets_available', 'Dashboard']
 
 # %% ../nbs/13_dashboard.ipynb #0dfb9004
 def configs() -> list[str]:
@@ -47,6 +47,7 @@ class Dashboard:
         return RunView(self.path) if (self.path/'matrices.json').exists() else None
 
 # %% ../nbs/13_dashboard.ipynb #9a829e03
+@patch
 def _session(self:Dashboard):
     if self.session is None:
         from cmwb.train import Session, load_experiment
@@ -54,6 +55,7 @@ def _session(self:Dashboard):
         self.session = Session(cfg, self.path, resume=True, progress=False)
     return self.session
 
+@patch
 def train_next_stage(self:Dashboard, wait:bool=False):
     "Train the next stage in a background thread (`wait=True`: in this thread)."
     if self.readonly: raise CmwbError(f"{self.path} was opened read-only")
@@ -72,14 +74,15 @@ def train_next_stage(self:Dashboard, wait:bool=False):
         self.thread = threading.Thread(target=work, daemon=True)
         self.thread.start()
 
+@patch
 def close(self:Dashboard):
     "Release the run folder (its lock) when done training."
     if self.session is not None:
         self.session.close()
         self.session = None
-Dashboard._session, Dashboard.train_next_stage, Dashboard.close = _session, train_next_stage, close
 
 # %% ../nbs/13_dashboard.ipynb #8d9c6d40
+@patch
 def figures(self:Dashboard, t:int|None=None) -> dict:
     "Static figures of stage `t` (default: the last finished)."
     rv = self.view
@@ -120,9 +123,9 @@ def _umap_stage(rv:RunView, t:int, modalities=None):
         )
     lim = [xy[:, 0].min() - 1, xy[:, 0].max() + 1], [xy[:, 1].min() - 1, xy[:, 1].max() + 1]
     return fig.update_layout(title=f'UMAP after stage {t}', xaxis_range=lim[0], yaxis_range=lim[1], height=450)
-Dashboard.figures = figures
 
 # %% ../nbs/13_dashboard.ipynb #3ca7aa06
+@patch
 def build(self:Dashboard):
     "Create the widgets (controls, stage slider, modality filter, figure panels)."
     import ipywidgets as W
@@ -159,9 +162,9 @@ def build(self:Dashboard):
     self.fw = {}
     self.redraw(w['stage'].value) if n else None
     return self.ui
-Dashboard.build = build
 
 # %% ../nbs/13_dashboard.ipynb #ba78a0f9
+@patch
 def redraw(self:Dashboard, t:int):
     "Show stage `t` in every panel (figure widgets are updated in place)."
     import plotly.graph_objects as go, ipywidgets as W
@@ -193,6 +196,7 @@ def _refresh(fw, fig):
         for ax in ('xaxis', 'yaxis'):
             if fig.layout[ax].range is not None: fw.layout[ax].range = fig.layout[ax].range
 
+@patch
 def _examples(self:Dashboard, t:int) -> str:
     rv = self.view
     mods = [m for m in (self.modalities or self.w['mods'].options) if m != 'text']
@@ -200,13 +204,14 @@ def _examples(self:Dashboard, t:int) -> str:
     try: return f"<b>retrieval after stage {t}: {mods[0]} → {mods[1]}</b>" + retrieval_examples(rv, mods[0], mods[1], n=2, t=t)
     except CorruptFileError: raise
     except CmwbError: return ''                    # e.g. no embeddings saved for this stage
-Dashboard.redraw, Dashboard._examples = redraw, _examples
 
 # %% ../nbs/13_dashboard.ipynb #2f7bfcee
+@patch
 def _filter(self:Dashboard, mods):
     self.modalities = list(mods)
     self.redraw(self.w['stage'].value)
 
+@patch
 def _choose(self:Dashboard, config=None, method=None):
     "A new schedule or method: a new run folder (the previous session is closed)."
     self.close()
@@ -214,21 +219,25 @@ def _choose(self:Dashboard, config=None, method=None):
     self.path = Path(f'runs/dashboard-{self.config}-{self.method}')
     self.w['status'].value = self._status()
 
+@patch
 def _status(self:Dashboard) -> str:
     rv = self.view
     done = rv.n_done if rv else 0
     return f"<code>{self.path}</code>: {done} stage(s) done" + (' (read-only)' if self.readonly else '')
 
+@patch
 def _click_train(self:Dashboard):
     self.w['train'].disabled, self.w['stop'].disabled = True, False
     self.w['progress'].description = 'training'
     self.train_next_stage()
 
+@patch
 def _on_step(self:Dashboard, epoch, i, n, epochs):
     if self.ui is not None and i % 5 == 0:
         p = self.w['progress']
         p.max, p.value = epochs * n, epoch * n + i
 
+@patch
 def _after_stage(self:Dashboard):
     if self.ui is None: return
     w, rv = self.w, self.view
@@ -241,9 +250,9 @@ def _after_stage(self:Dashboard):
         w['stage'].max = rv.n_done - 1
         if w['stage'].value == rv.n_done - 1: self.redraw(rv.n_done - 1)
         else: w['stage'].value = rv.n_done - 1
-for f in [_filter, _choose, _status, _click_train, _on_step, _after_stage]: setattr(Dashboard, f.__name__, f)
 
 # %% ../nbs/13_dashboard.ipynb #a02eac1a
+@patch
 def show(self:Dashboard, path=None):
     "Display the widgets in a notebook; in IPython without widgets, the static figures; elsewhere, write them to an HTML file (default RUN/dashboard.html), print where and return its path."
     from IPython.display import display
@@ -259,6 +268,7 @@ def show(self:Dashboard, path=None):
         return None
     return write_static(self, figs, path)
 
+@patch
 def write_static(self:Dashboard, figs:dict, path=None) -> Path:
     "Write figures `figs` of the dashboard's run to one self-contained HTML page; print and return its path."
     from cmwb.core import write_text
@@ -276,4 +286,3 @@ def _in_ipython() -> bool:
         from IPython import get_ipython
         return get_ipython() is not None
     except ImportError: return False
-Dashboard.show, Dashboard.write_static = show, write_static

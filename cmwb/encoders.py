@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['LITE0', 'HF_KINDS', 'DEFAULTS', 'REGISTRY', 'Encoder', 'segments', 'package_dir', 'HFTextEncoder', 'minilm',
            'SameConv', 'MBConv', 'EfficientNetLite0', 'load_effnet_lite0', 'image_batch', 'ImageEncoder',
-           'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'SpeechEmbeddingEncoder', 'HFEncoder', 'encode',
-           'register_encoder', 'get_encoder']
+           'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'SpeechEmbeddingEncoder', 'HFEncoder', 'register_encoder',
+           'get_encoder']
 
 # %% ../nbs/02_encoders.ipynb #06e89716
 class Encoder:
@@ -277,6 +278,7 @@ class HFEncoder(Encoder):
         return self
 
 # %% ../nbs/02_encoders.ipynb #b3ec4786
+@patch
 def _probe(self:HFEncoder):
     "One dummy input, to learn the output width."
     return {
@@ -296,6 +298,7 @@ def _resample(x:list, sr_to:int, sr_from:int=16000) -> list:
         else [AF.resample(torch.from_numpy(np.asarray(a, np.float32)), sr_from, sr_to).numpy() for a in x]
     )
 
+@patch
 @torch.no_grad()
 def encode(self:HFEncoder, raw):
     m, p, dev = self.model, self.proc, self.device
@@ -327,7 +330,6 @@ def encode(self:HFEncoder, raw):
     x = p(_resample(raw, sr), sampling_rate=sr, return_tensors='pt', **pad).to(dev)
     h = m.encoder(x.input_features).last_hidden_state if self.how == 'whisper' else m(**x).last_hidden_state
     return segments(h, self.frames).float().cpu()
-HFEncoder._probe, HFEncoder.encode = _probe, encode
 
 # %% ../nbs/02_encoders.ipynb #05b58216
 DEFAULTS = dict(text='minilm', image='effnet-lite0', speech='speech-embedding', audio='logmel', video='effnet-video')

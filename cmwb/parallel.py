@@ -7,10 +7,10 @@ from __future__ import annotations
 import contextlib, hashlib, os
 import torch, torch.distributed as dist
 from .core import CmwbError
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['distributed', 'split_sizes', 'Shards', 'sharding', 'per_item', 'sync_grads', 'sync_buffers', 'sync_state',
-           'state_digest', 'check_in_sync']
+__all__ = ['distributed', 'split_sizes', 'Shards', 'per_item', 'state_digest']
 
 # %% ../nbs/11_parallel.ipynb #75a43011
 def distributed() -> tuple[int, int, int]:
@@ -73,6 +73,7 @@ class Shards:
 # %% ../nbs/11_parallel.ipynb #7a0789e8
 _ACTIVE: Shards | None = None      # the group whose training step is running (None: compute whole batches)
 
+@patch
 @contextlib.contextmanager
 def sharding(self:Shards):
     "Within this block, `per_item` calls compute this rank's slice and gather the whole result."
@@ -80,7 +81,6 @@ def sharding(self:Shards):
     prev, _ACTIVE = _ACTIVE, (self if self.world > 1 else None)
     try: yield self
     finally: _ACTIVE = prev
-Shards.sharding = sharding
 
 def _gather_tree(out, sizes, rank):
     if isinstance(out, (tuple, list)): return type(out)(_gather_tree(o, sizes, rank) for o in out)
@@ -112,6 +112,7 @@ def _flat_broadcast(tensors:list, src:int=0):
         dist.broadcast(flat, src)
         for t, part in zip(ts, flat.split([t.numel() for t in ts])): t.copy_(part.view_as(t))
 
+@patch
 @torch.no_grad()
 def sync_grads(self:Shards, params):
     "Average gradients over ranks in one all-reduce; a parameter gets a gradient if any rank gave it one."
@@ -126,11 +127,13 @@ def sync_grads(self:Shards, params):
     for p, h, g in zip(params, has.tolist(), rest.split([p.numel() for p in params])):
         p.grad = g.view_as(p).to(p.dtype) if h else None
 
+@patch
 @torch.no_grad()
 def sync_buffers(self:Shards, module:torch.nn.Module):
     "Copy rank 0's buffers (codebook, usage counts) to every rank."
     if self.world > 1: _flat_broadcast([b for b in module.buffers()])
 
+@patch
 @torch.no_grad()
 def sync_state(self:Shards, module:torch.nn.Module):
     "Copy rank 0's parameters, buffers and random number generator states to every rank (when a stage starts)."
@@ -142,7 +145,6 @@ def sync_state(self:Shards, module:torch.nn.Module):
     _flat_broadcast(rng)
     torch.set_rng_state(rng[0])
     if len(rng) > 1: torch.cuda.set_rng_state(rng[1])
-Shards.sync_grads, Shards.sync_buffers, Shards.sync_state = sync_grads, sync_buffers, sync_state
 
 # %% ../nbs/11_parallel.ipynb #04b3d74c
 def state_digest(tensors:dict) -> str:
@@ -156,6 +158,7 @@ def state_digest(tensors:dict) -> str:
         h.update(t.view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
+@patch
 def check_in_sync(self:Shards, state, where:str):
     "Stop with a clear error if the ranks' named tensors `state()` differ anywhere (`state` is only called with several ranks)."
     if self.world == 1: return
@@ -166,4 +169,3 @@ def check_in_sync(self:Shards, state, where:str):
             f"{where}: the ranks' model states differ ({', '.join(d[:12] for d in digests)}); "
             "a per-item function read other items, or a kernel is not deterministic; run with one process to compare"
         )
-Shards.check_in_sync = check_in_sync

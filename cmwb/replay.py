@@ -6,10 +6,10 @@
 from __future__ import annotations
 import torch, torch.nn.functional as F
 from .core import CmwbError
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ExemplarBuffer', 'add', 'sample', 'state', 'from_state', 'GaussianStats', 'moments', 'factor', 'PseudoModality',
-           'LinearPMR', 'CodePMR']
+__all__ = ['ExemplarBuffer', 'GaussianStats', 'PseudoModality', 'LinearPMR', 'CodePMR']
 
 # %% ../nbs/05_replay.ipynb #917d6142
 class ExemplarBuffer:
@@ -50,6 +50,7 @@ def _reservoir_slots(seen:int, n:int, cap:int, g) -> tuple:
     return dest, winner[dest]
 
 # %% ../nbs/05_replay.ipynb #f8b7bdec
+@patch
 def add(self:ExemplarBuffer, feats:dict, labels, stage:int=0):
     "Offer a batch of paired rows (`feats`: modality → [N, ...]) to the buffer."
     rows = _rows(feats, labels, stage)
@@ -66,9 +67,9 @@ def add(self:ExemplarBuffer, feats:dict, labels, stage:int=0):
         if grow > 0: self.data[k] = torch.cat([self.data[k], v.new_zeros((grow, *v.shape[1:]))])
         self.data[k][dest] = v[src]
     self.seen += len(rows['label'])
-ExemplarBuffer.add = add
 
 # %% ../nbs/05_replay.ipynb #eef1dd0f
+@patch
 def _add_balanced(self:ExemplarBuffer, rows:dict, cap:int):
     "Keep at most cap // n_classes rows per class, chosen at random."
     allr = {k: torch.cat([self.data[k], v]) if self.data else v for k, v in rows.items()}
@@ -81,28 +82,30 @@ def _add_balanced(self:ExemplarBuffer, rows:dict, cap:int):
     keep = order[(torch.arange(len(lab)) - first) < quota]
     self.data = {k: v[keep.sort().values] for k, v in allr.items()}
     self.seen += len(rows['label'])
-ExemplarBuffer._add_balanced = _add_balanced
 
 # %% ../nbs/05_replay.ipynb #bdb26517
+@patch
 def sample(self:ExemplarBuffer, n:int, generator=None) -> dict:
     "A random batch of up to `n` stored rows (modality → tensor, plus 'label' and 'stage')."
     if not len(self): return {}
     i = torch.randperm(len(self), generator=generator or self.g)[:n]
     return {k: v[i] for k, v in self.data.items()}
 
+@patch
 def state(self:ExemplarBuffer) -> tuple[dict, dict]:
     "Tensors and settings that rebuild this buffer."
     return ({f'buf.{k}': v for k, v in self.data.items()} | {'rng': self.g.get_state()},
             dict(budget=self.budget, policy=self.policy, seen=self.seen))
 
-def from_state(tensors:dict, meta:dict) -> ExemplarBuffer:
+@patch(cls_method=True)
+def from_state(cls:ExemplarBuffer, tensors:dict, meta:dict) -> ExemplarBuffer:
     "Rebuild a buffer saved by `ExemplarBuffer.state`."
-    b = ExemplarBuffer(meta['budget'], meta['policy'])
+    b = cls(meta['budget'], meta['policy'])
     b.seen = meta['seen']
     b.g.set_state(tensors['rng'])
     b.data = {k[4:]: v for k, v in tensors.items() if k.startswith('buf.')}
     return b
-ExemplarBuffer.sample, ExemplarBuffer.state, ExemplarBuffer.from_state = sample, state, staticmethod(from_state)
+
 
 # %% ../nbs/05_replay.ipynb #6dc8ad22
 class GaussianStats:
@@ -119,6 +122,7 @@ class GaussianStats:
     def classes(self, modality:str) -> list[int]: return sorted(c for m, c in self.acc if m == modality)
 
 # %% ../nbs/05_replay.ipynb #a4b208ba
+@patch
 def moments(self:GaussianStats, modality:str, c:int) -> tuple:
     "(count, mean, covariance + shrink·I) of class `c` of `modality`."
     if (modality, c) not in self.acc: raise CmwbError(f"no statistics for class {c} of modality {modality!r}")
@@ -127,6 +131,7 @@ def moments(self:GaussianStats, modality:str, c:int) -> tuple:
     cov = ss / n - torch.outer(mu, mu)
     return n, mu, cov + self.shrink * torch.eye(len(mu), dtype=cov.dtype)
 
+@patch
 def sample(self:GaussianStats, modality:str, n_per_class:int, generator=None) -> tuple:
     "Pseudo features `[C·n, D]` (float32) and their labels, drawn from every stored class of `modality`."
     xs, ys = [], []
@@ -135,13 +140,13 @@ def sample(self:GaussianStats, modality:str, n_per_class:int, generator=None) ->
         xs.append(mu + torch.randn(n_per_class, len(mu), generator=generator, dtype=mu.dtype) @ L.T)
         ys.append(torch.full((n_per_class,), c))
     return torch.cat(xs).float(), torch.cat(ys)
+@patch
 def factor(self:GaussianStats, modality:str, c:int) -> tuple:
     "(mean, Cholesky factor of the covariance) of class `c`, computed once until the class gets more features."
     if (modality, c) not in self.factors:
         _, mu, cov = self.moments(modality, c)
         self.factors[(modality, c)] = (mu, torch.linalg.cholesky(cov))
     return self.factors[(modality, c)]
-GaussianStats.moments, GaussianStats.factor, GaussianStats.sample = moments, factor, sample
 
 # %% ../nbs/05_replay.ipynb #4ca9693c
 class PseudoModality:

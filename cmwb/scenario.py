@@ -9,9 +9,10 @@ from typing import Literal
 import torch
 from .core import CmwbError, ConfigError, from_dict, load_config
 from .data import Manifest, MODALITIES
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['Stage', 'Schedule', 'table', 'Pairs', 'concept_index', 'stage_pairs', 'modality_items']
+__all__ = ['Stage', 'Schedule', 'Pairs', 'concept_index', 'stage_pairs', 'modality_items']
 
 # %% ../nbs/07_scenario.ipynb #8eed8c17
 @dataclass
@@ -46,6 +47,7 @@ class Schedule:
         if not self.stages: raise ValueError(f"schedule {self.name!r} has no stages")
 
 # %% ../nbs/07_scenario.ipynb #bb61bae1
+@patch
 def table(self:Schedule) -> str:
     "The schedule as a Markdown table."
     rows = [
@@ -61,9 +63,7 @@ def table(self:Schedule) -> str:
             *rows,
         ]
     )
-Schedule.table = table
-Schedule._repr_markdown_ = table
-Schedule.__str__ = table
+Schedule._repr_markdown_ = Schedule.__str__ = Schedule.table
 
 # %% ../nbs/07_scenario.ipynb #bffeb28f
 @dataclass

@@ -15,15 +15,16 @@ from .evaluate import (Matrices, both_ways, hit_rate_chance, prototype_accuracy,
     code_agreement, concept_agreement, code_retrieval_both, code_transfer, code_health)
 from .methods.base import StageData, make_method
 from .parallel import Shards
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['FIXED_ON_RESUME', 'METRICS', 'CODE_METRICS', 'COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig',
            'ExperimentConfig', 'find_config', 'set_dotted', 'load_experiment', 'RunData', 'resolve_manifest',
            'check_finite_features', 'prepare_data', 'eval_tasks', 'evaluate_stage', 'save_ckpt', 'latest_ckpt',
            'restore', 'NonFiniteError', 'train_stage', 'save_embeddings', 'Stopped', 'Session', 'config_diff',
-           'check_resume_config', 'record_changes', 'trim_metrics', 'next_stage', 'run_experiment', 'stage_chance',
-           'summarize_run', 'run_row', 'table_legend', 'aggregate', 'print_run', 'stage_lines', 'cli_run', 'cli_demo',
-           'compare', 'cli_compare']
+           'check_resume_config', 'record_changes', 'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run',
+           'run_row', 'table_legend', 'aggregate', 'print_run', 'stage_lines', 'cli_run', 'cli_demo', 'compare',
+           'cli_compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -491,6 +492,7 @@ class Session:
         if self.dp.lead: self.run.__exit__()
 
 # %% ../nbs/10_train.ipynb #e15066b9
+@patch
 def _open(self:Session, resume:bool, accept_changes:bool=False):
     "Check the folder and the config, prepare data, build the method, restore the newest checkpoint when resuming."
     cfg, out, run = self.cfg, self.out, self.run
@@ -527,7 +529,6 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
         trim_metrics(run, self.got[1] if self.got else None)
         if changes and self.got: record_changes(run, to_dict(cfg), changes, self.t, self.epoch0)
     if not self.finished and self.dp.lead: self.tb = _tensorboard(run)
-Session._open = _open
 
 # %% ../nbs/10_train.ipynb #0926e634
 # what a checkpoint is: never changed on resume
@@ -595,6 +596,7 @@ def trim_metrics(run:RunDir, meta:dict|None):
         )
 
 # %% ../nbs/10_train.ipynb #1b48e6f8
+@patch
 def next_stage(self:Session, stop=None, on_step=None) -> dict:
     "Train, consolidate and evaluate the next stage; return its evaluation row. `stop`: a threading.Event."
     if self.finished: raise CmwbError(f"{self.out}: every stage is already trained")
@@ -635,6 +637,7 @@ def next_stage(self:Session, stop=None, on_step=None) -> dict:
     if self.finished and self.dp.lead: self._finish()
     return row
 
+@patch
 def _record(self:Session, t:int) -> dict:
     "Evaluate stage `t`, log it, save embeddings, the stage's checkpoint and the matrices."
     cfg, run, method, rd = self.cfg, self.run, self.method, self.rd
@@ -647,13 +650,13 @@ def _record(self:Session, t:int) -> dict:
     write_json(run.path/'matrices.json', self.M.to_dict())
     return row
 
+@patch
 def _finish(self:Session):
     "Summary, final matrices, and the COMPLETE marker."
     summary = summarize_run(self.M, self.cfg.schedule, len(self.rd.concepts))
     summary['train_seconds'] = self.elapsed()
     write_json(self.run.path/'summary.json', summary)
     self.run.mark_complete(method=self.cfg.method, seed=self.cfg.seed)
-Session.next_stage, Session._record, Session._finish = next_stage, _record, _finish
 
 # %% ../nbs/10_train.ipynb #24a66b42
 def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, on_stage=None, accept_changes:bool=False,

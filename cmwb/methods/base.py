@@ -11,14 +11,12 @@ from ..core import CmwbError, from_dict
 from ..losses import info_nce, logit_distill, EWC, NullSpaceProjector
 from ..parallel import per_item
 from ..replay import ExemplarBuffer
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['BATCH_KEYS', 'METHODS', 'METHOD_MODULES', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method',
-           'setup_stage', 'begin_stage', 'end_stage', 'after_backward', 'encode', 'represent', 'embed', 'structure',
-           'trainable', 'align_loss', 'training_step', 'label_loss', 'register', 'make_method', 'snapshot',
-           'previous_self', 'get_state', 'set_state', 'restore_extra', 'apply_structure', 'teacher_out',
-           'prepare_stage', 'teacher', 'Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF',
-           'ERSettings', 'ER', 'encode_groups', 'DNSSettings', 'DNS']
+__all__ = ['BATCH_KEYS', 'METHODS', 'METHOD_MODULES', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'register',
+           'make_method', 'Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER',
+           'encode_groups', 'DNSSettings', 'DNS']
 
 # %% ../../nbs/08_methods.ipynb #0204ebd0
 class HiddenLabels:
@@ -97,27 +95,35 @@ class Method(nn.Module):
             self.added_at[m] = t
 
 # %% ../../nbs/08_methods.ipynb #f093586f
+@patch
 def setup_stage(self:Method, t:int, stage):
     "Add projections for the stage's new modalities."
     for m in stage.modalities: self.add_modality(m, t)
+@patch
 def begin_stage(self:Method, t:int, stage, data:StageData): pass
+@patch
 def end_stage(self:Method, t:int, stage, data:StageData): pass
+@patch
 def after_backward(self:Method, t:int): pass
+@patch
 def encode(self:Method, x:torch.Tensor, modality:str) -> torch.Tensor:
     "Continuous shared-space features [B, T, W] (item by item: split over ranks in data-parallel training)."
     return per_item(self.proj[modality], x)
+@patch
 def represent(self:Method, x:torch.Tensor, modality:str) -> torch.Tensor:
     "What the transfer head is trained on (continuous features here; codes for codebook methods)."
     return self.encode(x, modality)
+@patch
 def embed(self:Method, x:torch.Tensor, modality:str) -> torch.Tensor:
     "Pooled, L2-normalised embedding [B, W] used for retrieval."
     return F.normalize(self.encode(x, modality).mean(1), dim=-1)
+@patch
 def structure(self:Method) -> dict: return dict(seen=list(self.seen))
+@patch
 def trainable(self:Method) -> list: return [p for p in self.parameters() if p.requires_grad]
-for _f in [setup_stage, begin_stage, end_stage, after_backward, encode, represent, embed, structure, trainable]:
-    setattr(Method, _f.__name__, _f)
 
 # %% ../../nbs/08_methods.ipynb #a2e02255
+@patch
 def align_loss(self:Method, z:dict) -> torch.Tensor:
     "Symmetric InfoNCE over every pair of modalities in `z` (modality -> [B, T, W])."
     mods = list(z)
@@ -125,12 +131,13 @@ def align_loss(self:Method, z:dict) -> torch.Tensor:
     pairs = [(a, b) for i, a in enumerate(mods) for b in mods[i + 1:]]
     return sum(info_nce(pooled[a], pooled[b], self.temperature) for a, b in pairs) / len(pairs)
 
+@patch
 def training_step(self:Method, batch:dict, t:int) -> dict:
     "The plain step: align the batch's modalities."
     return dict(align=self.align_loss({m: self.encode(batch[m], m) for m in modalities(batch)}))
-Method.align_loss, Method.training_step = align_loss, training_step
 
 # %% ../../nbs/08_methods.ipynb #75b470fc
+@patch
 def label_loss(self:Method, batch:dict) -> torch.Tensor:
     "Supervised contrastive loss over the batch's modalities: positives are the other modality's items of one's concept."
     mods = modalities(batch)
@@ -145,7 +152,6 @@ def label_loss(self:Method, batch:dict) -> torch.Tensor:
             terms.append(-((logp * same).sum(-1) / same.sum(-1)).mean())
     if not terms: return sum(v.sum() for v in e.values()) * 0.
     return sum(terms) / len(terms)
-Method.label_loss = label_loss
 
 # %% ../../nbs/08_methods.ipynb #990a53c5
 METHODS: dict[str, type] = {}
@@ -168,18 +174,21 @@ def make_method(name:str, dims:dict, **kw) -> Method:
     return METHODS[name](dims, **kw)
 
 # %% ../../nbs/08_methods.ipynb #835e2a9d
+@patch
 def snapshot(self:Method) -> Method:
     "A frozen copy of this method (without its own snapshot)."
     kept = {k: self.__dict__.pop(k) for k in ('old', 'teacher_cache') if k in self.__dict__}
     try: return copy.deepcopy(self).eval().requires_grad_(False)
     finally: self.__dict__.update(kept)
 
+@patch
 def previous_self(self:Method, t:int) -> Method:
     "A frozen snapshot as stage `t - 1` left the model: it knows only the modalities trained before stage `t`."
     old = self.snapshot()
     old.seen = [m for m in self.seen if self.added_at.get(m, 0) < t]
     return old
 
+@patch
 def get_state(self:Method) -> tuple[dict, dict]:
     "(tensors, meta) that rebuild this method: parameters and buffers, `extra`, and the snapshot `old`."
     old = self.__dict__.get('old')
@@ -193,6 +202,7 @@ def get_state(self:Method) -> tuple[dict, dict]:
         frozen=frozen,
     )
 
+@patch
 def set_state(self:Method, tensors:dict, meta:dict):
     "Load what `get_state` saved (after `setup_stage` rebuilt the structure)."
     own = {k: v for k, v in tensors.items() if not k.startswith(('extra.', 'old.'))}
@@ -209,7 +219,9 @@ def set_state(self:Method, tensors:dict, meta:dict):
         self.old.seen = meta.get('old_seen') or self.old.seen
     self.restore_extra()
 
+@patch
 def restore_extra(self:Method): pass
+@patch
 def apply_structure(self:Method, structure:dict): pass
 
 def _fit_buffers(module:nn.Module, tensors:dict):
@@ -218,14 +230,14 @@ def _fit_buffers(module:nn.Module, tensors:dict):
         if name in tensors and tensors[name].shape != buf.shape:
             owner, _, attr = name.rpartition('.')
             setattr(module.get_submodule(owner) if owner else module, attr, torch.zeros_like(tensors[name]))
-for _f in [snapshot, previous_self, get_state, set_state, restore_extra, apply_structure]:
-    setattr(Method, _f.__name__, _f)
 
 # %% ../../nbs/08_methods.ipynb #99348236
+@patch
 def teacher_out(self:Method, old:Method, x:torch.Tensor, m:str) -> torch.Tensor:
     "What the frozen old model contributes for features `x` of modality `m`; distilling methods override this."
     raise NotImplementedError(f"{type(self).__name__} has no teacher")
 
+@patch
 def prepare_stage(self:Method, t:int, data:StageData, chunk:int=1024):
     "Before stage `t` trains (fresh or resumed): cache the old model's outputs on the stage's items."
     old, cache = self.__dict__.get('old'), {}
@@ -237,12 +249,12 @@ def prepare_stage(self:Method, t:int, data:StageData, chunk:int=1024):
                 if m in old.seen: cache[m] = torch.cat([self.teacher_out(old, c.to(dev), m) for c in x.split(chunk)])
     self.__dict__['teacher_cache'] = cache
 
+@patch
 def teacher(self:Method, batch:dict, m:str) -> torch.Tensor:
     "The old model's output for modality `m` of `batch`: indexed from the stage's cache, else computed."
     cache = self.__dict__.get('teacher_cache', {})
     if m in cache and 'index' in batch: return cache[m][batch['index']]
     with torch.no_grad(): return self.teacher_out(self.old, batch[m], m)
-for _f in [teacher_out, prepare_stage, teacher]: setattr(Method, _f.__name__, _f)
 
 # %% ../../nbs/08_methods.ipynb #07e6fd97
 @register

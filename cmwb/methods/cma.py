@@ -11,9 +11,10 @@ from ..core import CmwbError
 from ..losses import relation_distill
 from .base import Method, Settings, register, modalities
 from ..parallel import per_item
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['CONTEXTS', 'CMASettings', 'CMA', 'setup_stage', 'begin_stage', 'end_stage', 'teacher_out', 'training_step']
+__all__ = ['CONTEXTS', 'CMASettings', 'CMA']
 
 # %% ../../nbs/08b_cma.ipynb #812e7f90
 CONTEXTS = ('memory', 'pair', 'none')
@@ -74,6 +75,7 @@ class CMA(Method):
         self.context_of = {m: list(v) for m, v in st.get('context_of', {}).items()}
 
 # %% ../../nbs/08b_cma.ipynb #fa22a122
+@patch
 def setup_stage(self:CMA, t:int, stage):
     "New projections and memories; from the second stage on, new experts and a router; memories of earlier stages frozen."
     for m in stage.modalities:
@@ -88,21 +90,24 @@ def setup_stage(self:CMA, t:int, stage):
         self.context_of.setdefault(m, [o for o in self.seen if o != m])
     for m, mem in self.memory.items(): mem.requires_grad_(self.added_at[m] == t)
 
+@patch
 def begin_stage(self:CMA, t:int, stage, data):
     "Keep the previous stage's model for relation preservation."
     self.__dict__['old'] = self.previous_self(t) if t > 0 else None
 
+@patch
 def end_stage(self:CMA, t:int, stage, data):
     "Freeze the experts this stage's router used most."
     if self.s.freeze_top:
         self.adapter.moe.freeze_experts(top=self.s.freeze_top, router=len(self.adapter.moe.routers) - 1)
 
+@patch
 def teacher_out(self:CMA, old:CMA, x:torch.Tensor, m:str) -> torch.Tensor:
     "The old model's pooled features, for relation preservation (cached per stage)."
     return old.encode(x, m).mean(1)
-CMA.setup_stage, CMA.begin_stage, CMA.end_stage, CMA.teacher_out = setup_stage, begin_stage, end_stage, teacher_out
 
 # %% ../../nbs/08b_cma.ipynb #a1ee221d
+@patch
 def training_step(self:CMA, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     h = {m: per_item(self.proj[m], batch[m]) for m in mods}
@@ -126,4 +131,3 @@ def training_step(self:CMA, batch:dict, t:int) -> dict:
         if within: loss['relation'] = s.relation * sum(within) / len(within)
         if across: loss['relation_cross'] = s.relation * sum(across) / len(across)
     return loss
-CMA.training_step = training_step

@@ -11,11 +11,11 @@ from ..codebook import nearest_code
 from ..losses import cmcm_probs, soft_codes
 from .base import Method, Settings, register, modalities
 from ..parallel import per_item
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['CHOICES', 'CmgCodebook', 'partners_at', 'commitment', 'ema_update', 'reset_dead', 'CLUB', 'CrossCPC', 'CmgSettings',
-           'check_settings', 'Cmg', 'club_opt', 'get_state', 'restore_extra', 'training_step', 'club_bound', 'cpc_loss',
-           'recon_loss', 'mode_agreement', 'run_agreement']
+__all__ = ['CHOICES', 'CmgCodebook', 'partners_at', 'CLUB', 'CrossCPC', 'CmgSettings', 'check_settings', 'Cmg', 'mode_agreement',
+           'run_agreement']
 
 # %% ../../nbs/08d_cmg.ipynb #45fb0c74
 class CmgCodebook(nn.Module):
@@ -60,6 +60,7 @@ def partners_at(z:dict, m:str) -> list:
     return out
 
 # %% ../../nbs/08d_cmg.ipynb #f6890625
+@patch
 def commitment(self:CmgCodebook, z:dict, q:dict) -> torch.Tensor:
     "CMG's commitment of features `z` to their own codes `q` and to their partners' codes (modality → [B, T, D])."
     total = 0.
@@ -69,9 +70,9 @@ def commitment(self:CmgCodebook, z:dict, q:dict) -> torch.Tensor:
         for p in qp: loss = loss + self.commit_partners * self.beta / len(qp) * F.mse_loss(zm, p.detach())
         total = total + loss
     return total
-CmgCodebook.commitment = commitment
 
 # %% ../../nbs/08d_cmg.ipynb #d224e7d2
+@patch
 @torch.no_grad()
 def ema_update(self:CmgCodebook, z:dict, idx:dict):
     "CMG's sequential multi-modal EMA from features `z` and their code indices `idx` (modality → [B, T, ...])."
@@ -87,9 +88,9 @@ def ema_update(self:CmgCodebook, z:dict, idx:dict):
         dw = torch.zeros_like(self.ema_weight).index_add_(0, i, target.reshape(-1, self.dim))
         self.ema_weight.mul_(g).add_(dw, alpha=1 - g)
         self.embed.copy_(self.ema_weight / self.ema_count[:, None])
-CmgCodebook.ema_update = ema_update
 
 # %% ../../nbs/08d_cmg.ipynb #419eb063
+@patch
 @torch.no_grad()
 def reset_dead(self:CmgCodebook, idx:dict, gen:torch.Generator):
     "CMG's dead-code rule after a batch with code indices `idx` (modality → indices); draws from CPU generator `gen`."
@@ -107,7 +108,6 @@ def reset_dead(self:CmgCodebook, idx:dict, gen:torch.Generator):
     move = dead[:, None] & (csum[-1] > 0)
     self.embed.copy_(torch.where(move, self.embed[pick] + noise, self.embed))
     self.unactivated.masked_fill_(dead, 0)
-CmgCodebook.reset_dead = reset_dead
 
 # %% ../../nbs/08d_cmg.ipynb #84c5210d
 class CLUB(nn.Module):
@@ -258,6 +258,7 @@ class Cmg(Method):
         return [p for n, p in self.named_parameters() if p.requires_grad and not n.startswith('club.')]
 
 # %% ../../nbs/08d_cmg.ipynb #046a5b66
+@patch
 def club_opt(self:Cmg, m:str) -> torch.optim.Optimizer:
     "The Adam of modality `m`'s CLUB network (restored from a checkpoint if one was saved)."
     opts = self.__dict__['club_opts']
@@ -267,6 +268,7 @@ def club_opt(self:Cmg, m:str) -> torch.optim.Optimizer:
         if saved: opts[m].load_state_dict(dict(state=saved, param_groups=opts[m].state_dict()['param_groups']))
     return opts[m]
 
+@patch
 def get_state(self:Cmg) -> tuple[dict, dict]:
     "Method state plus the CLUB optimisers' state and the random number generator."
     e = {k: v for k, v in self.__dict__.get('extra', {}).items() if not k.startswith('club_opt.')}
@@ -279,6 +281,7 @@ def get_state(self:Cmg) -> tuple[dict, dict]:
     self.__dict__['extra'] = e
     return Method.get_state(self)
 
+@patch
 def restore_extra(self:Cmg):
     "Take the generator and the CLUB optimisers' saved state back from `extra`."
     e = self.__dict__.get('extra', {})
@@ -289,9 +292,9 @@ def restore_extra(self:Cmg):
             _, m, i, f = k.split('.')
             saved.setdefault(m, {}).setdefault(int(i), {})[f] = v
     self.__dict__['club_opts'], self.__dict__['club_saved'] = {}, saved
-Cmg.club_opt, Cmg.get_state, Cmg.restore_extra = club_opt, get_state, restore_extra
 
 # %% ../../nbs/08d_cmg.ipynb #13fd383a
+@patch
 def training_step(self:Cmg, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     gen = torch.Generator()
@@ -315,9 +318,9 @@ def training_step(self:Cmg, batch:dict, t:int) -> dict:
     if s.infonce and pairs: loss['align'] = s.infonce * self.align_loss(z)
     self.__dict__['rng_state'] = gen.get_state()
     return loss
-Cmg.training_step = training_step
 
 # %% ../../nbs/08d_cmg.ipynb #5c0f7eec
+@patch
 def club_bound(self:Cmg, vq:dict, sp:dict, gen:torch.Generator) -> torch.Tensor:
     "Fit each modality's CLUB net (own Adam, `club_steps` steps on detached features), then the bound, summed."
     total = 0.
@@ -335,6 +338,7 @@ def club_bound(self:Cmg, vq:dict, sp:dict, gen:torch.Generator) -> torch.Tensor:
         total = total + torch.func.functional_call(self.club[m], now, (vq[m], sp[m], perm))
     return total
 
+@patch
 def cpc_loss(self:Cmg, x:dict, gen:torch.Generator) -> torch.Tensor:
     "Cross-CPC over the directions that can run; the others are counted in `cpc_runs` (or refused)."
     dirs = self.cpc.directions(x)
@@ -350,11 +354,11 @@ def cpc_loss(self:Cmg, x:dict, gen:torch.Generator) -> torch.Tensor:
     if not dirs: return next(iter(x.values())).sum() * 0.
     return self.cpc(x, t)
 
+@patch
 def recon_loss(self:Cmg, x:torch.Tensor, vq:torch.Tensor, sp:torch.Tensor, m:str) -> torch.Tensor:
     "MSE of the decoder's reconstruction (from the quantized and specific features) against the input features."
     rec = per_item(lambda q, p: self.dec_out[m](torch.cat([self.dec_vq[m](q), p], -1)), vq, sp)
     return F.mse_loss(rec.float(), x.float())
-Cmg.club_bound, Cmg.cpc_loss, Cmg.recon_loss = club_bound, cpc_loss, recon_loss
 
 # %% ../../nbs/08d_cmg.ipynb #37c0f2a3
 def mode_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> float:

@@ -13,10 +13,10 @@ from ..losses import cmcm_probs, soft_codes, CrossCPC
 from ..replay import CodePMR, LinearPMR
 from .base import Method, Settings, StageData, register, modalities
 from ..parallel import per_item
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PMR_FIELDS', 'CometSettings', 'Comet', 'setup_stage', 'begin_stage', 'training_step', 'pseudo', 'end_stage',
-           'restore_extra', 'UnicodeSettings', 'Unicode']
+__all__ = ['PMR_FIELDS', 'CometSettings', 'Comet', 'UnicodeSettings', 'Unicode']
 
 # %% ../../nbs/08a_comet.ipynb #09e4dfd4
 @dataclass
@@ -71,6 +71,7 @@ class Comet(Method):
         self.codebook.limits = dict(st.get('code_limits', {}))
         self.protection = list(st.get('protection', []))
 
+@patch
 def _refuse_idle(self:Comet, given:set):
     "Refuse switches the user set that cannot act in this configuration, naming each."
     s, why = self.s, {}
@@ -84,9 +85,9 @@ def _refuse_idle(self:Comet, given:set):
         why['keep_codes'] = "no modality is ever frozen (freeze and freeze_mediator are off)"
     bad = sorted(given & set(why))
     if bad: raise CmwbError(f"{self.name} setting {bad[0]}: {why[bad[0]]}; remove it from method_settings")
-Comet._refuse_idle = _refuse_idle
 
 # %% ../../nbs/08a_comet.ipynb #7826782c
+@patch
 def _check_cpc(self:Comet, stage):
     "Refuse `cpc` when a modality of the stage has no sequence to predict."
     short = [m for m in stage.modalities if m in self.dims and self.dims[m][0] < 2]
@@ -96,6 +97,7 @@ def _check_cpc(self:Comet, stage):
             f"{stage.name!r} has {short} with one time step; set cpc: 0"
         )
 
+@patch
 def setup_stage(self:Comet, t:int, stage):
     "Freeze earlier paths (`freeze`, `freeze_mediator`), add new modalities' experts and routers, fix frozen modalities' codes, grow."
     s = self.s
@@ -121,9 +123,9 @@ def setup_stage(self:Comet, t:int, stage):
             if not any(p.requires_grad for p in self.adapter.proj[m].parameters()): self.codebook.fix_limit(m)
     if t > 0 and s.grow and stage.new_codes:
         self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
-Comet._check_cpc, Comet.setup_stage = _check_cpc, setup_stage
 
 # %% ../../nbs/08a_comet.ipynb #190c04a1
+@patch
 @torch.no_grad()
 def begin_stage(self:Comet, t:int, stage, data:StageData):
     "Initialise this stage's new codes from k-means of the mediator's embeddings; say what this stage protects."
@@ -135,8 +137,8 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
         from cmwb.codebook import init_codes
         new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
         for buf in (self.codebook.embed, self.codebook.ema_weight): buf[born] = new
-Comet.begin_stage = begin_stage
 
+@patch
 def _report_protection(self:Comet, t:int, stage):
     "Log and record what stage `t` protects: frozen paths, held codes, limits, PMR."
     frozen = [m for m in self.adapter.proj if not any(p.requires_grad for p in self.adapter.proj[m].parameters())]
@@ -155,15 +157,16 @@ def _report_protection(self:Comet, t:int, stage):
         )
     self.protection.append(rec)
     get_logger('cmwb.comet').info(f"stage {t} ({stage.name}) protects: {rec}")
-Comet._report_protection = _report_protection
 
 # %% ../../nbs/08a_comet.ipynb #3a1fc803
+@patch
 def _soft(self:Comet, zm:torch.Tensor, codes:torch.Tensor, m:str):
     "CMCM's code distribution [B, K] (zero beyond modality `m`'s limit) and nearest codes of `zm`."
     lim = self.codebook.limits.get(m, len(codes))
     probs, idx = per_item(lambda x: soft_codes(x, codes[:lim]), zm)
     return (F.pad(probs, (0, len(codes) - lim)) if lim < len(codes) else probs), idx
 
+@patch
 def training_step(self:Comet, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     out = {m: self.adapter(batch[m], m) for m in mods}
@@ -184,12 +187,13 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
         loss['pmr'] = s.pmr_weight * sum(cmcm_probs(probs[self.mediator], p) for p in pm) / len(pm)
     if self.cpc is not None and all(z[m].shape[1] > 1 for m in mods): loss['cpc'] = s.cpc * self.cpc(z)
     return loss
-Comet._soft, Comet.training_step = _soft, training_step
 
 # %% ../../nbs/08a_comet.ipynb #c5d31534
+@patch
 def _generator(self:Comet):
     return CodePMR(self.codebook) if self.s.pmr == 'code' else LinearPMR()
 
+@patch
 @torch.no_grad()
 def pseudo(self:Comet, z:dict) -> dict:
     "Pseudo pooled embeddings [B, W] of earlier modalities, made from this batch's mediator embeddings."
@@ -197,11 +201,11 @@ def pseudo(self:Comet, z:dict) -> dict:
     if not gens or self.mediator not in z: return {}
     text = z[self.mediator].mean(1)
     return {m: g.generate(text).to(text) for m, g in gens.items() if m not in z}
-Comet._generator, Comet.pseudo = _generator, pseudo
 
 # %% ../../nbs/08a_comet.ipynb #85cee890
 PMR_FIELDS = dict(code=('embed', 'mean', 'std'), linear=('w', 'std'))
 
+@patch
 @torch.no_grad()
 def end_stage(self:Comet, t:int, stage, data:StageData):
     "Record the codes the stage's modalities hold; fit pseudo-modality generators for them (text → modality)."
@@ -216,6 +220,7 @@ def end_stage(self:Comet, t:int, stage, data:StageData):
         e.update({f'pmr.{m}.{f}': getattr(g, f) for f in PMR_FIELDS[self.s.pmr]})
     self.restore_extra()
 
+@patch
 def restore_extra(self:Comet):
     "Rebuild the PMR generators from `extra`."
     e, gens = self.__dict__.get('extra', {}), {}
@@ -226,6 +231,7 @@ def restore_extra(self:Comet):
         g.shape = (self.width,)
         gens[m] = g
     self.__dict__['pmr'] = gens
+@patch
 @torch.no_grad()
 def _hold_codes(self:Comet, data:StageData, chunk:int=1024):
     "Record, per modality of the stage, the codes its training items pick (in eval mode: no expert usage is counted)."
@@ -236,7 +242,6 @@ def _hold_codes(self:Comet, data:StageData, chunk:int=1024):
             m, torch.cat([self.code_indices(c.to(self.codebook.embed.device), m) for c in x.split(chunk)])
         )
     self.train(was)
-Comet.end_stage, Comet.restore_extra, Comet._hold_codes = end_stage, restore_extra, _hold_codes
 
 # %% ../../nbs/08a_comet.ipynb #873668e9
 @dataclass

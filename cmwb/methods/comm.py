@@ -10,10 +10,10 @@ from ..core import CmwbError
 from ..replay import GaussianStats
 from .base import Method, Settings, register, modalities
 from ..parallel import per_item
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['COMMSettings', 'COMM', 'path', 'encode', 'setup_stage', 'pseudo_classes', 'end_stage', 'begin_stage', 'teacher_out',
-           'restore_extra', 'training_step', 'modality_loss', 'guess_modality', 'embed', 'represent']
+__all__ = ['COMMSettings', 'COMM']
 
 # %% ../../nbs/08c_comm.ipynb #b315c8ae
 @dataclass
@@ -51,6 +51,7 @@ class COMM(Method):
         )
 
 # %% ../../nbs/08c_comm.ipynb #65bf7e97
+@patch
 def path(self:COMM, h:torch.Tensor, modality:str) -> torch.Tensor:
     "From projected features `h` [..., W]: own adapter, plus the (relevance-weighted) adapters of earlier modalities."
     y = h + self.adapt[modality](h)
@@ -61,10 +62,12 @@ def path(self:COMM, h:torch.Tensor, modality:str) -> torch.Tensor:
         y = y + sum(w[..., i:i + 1] * self.adapt[j](h) for i, j in enumerate(prev))
     return y
 
+@patch
 def encode(self:COMM, x, modality):
     "Projection, then `path` (item by item)."
     return per_item(lambda x: self.path(self.proj[modality](x), modality), x)
 
+@patch
 def setup_stage(self:COMM, t:int, stage):
     "Add this stage's new modalities; make the stage's paths trainable and freeze all others."
     for m in stage.modalities:
@@ -77,9 +80,9 @@ def setup_stage(self:COMM, t:int, stage):
         on = m in stage.modalities
         for part in (self.proj, self.adapt, self.relevance):
             if m in part: part[m].requires_grad_(on)
-COMM.path, COMM.encode, COMM.setup_stage = path, encode, setup_stage
 
 # %% ../../nbs/08c_comm.ipynb #add13310
+@patch
 @torch.no_grad()
 def pseudo_classes(self:COMM, data, t:int, iters:int=30) -> torch.Tensor:
     "k-means (cosine, k-means++ start seeded by `t`, `clusters` centres) of the mediator's embeddings of the stage's pairs."
@@ -98,9 +101,9 @@ def pseudo_classes(self:COMM, data, t:int, iters:int=30) -> torch.Tensor:
         s = torch.zeros_like(centres).index_add(0, y, x)
         centres[n > 0] = F.normalize(s[n > 0] / n[n > 0, None], dim=-1)
     return (x @ centres.T).argmax(1)
-COMM.pseudo_classes = pseudo_classes
 
 # %% ../../nbs/08c_comm.ipynb #611ade8f
+@patch
 @torch.no_grad()
 def end_stage(self:COMM, t:int, stage, data):
     "Store per group (concept under `labels`, pseudo-class under `pairs`) the Gaussian statistics and text prototypes."
@@ -127,13 +130,15 @@ def end_stage(self:COMM, t:int, stage, data):
         for c in gs.classes(m):
             e[f'g.{m}.{c}.n'], e[f'g.{m}.{c}.s'], e[f'g.{m}.{c}.ss'] = [torch.as_tensor(v) for v in gs.acc[(m, c)]]
 
+@patch
 def begin_stage(self:COMM, t:int, stage, data): self.__dict__['old'] = self.previous_self(t) if t > 0 else None
+@patch
 def teacher_out(self:COMM, old:COMM, x:torch.Tensor, m:str) -> torch.Tensor:
     "The old model's features, for self-regularization (cached per stage)."
     return old.encode(x, m)
-COMM.end_stage, COMM.begin_stage, COMM.teacher_out = end_stage, begin_stage, teacher_out
 
 # %% ../../nbs/08c_comm.ipynb #947791dc
+@patch
 def _gaussians(self:COMM) -> dict:
     "Old modalities' group statistics, rebuilt from `extra` once per stage (their Cholesky factors are kept)."
     if 'gauss' in self.__dict__: return self.gauss
@@ -145,8 +150,10 @@ def _gaussians(self:COMM) -> dict:
     self.__dict__['gauss'] = out
     return out
 
+@patch
 def restore_extra(self:COMM): self.__dict__.pop('gauss', None)     # `extra` changed: rebuild the statistics on next use
 
+@patch
 def training_step(self:COMM, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     z = {m: self.encode(batch[m], m) for m in mods}
@@ -171,9 +178,9 @@ def training_step(self:COMM, batch:dict, t:int) -> dict:
         if terms: loss['realign'] = s.realign * sum(terms) / len(terms)
     if s.agnostic: loss['modality'] = self.modality_loss(batch)
     return loss
-COMM._gaussians, COMM.restore_extra, COMM.training_step = _gaussians, restore_extra, training_step
 
 # %% ../../nbs/08c_comm.ipynb #c9ab597d
+@patch
 def modality_loss(self:COMM, batch:dict) -> torch.Tensor:
     "Cross-entropy of the modality classifier on the batch's pooled projections and on old modalities' Gaussian samples."
     hs, ys = [], []
@@ -186,6 +193,7 @@ def modality_loss(self:COMM, batch:dict) -> torch.Tensor:
     h, y = torch.cat(hs).float(), torch.cat(ys).to(hs[0].device)
     return F.cross_entropy(self.modality_head(h), y)
 
+@patch
 def guess_modality(self:COMM, h:torch.Tensor) -> list[str]:
     "The classifier's modality per item of projected features `h` [B, T, W] (among the modalities the model has)."
     logits = self.modality_head(h.mean(1))
@@ -193,6 +201,7 @@ def guess_modality(self:COMM, h:torch.Tensor) -> list[str]:
     mask[[self.kinds.index(m) for m in self.seen]] = 0.
     return [self.kinds[i] for i in (logits + mask).argmax(-1).tolist()]
 
+@patch
 def _agnostic(self:COMM, x:torch.Tensor, modality:str) -> torch.Tensor:
     "Encode without the modality's identity: each item takes the path of its guessed modality."
     h = per_item(self.proj[modality], x)
@@ -203,17 +212,12 @@ def _agnostic(self:COMM, x:torch.Tensor, modality:str) -> torch.Tensor:
         out[sel] = self.path(h[sel], g)
     return out
 
+@patch
 def embed(self:COMM, x, modality):
     "Retrieval embedding; under `agnostic`, at evaluation, through the guessed modality's path."
     z = self._agnostic(x, modality) if self.s.agnostic and not self.training else self.encode(x, modality)
     return F.normalize(z.mean(1), dim=-1)
 
+@patch
 def represent(self:COMM, x, modality):
     return self._agnostic(x, modality) if self.s.agnostic and not self.training else self.encode(x, modality)
-COMM.modality_loss, COMM.guess_modality, COMM._agnostic, COMM.embed, COMM.represent = (
-    modality_loss,
-    guess_modality,
-    _agnostic,
-    embed,
-    represent,
-)
