@@ -266,7 +266,7 @@ def show(self:Dashboard, path=None):
     if not figs:
         print(f"{self.path}: no finished stage to show yet (train one with train_next_stage())", flush=True)
         return None
-    return write_static(self, figs, path)
+    return self.write_static(figs, path)
 
 @patch
 def write_static(self:Dashboard, figs:dict, path=None) -> Path:
