@@ -11,10 +11,10 @@ import numpy as np
 from .core import CmwbError, get_logger, write_json, write_text, sha256_file
 
 # %% auto #0
-__all__ = ['WORDS', 'OPENCV_DIGITS', 'FASHION', 'SOUNDFONT', 'DTMF', 'DIRECTIONS', 'SIZES', 'CAPTIONS', 'FASHION_CLASSES',
-           'INSTRUMENTS', 'FS_SIZES', 'MANIFEST_HEAD', 'BUILDERS', 'SIZES_OF', 'MIX_SIZES', 'MIX_CAPTIONS', 'data_root',
-           'need', 'opencv_digits', 'sklearn_digits', 'tts', 'save_wav16k', 'dtmf', 'moving_clip', 'fashion_mnist',
-           'render_note', 'lock_of', 'repo_lock', 'build', 'check_lock']
+__all__ = ['WORDS', 'OPENCV_DIGITS', 'FASHION', 'SOUNDFONT', 'DTMF', 'DIRECTIONS', 'SIZES', 'CAPTIONS', 'CAPTIONS_TEST',
+           'FASHION_CLASSES', 'INSTRUMENTS', 'FS_SIZES', 'MANIFEST_HEAD', 'BUILDERS', 'SIZES_OF', 'MIX_SIZES',
+           'MIX_CAPTIONS', 'data_root', 'need', 'opencv_digits', 'sklearn_digits', 'tts', 'save_wav16k', 'dtmf',
+           'moving_clip', 'fashion_mnist', 'render_note', 'lock_of', 'repo_lock', 'build', 'check_lock']
 
 # %% ../nbs/01a_datasets.ipynb #639c28fa
 WORDS = 'zero one two three four five six seven eight nine'.split()
@@ -157,13 +157,27 @@ CAPTIONS = {
     'video': ['the digit {w} moving {dir}', 'a handwritten {w} sliding {dir}', 'the number {d} moves {dir}'],
     'audio': ['the telephone tone for {w}', 'dialing {w}', 'the keypad sound of the digit {d}'],
 }
+CAPTIONS_TEST = {
+    'image': [
+        'a hand-drawn {w}',
+        'the handwritten digit {d}',
+        'an image of the number {w}',
+        'someone wrote {w} by hand',
+        'number {w}',
+    ],
+    'speech': ['a recording of the word {w}', 'a person says {w}', 'the number {w} spoken aloud', 'spoken {w}'],
+    'video': ['a clip of the digit {w} going {dir}', 'the handwritten number {w} travels {dir}', 'digit {d} drifting {dir}'],
+    'audio': ['the dial tone of {w}', 'pressing {w} on a phone', 'the touch-tone sound for digit {d}'],
+}
 
 # %% ../nbs/01a_datasets.ipynb #76d49615
 class _Builder:
     "Collects items and files for one benchmark build."
     def __init__(self, out:Path, seed:int=0): self.out, self.items, self.rng = out, [], np.random.default_rng(seed)
-    def caption(self, modality, digit, **kw):
-        t = CAPTIONS[modality][self.rng.integers(len(CAPTIONS[modality]))]
+    def caption(self, modality, digit, split='train', **kw):
+        "A caption of `digit` from the train templates (train items) or the held-out ones (every other split)."
+        templates = (CAPTIONS if split == 'train' else CAPTIONS_TEST)[modality]
+        t = templates[self.rng.integers(len(templates))]
         return t.format(w=WORDS[digit], d=digit, **kw)
     def add(self, id, modality, digit, split, domain, path=None, caption_kw=None, **meta):
         "One media item and its paired caption."
@@ -180,7 +194,7 @@ class _Builder:
             )
         )
         self.items.append(dict(id=f'{id}.txt', modality='text', concept=WORDS[digit], split=split, domain='caption',
-                               text=self.caption(modality, digit, **(caption_kw or {})), pair=id))
+                               text=self.caption(modality, digit, split, **(caption_kw or {})), pair=id))
     def file(self, rel) -> Path:
         p = self.out/rel
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -299,6 +313,11 @@ CAPTIONS.update(
     instrument=['the sound of a {w}', 'a {w} playing a note', 'a {w}'],
     name=['someone saying {w}', 'the spoken word {w}', '{w}'],
 )
+CAPTIONS_TEST.update(
+    fashion=['an image of a {w}', 'this is a {w}', 'a {w} for sale'],
+    instrument=['a recording of a {w}', 'one note on a {w}', 'the {w} sounds'],
+    name=['a person says {w}', 'the word {w} spoken aloud', 'spoken: {w}'],
+)
 
 def fashion_mnist(split:str='train') -> tuple:
     "Fashion-MNIST images uint8 [N, 28, 28] and labels from Debian's dataset-fashion-mnist."
@@ -344,8 +363,10 @@ def render_note(program:int, pitch:int, velocity:int, path:Path, seconds:float=1
         )
 
 # %% ../nbs/01a_datasets.ipynb #cf940974
-def _fs_caption(b:_Builder, kind:str, word:str) -> str:
-    t = CAPTIONS[kind][b.rng.integers(len(CAPTIONS[kind]))]
+def _fs_caption(b:_Builder, kind:str, word:str, split:str) -> str:
+    "A caption of `word` from the train templates of `kind` (train items) or the held-out ones (every other split)."
+    templates = (CAPTIONS if split == 'train' else CAPTIONS_TEST)[kind]
+    t = templates[b.rng.integers(len(templates))]
     return t.format(w=word)
 
 def _fs_add(b:_Builder, id, modality, concept, split, domain, path, kind, **meta):
@@ -359,7 +380,7 @@ def _fs_add(b:_Builder, id, modality, concept, split, domain, path, kind, **meta
             concept=concept,
             split=split,
             domain='caption',
-            text=_fs_caption(b, kind, concept),
+            text=_fs_caption(b, kind, concept, split),
             pair=id,
         )
     )

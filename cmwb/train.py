@@ -20,11 +20,11 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['FIXED_ON_RESUME', 'METRICS', 'CODE_METRICS', 'COLUMNS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig',
            'ExperimentConfig', 'find_config', 'set_dotted', 'load_experiment', 'RunData', 'resolve_manifest',
-           'check_finite_features', 'prepare_data', 'eval_tasks', 'evaluate_stage', 'save_ckpt', 'latest_ckpt',
-           'restore', 'NonFiniteError', 'train_stage', 'save_embeddings', 'Stopped', 'Session', 'config_diff',
-           'check_resume_config', 'record_changes', 'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run',
-           'run_row', 'table_legend', 'aggregate', 'print_run', 'stage_lines', 'cli_run', 'cli_demo', 'compare',
-           'cli_compare']
+           'check_finite_features', 'prepare_data', 'eval_tasks', 'unevaluable_pairs', 'evaluate_stage', 'save_ckpt',
+           'latest_ckpt', 'restore', 'NonFiniteError', 'train_stage', 'save_embeddings', 'Stopped', 'Session',
+           'config_diff', 'check_resume_config', 'record_changes', 'trim_metrics', 'run_experiment', 'stage_chance',
+           'summarize_run', 'run_row', 'table_legend', 'aggregate', 'print_run', 'stage_lines', 'cli_run', 'cli_demo',
+           'compare', 'cli_compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -176,6 +176,8 @@ def prepare_data(cfg:ExperimentConfig, progress:bool=False) -> RunData:
     rd.train = [rd.stage_data(p, t) for t, p in enumerate(train)]
     # training never sees labels
     if cfg.train.supervision == 'pairs': rd.train = [d.without_labels() for d in rd.train]
+    skipped = unevaluable_pairs(rd, cfg.schedule)
+    if skipped: get_logger('cmwb.train').info(f"not evaluated, no concept in common: {', '.join(skipped)}")
     return rd
 
 # %% ../nbs/10_train.ipynb #2f943bac
@@ -203,7 +205,9 @@ def _embed(method, x, m, dev): return _batched(method.embed, x, m, dev)
 def _represent(method, x, m, dev): return _batched(method.represent, x, m, dev)
 
 def _task_items(rd:RunData, task, split:str, stage=None):
-    "(ids_a, labels_a, ids_b, labels_b) of a task: paired test items for stage tasks, all items otherwise."
+    """(ids_a, labels_a, ids_b, labels_b) of a task: a stage task's paired test items; for a pair never trained
+    together, the items of both modalities in `split` whose concept both modalities have (every query has a relevant
+    item)."""
     name, a, b, j = task
     if j is not None and split == 'test':
         p = rd.test[j]
@@ -211,7 +215,26 @@ def _task_items(rd:RunData, task, split:str, stage=None):
     sc = stage.concepts if stage is not None else None
     ia, la = modality_items(rd.manifest, a, split, concepts=sc)
     ib, lb = modality_items(rd.manifest, b, split, concepts=sc)
+    if j is None:
+        ia, la, ib, lb = _shared_concepts(ia, la, ib, lb)
     return ia, la, ib, lb
+
+def _shared_concepts(ia:list, la:torch.Tensor, ib:list, lb:torch.Tensor) -> tuple:
+    "Keep only the items (of both sides) whose concept label occurs on both sides."
+    shared = torch.tensor(sorted(set(la.tolist()) & set(lb.tolist())), dtype=la.dtype)
+    keep_a = torch.isin(la, shared)
+    keep_b = torch.isin(lb, shared)
+    ia = [i for i, k in zip(ia, keep_a.tolist()) if k]
+    ib = [i for i, k in zip(ib, keep_b.tolist()) if k]
+    return ia, la[keep_a], ib, lb[keep_b]
+
+def unevaluable_pairs(rd:RunData, schedule:Schedule) -> list[str]:
+    "Pairs never trained together whose two modalities' test items share no concept: nothing to retrieve."
+    out = []
+    for task in eval_tasks(schedule):
+        if task[3] is None and not _task_items(rd, task, 'test')[1].numel():
+            out.append(task[0])
+    return out
 
 # %% ../nbs/10_train.ipynb #5ce269f7
 def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, dev:str) -> dict:
