@@ -49,10 +49,26 @@ def test_unknown_method_is_a_clear_error(tmp_path):
     with pytest.raises(CmwbError, match="unknown method 'nope'"):
         run_experiment(load_experiment('digitsmm', {'method': 'nope'}), tmp_path/'x', progress=False)
 
+def test_a_registered_method_is_listed_without_editing_a_list():
+    "ALL_METHODS is the registry: the built-ins in their table order, then a method registered later, which runs."
+    from cmwb.methods.base import METHODS, make_method, register
+    from cmwb.methods.baselines import Finetune
+    builtins = ['finetune', 'joint', 'ewc', 'lwf', 'er', 'dns', 'unicode', 'comet', 'cma', 'comm', 'cmg']
+    assert list(ALL_METHODS) == builtins
+    @register
+    class Anchor(Finetune):
+        name = 'anchor-test'
+    try:
+        assert list(ALL_METHODS) == builtins + ['anchor-test'] and 'anchor-test' in ALL_METHODS
+        assert type(make_method('anchor-test', {'text': (1, 4)})) is Anchor
+    finally: METHODS.pop('anchor-test', None)
+    assert list(ALL_METHODS) == builtins
+
 def test_nan_loss_stops_with_stage_and_step_and_resumes(ci_manifest, tmp_path):
     "A loss that turns NaN at stage 1 stops the run naming stage and step; fixed, the run resumes from its last good checkpoint."
     import torch
-    from cmwb.methods.base import Finetune, register, METHODS
+    from cmwb.methods.base import register, METHODS
+    from cmwb.methods.baselines import Finetune
     from cmwb.train import NonFiniteError
     @register
     class Faulty(Finetune):
