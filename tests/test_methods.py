@@ -104,3 +104,30 @@ def test_resume_after_a_stage_equals_uninterrupted(smoke_rows, method, tmp_path)
     assert (tmp_path/'cut'/'matrices.json').read_text() == (out/f'{method}-s0'/'matrices.json').read_text()
     took = read_json(tmp_path/'cut'/'summary.json')['train_seconds']
     assert t2 - t1 < took <= t2 - t0           # both processes' time, not only the resumed one's
+
+
+def test_bring_your_own_method_tutorial(ci_manifest, tmp_path):
+    "The tutorial's L2-anchor method: registered from its own file, run, stopped and resumed by `cmwb run` exactly, compared."
+    import os
+    import papermill as pm
+    from conftest import ROOT, PY
+    from cmwb.methods.base import METHODS
+    env = {k: os.environ.get(k) for k in ('PATH', 'CMWB_METHODS')}
+    os.environ['PATH'] = f"{Path(PY).parent}{os.pathsep}{env['PATH'] or ''}"          # the `cmwb` of this environment
+    t0 = time.time()
+    try:
+        pm.execute_notebook(str(ROOT/'nbs'/'tutorials'/'bring_your_own_method.ipynb'), str(tmp_path/'out.ipynb'),
+                            parameters=dict(work=str(tmp_path/'work'), epochs=1), cwd=str(tmp_path), progress_bar=False)
+    finally:
+        for k, v in env.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+        METHODS.pop('l2anchor', None)
+    took = time.time() - t0
+    out = json.loads((tmp_path/'out.ipynb').read_text())
+    text = ''.join(''.join(o.get('text', '')) for c in out['cells'] for o in c.get('outputs', []))
+    assert "'cmg', 'l2anchor']" in text and 'stopped; checkpoints:' in text
+    work = tmp_path/'work'
+    assert (work/'cut'/'matrices.json').read_text() == (work/'compare'/'l2anchor-s0'/'matrices.json').read_text()
+    assert (work/'compare'/'results.md').exists() and (work/'compare'/'finetune-s0'/'COMPLETE').exists()
+    print(f'tutorial: {took:.0f} s')

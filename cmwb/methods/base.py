@@ -4,7 +4,8 @@
 
 # %% ../../nbs/08_methods.ipynb #aef961cd
 from __future__ import annotations
-import copy
+import copy, os, sys
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -15,7 +16,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'register', 'load_methods',
-           'method_names', 'MethodNames', 'make_method', 'flatten_state', 'nest_state', 'encode_groups']
+           'import_methods', 'method_names', 'MethodNames', 'make_method', 'flatten_state', 'nest_state',
+           'encode_groups']
 
 # %% ../../nbs/08_methods.ipynb #0204ebd0
 class HiddenLabels:
@@ -177,9 +179,29 @@ def register(cls):
     return cls
 
 def load_methods():
-    "Import every module of the `cmwb.methods` package (found on disk, not listed), so their `@register`s have run."
+    "Import every module of the `cmwb.methods` package (found on disk, not listed), then those `$CMWB_METHODS` names."
     import importlib, pkgutil, cmwb.methods
     for mod in pkgutil.iter_modules(cmwb.methods.__path__): importlib.import_module(f'cmwb.methods.{mod.name}')
+    for name in os.environ.get('CMWB_METHODS', '').split(','):
+        if name.strip(): import_methods(name.strip())
+
+def import_methods(name:str):
+    "Import a module of your own methods: a module on the Python path, or a .py file (imported once, by its path)."
+    import importlib, importlib.util
+    if not name.endswith('.py'):
+        try: return importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            raise CmwbError(f"CMWB_METHODS: cannot import module {name!r} ({e}); name a module on the Python path "
+                            "or the path of a .py file") from None
+    path = Path(name).resolve()
+    if not path.is_file(): raise CmwbError(f"CMWB_METHODS: {name}: file not found")
+    for mod in list(sys.modules.values()):
+        if getattr(mod, '__file__', None) and Path(mod.__file__).resolve() == path: return mod
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 def method_names() -> list[str]:
     "Every registered method: by `rank` (the built-ins' order in tables), then in order of registration."
@@ -249,8 +271,9 @@ def get_state(self:Method) -> tuple[dict, dict]:
 @patch
 def set_state(self:Method, tensors:dict, meta:dict):
     "Load what `get_state` saved (after `setup_stage` rebuilt the structure)."
-    own = {k: v for k, v in tensors.items() if '/' not in k}
-    kept = nest_state({k: v for k, v in tensors.items() if '/' in k})
+    groups = (*self.checkpointed, 'old')
+    own = {k: v for k, v in tensors.items() if k.split('/')[0] not in groups}
+    kept = nest_state({k: v for k, v in tensors.items() if k.split('/')[0] in groups})
     self.apply_structure(meta.get('structure', {}))
     _fit_buffers(self, own)
     self.load_state_dict(own)
