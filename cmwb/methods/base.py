@@ -117,11 +117,14 @@ def setup_stage(self:Method, t:int, stage):
     "Add projections for the stage's new modalities."
     for m in stage.modalities: self.add_modality(m, t)
 @patch
-def begin_stage(self:Method, t:int, stage, data:StageData): pass
+def begin_stage(self:Method, t:int, stage, data:StageData):
+    "Start of a freshly trained stage `t` (not a mid-stage resume): take the snapshot `old`, initialise from data."
 @patch
-def end_stage(self:Method, t:int, stage, data:StageData): pass
+def end_stage(self:Method, t:int, stage, data:StageData):
+    "After stage `t`'s last step, before its evaluation: consolidate (statistics, buffers, freezing)."
 @patch
-def after_backward(self:Method, t:int): pass
+def after_backward(self:Method, t:int):
+    "Every step, after the backward pass and before clipping and the optimiser step: edit the gradients."
 @patch
 def encode(self:Method, x:torch.Tensor, modality:str) -> torch.Tensor:
     "Continuous shared-space features [B, T, W] (item by item: split over ranks in data-parallel training)."
@@ -135,9 +138,13 @@ def embed(self:Method, x:torch.Tensor, modality:str) -> torch.Tensor:
     "Pooled, L2-normalised embedding [B, W] used for retrieval."
     return F.normalize(self.encode(x, modality).mean(1), dim=-1)
 @patch
-def structure(self:Method) -> dict: return dict(seen=list(self.seen))
+def structure(self:Method) -> dict:
+    "The JSON `apply_structure` needs to rebuild the model before its weights load (saved with every checkpoint)."
+    return dict(seen=list(self.seen))
 @patch
-def trainable(self:Method) -> list: return [p for p in self.parameters() if p.requires_grad]
+def trainable(self:Method) -> list:
+    "The parameters the trainer's optimiser steps (built once per stage)."
+    return [p for p in self.parameters() if p.requires_grad]
 
 # %% ../../nbs/08_methods.ipynb #a2e02255
 @patch
@@ -289,9 +296,11 @@ def set_state(self:Method, tensors:dict, meta:dict):
     self.restore_extra()
 
 @patch
-def restore_extra(self:Method): pass
+def restore_extra(self:Method):
+    "Rebuild what a method derives from its `checkpointed` attributes (called at the end of `set_state`)."
 @patch
-def apply_structure(self:Method, structure:dict): pass
+def apply_structure(self:Method, structure:dict):
+    "Take back what `structure()` recorded, before the weights load."
 
 def _fit_buffers(module:nn.Module, tensors:dict):
     "Resize buffers whose saved shape differs (statistics that grow with use, e.g. per-modality usage)."
