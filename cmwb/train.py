@@ -881,7 +881,8 @@ def cli_demo(args):
     except ImportError: pass
 
 # %% ../nbs/10_train.ipynb #93ce4309
-ALL_METHODS = ['finetune', 'joint', 'ewc', 'lwf', 'er', 'dns', 'unicode', 'comet', 'cma', 'comm', 'cmg']
+from .methods.base import MethodNames
+ALL_METHODS = MethodNames()     # every registered method, in `method_names()` order, read when used
 
 def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None=None, progress:bool=False) -> list[dict]:
     "Run every method × seed of `config` into `out/` (resuming finished ones) and return their rows."

@@ -3,7 +3,8 @@ import json
 import pytest, torch
 import torch.nn.functional as F
 from cmwb.core import CmwbError
-from cmwb.methods.base import METHODS, Finetune, StageData, make_method, register
+from cmwb.methods.base import METHODS, StageData, make_method, register
+from cmwb.methods.baselines import Finetune
 from cmwb.scenario import Stage
 from cmwb.train import load_experiment, run_experiment, run_row
 

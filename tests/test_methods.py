@@ -49,10 +49,26 @@ def test_unknown_method_is_a_clear_error(tmp_path):
     with pytest.raises(CmwbError, match="unknown method 'nope'"):
         run_experiment(load_experiment('digitsmm', {'method': 'nope'}), tmp_path/'x', progress=False)
 
+def test_a_registered_method_is_listed_without_editing_a_list():
+    "ALL_METHODS is the registry: the built-ins in their table order, then a method registered later, which runs."
+    from cmwb.methods.base import METHODS, make_method, register
+    from cmwb.methods.baselines import Finetune
+    builtins = ['finetune', 'joint', 'ewc', 'lwf', 'er', 'dns', 'unicode', 'comet', 'cma', 'comm', 'cmg']
+    assert list(ALL_METHODS) == builtins
+    @register
+    class Anchor(Finetune):
+        name = 'anchor-test'
+    try:
+        assert list(ALL_METHODS) == builtins + ['anchor-test'] and 'anchor-test' in ALL_METHODS
+        assert type(make_method('anchor-test', {'text': (1, 4)})) is Anchor
+    finally: METHODS.pop('anchor-test', None)
+    assert list(ALL_METHODS) == builtins
+
 def test_nan_loss_stops_with_stage_and_step_and_resumes(ci_manifest, tmp_path):
     "A loss that turns NaN at stage 1 stops the run naming stage and step; fixed, the run resumes from its last good checkpoint."
     import torch
-    from cmwb.methods.base import Finetune, register, METHODS
+    from cmwb.methods.base import register, METHODS
+    from cmwb.methods.baselines import Finetune
     from cmwb.train import NonFiniteError
     @register
     class Faulty(Finetune):
@@ -88,3 +104,30 @@ def test_resume_after_a_stage_equals_uninterrupted(smoke_rows, method, tmp_path)
     assert (tmp_path/'cut'/'matrices.json').read_text() == (out/f'{method}-s0'/'matrices.json').read_text()
     took = read_json(tmp_path/'cut'/'summary.json')['train_seconds']
     assert t2 - t1 < took <= t2 - t0           # both processes' time, not only the resumed one's
+
+
+def test_bring_your_own_method_tutorial(ci_manifest, tmp_path):
+    "The tutorial's L2-anchor method: registered from its own file, run, stopped and resumed by `cmwb run` exactly, compared."
+    import os
+    import papermill as pm
+    from conftest import ROOT, PY
+    from cmwb.methods.base import METHODS
+    env = {k: os.environ.get(k) for k in ('PATH', 'CMWB_METHODS')}
+    os.environ['PATH'] = f"{Path(PY).parent}{os.pathsep}{env['PATH'] or ''}"          # the `cmwb` of this environment
+    t0 = time.time()
+    try:
+        pm.execute_notebook(str(ROOT/'nbs'/'tutorials'/'bring_your_own_method.ipynb'), str(tmp_path/'out.ipynb'),
+                            parameters=dict(work=str(tmp_path/'work'), epochs=1), cwd=str(tmp_path), progress_bar=False)
+    finally:
+        for k, v in env.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+        METHODS.pop('l2anchor', None)
+    took = time.time() - t0
+    out = json.loads((tmp_path/'out.ipynb').read_text())
+    text = ''.join(''.join(o.get('text', '')) for c in out['cells'] for o in c.get('outputs', []))
+    assert "'cmg', 'l2anchor']" in text and 'stopped; checkpoints:' in text
+    work = tmp_path/'work'
+    assert (work/'cut'/'matrices.json').read_text() == (work/'compare'/'l2anchor-s0'/'matrices.json').read_text()
+    assert (work/'compare'/'results.md').exists() and (work/'compare'/'finetune-s0'/'COMPLETE').exists()
+    print(f'tutorial: {took:.0f} s')

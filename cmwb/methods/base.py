@@ -4,19 +4,20 @@
 
 # %% ../../nbs/08_methods.ipynb #aef961cd
 from __future__ import annotations
-import copy
+import copy, os, sys
+from pathlib import Path
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError, from_dict
-from ..losses import info_nce, logit_distill, EWC, NullSpaceProjector
+from ..losses import info_nce
 from ..parallel import per_item
-from ..replay import ExemplarBuffer
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['BATCH_KEYS', 'METHODS', 'METHOD_MODULES', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'register',
-           'make_method', 'Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER',
-           'encode_groups', 'DNSSettings', 'DNS']
+__all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'register', 'load_methods',
+           'import_methods', 'method_names', 'MethodNames', 'make_method', 'flatten_state', 'nest_state',
+           'encode_groups']
 
 # %% ../../nbs/08_methods.ipynb #0204ebd0
 class HiddenLabels:
@@ -68,8 +69,19 @@ class Settings:
     cache_teacher: bool = True
 
 class Method(nn.Module):
-    "Base of every method: per-modality projections into a shared width, contrastive alignment."
+    """Base of every method: per-modality projections into a shared width, contrastive alignment.
+
+    The trainer calls, per stage `t`: `setup_stage(t, stage)` (structure; also for each finished stage on resume),
+    `begin_stage(t, stage, data)` (fresh stages only: the snapshot `old`), `prepare_stage(t, data)` (fresh or
+    resumed: the teacher cache, from `teacher_out`), `trainable()` (the optimiser's parameters), then every step
+    `training_step(batch, t)` (named losses) and, after the backward pass, `after_backward(t)` (gradient edits),
+    and at the stage's end `end_stage(t, stage, data)` (consolidation). Checkpoints call `get_state()` (with
+    `structure()`); a resume calls `set_state(tensors, meta)`, which calls `apply_structure` and `restore_extra`.
+    Evaluation calls `encode`, `represent` and `embed`. State kept across stages lives in plain attributes: those
+    named in `checkpointed` are saved, and the frozen snapshot is set with `set_unregistered`."""
     name, Settings, uses_codebook, sees_all_data = 'base', Settings, False, False
+    checkpointed: tuple = ()     # attributes (tensors or nested dicts of them) that checkpoints save
+    rank: float = 100            # position in `method_names()` (built-ins 0-10), read from the class itself
     def __init__(self, dims:dict, width:int=256, n_classes:int=10, temperature:float=0.07, settings:dict|None=None, mediator:str|None='text'):
         super().__init__()
         self.dims, self.width, self.n_classes, self.temperature, self.mediator = (
@@ -83,6 +95,11 @@ class Method(nn.Module):
         self.proj = nn.ModuleDict()
         self.seen: list[str] = []
         self.added_at: dict[str, int] = {}
+        self.set_unregistered(old=None)                # the previous stage's frozen model (distilling methods)
+        self.teacher_cache: dict = {}                  # modality -> its outputs on this stage's items
+    def set_unregistered(self, **attrs):
+        "Set attributes that `nn.Module` must not register as submodules: the frozen snapshot `old` (see State)."
+        self.__dict__.update(attrs)
     def projection(self, in_dim:int) -> nn.Module:
         "A fresh per-modality projection into the shared width."
         return nn.Sequential(nn.Linear(in_dim, self.s.hidden), nn.GELU(), nn.Linear(self.s.hidden, self.width))
@@ -100,11 +117,14 @@ def setup_stage(self:Method, t:int, stage):
     "Add projections for the stage's new modalities."
     for m in stage.modalities: self.add_modality(m, t)
 @patch
-def begin_stage(self:Method, t:int, stage, data:StageData): pass
+def begin_stage(self:Method, t:int, stage, data:StageData):
+    "Start of a freshly trained stage `t` (not a mid-stage resume): take the snapshot `old`, initialise from data."
 @patch
-def end_stage(self:Method, t:int, stage, data:StageData): pass
+def end_stage(self:Method, t:int, stage, data:StageData):
+    "After stage `t`'s last step, before its evaluation: consolidate (statistics, buffers, freezing)."
 @patch
-def after_backward(self:Method, t:int): pass
+def after_backward(self:Method, t:int):
+    "Every step, after the backward pass and before clipping and the optimiser step: edit the gradients."
 @patch
 def encode(self:Method, x:torch.Tensor, modality:str) -> torch.Tensor:
     "Continuous shared-space features [B, T, W] (item by item: split over ranks in data-parallel training)."
@@ -118,9 +138,13 @@ def embed(self:Method, x:torch.Tensor, modality:str) -> torch.Tensor:
     "Pooled, L2-normalised embedding [B, W] used for retrieval."
     return F.normalize(self.encode(x, modality).mean(1), dim=-1)
 @patch
-def structure(self:Method) -> dict: return dict(seen=list(self.seen))
+def structure(self:Method) -> dict:
+    "The JSON `apply_structure` needs to rebuild the model before its weights load (saved with every checkpoint)."
+    return dict(seen=list(self.seen))
 @patch
-def trainable(self:Method) -> list: return [p for p in self.parameters() if p.requires_grad]
+def trainable(self:Method) -> list:
+    "The parameters the trainer's optimiser steps (built once per stage)."
+    return [p for p in self.parameters() if p.requires_grad]
 
 # %% ../../nbs/08_methods.ipynb #a2e02255
 @patch
@@ -161,25 +185,74 @@ def register(cls):
     METHODS[cls.name] = cls
     return cls
 
-METHOD_MODULES = ['comet', 'cma', 'comm', 'cmg']
+def load_methods():
+    "Import every module of the `cmwb.methods` package (found on disk, not listed), then those `$CMWB_METHODS` names."
+    import importlib, pkgutil, cmwb.methods
+    for mod in pkgutil.iter_modules(cmwb.methods.__path__): importlib.import_module(f'cmwb.methods.{mod.name}')
+    for name in os.environ.get('CMWB_METHODS', '').split(','):
+        if name.strip(): import_methods(name.strip())
+
+def import_methods(name:str):
+    "Import a module of your own methods: a module on the Python path, or a .py file (imported once, by its path)."
+    import importlib, importlib.util
+    if not name.endswith('.py'):
+        try: return importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            raise CmwbError(f"CMWB_METHODS: cannot import module {name!r} ({e}); name a module on the Python path "
+                            "or the path of a .py file") from None
+    path = Path(name).resolve()
+    if not path.is_file(): raise CmwbError(f"CMWB_METHODS: {name}: file not found")
+    for mod in list(sys.modules.values()):
+        if getattr(mod, '__file__', None) and Path(mod.__file__).resolve() == path: return mod
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+def method_names() -> list[str]:
+    "Every registered method: by `rank` (the built-ins' order in tables), then in order of registration."
+    load_methods()
+    return sorted(METHODS, key=lambda n: vars(METHODS[n]).get('rank', Method.rank))     # own rank, not inherited
+
+class MethodNames(Sequence):
+    "`method_names()` as a list that is read from the registry each time it is used (what `ALL_METHODS` is)."
+    def __getitem__(self, i): return method_names()[i]
+    def __len__(self): return len(method_names())
+    def __iter__(self): return iter(method_names())
+    def __repr__(self): return repr(method_names())
 
 def make_method(name:str, dims:dict, **kw) -> Method:
     "Instantiate method `name` (importing the method modules on first use)."
-    import importlib
-    for mod in METHOD_MODULES:
-        try: importlib.import_module(f'cmwb.methods.{mod}')
-        except ModuleNotFoundError as e:
-            if e.name != f'cmwb.methods.{mod}': raise
-    if name not in METHODS: raise CmwbError(f"unknown method {name!r}; available: {', '.join(sorted(METHODS))}")
+    load_methods()
+    if name not in METHODS: raise CmwbError(f"unknown method {name!r}; available: {', '.join(method_names())}")
     return METHODS[name](dims, **kw)
 
 # %% ../../nbs/08_methods.ipynb #835e2a9d
+def flatten_state(tree, prefix:str='') -> dict:
+    "A tensor, or nested dicts of tensors, as one flat dict whose keys are the '/'-joined paths after `prefix`."
+    if torch.is_tensor(tree): return {prefix.rstrip('/'): tree}
+    return {k: v for key, sub in tree.items() for k, v in flatten_state(sub, f'{prefix}{key}/').items()}
+
+def nest_state(flat:dict) -> dict:
+    "The inverse of `flatten_state`: '/'-joined keys back into nested dicts (every key a string)."
+    out = {}
+    for k, v in flat.items():
+        *path, leaf = k.split('/')
+        node = out
+        for p in path: node = node.setdefault(p, {})
+        node[leaf] = v
+    return out
+
 @patch
 def snapshot(self:Method) -> Method:
-    "A frozen copy of this method (without its own snapshot)."
+    "A frozen copy of this method (without its own snapshot and teacher cache)."
     kept = {k: self.__dict__.pop(k) for k in ('old', 'teacher_cache') if k in self.__dict__}
-    try: return copy.deepcopy(self).eval().requires_grad_(False)
+    try: snap = copy.deepcopy(self).eval().requires_grad_(False)
     finally: self.__dict__.update(kept)
+    snap.set_unregistered(old=None)
+    snap.teacher_cache = {}
+    return snap
 
 @patch
 def previous_self(self:Method, t:int) -> Method:
@@ -190,39 +263,44 @@ def previous_self(self:Method, t:int) -> Method:
 
 @patch
 def get_state(self:Method) -> tuple[dict, dict]:
-    "(tensors, meta) that rebuild this method: parameters and buffers, `extra`, and the snapshot `old`."
-    old = self.__dict__.get('old')
-    t = {**self.state_dict(), **{f'extra.{k}': v for k, v in self.__dict__.get('extra', {}).items()}}
-    if old is not None: t.update({f'old.{k}': v for k, v in old.state_dict().items()})
+    "(tensors, meta) that rebuild this method: parameters, buffers, `checkpointed` attributes, the snapshot `old`."
+    t = dict(self.state_dict())
+    for name in self.checkpointed: t.update(flatten_state(getattr(self, name), f'{name}/'))
+    if self.old is not None: t.update(flatten_state(self.old.state_dict(), 'old/'))
     frozen = [n for n, p in self.named_parameters() if not p.requires_grad]      # what end_stage froze is state too
     return t, dict(
         structure=self.structure(),
-        has_old=old is not None,
-        old_seen=old.seen if old is not None else None,
+        has_old=self.old is not None,
+        old_seen=self.old.seen if self.old is not None else None,
         frozen=frozen,
     )
 
 @patch
 def set_state(self:Method, tensors:dict, meta:dict):
     "Load what `get_state` saved (after `setup_stage` rebuilt the structure)."
-    own = {k: v for k, v in tensors.items() if not k.startswith(('extra.', 'old.'))}
+    groups = (*self.checkpointed, 'old')
+    own = {k: v for k, v in tensors.items() if k.split('/')[0] not in groups}
+    kept = nest_state({k: v for k, v in tensors.items() if k.split('/')[0] in groups})
     self.apply_structure(meta.get('structure', {}))
     _fit_buffers(self, own)
     self.load_state_dict(own)
     if 'frozen' in meta:
         frozen = set(meta['frozen'])
         for n, p in self.named_parameters(): p.requires_grad_(n not in frozen)
-    self.__dict__['extra'] = {k[6:]: v for k, v in tensors.items() if k.startswith('extra.')}
+    for name in self.checkpointed:
+        if name in kept: setattr(self, name, kept[name])
     if meta.get('has_old'):
-        self.__dict__['old'] = self.snapshot()
-        self.old.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith('old.')})
+        self.set_unregistered(old=self.snapshot())
+        self.old.load_state_dict(kept['old'])
         self.old.seen = meta.get('old_seen') or self.old.seen
     self.restore_extra()
 
 @patch
-def restore_extra(self:Method): pass
+def restore_extra(self:Method):
+    "Rebuild what a method derives from its `checkpointed` attributes (called at the end of `set_state`)."
 @patch
-def apply_structure(self:Method, structure:dict): pass
+def apply_structure(self:Method, structure:dict):
+    "Take back what `structure()` recorded, before the weights load."
 
 def _fit_buffers(module:nn.Module, tensors:dict):
     "Resize buffers whose saved shape differs (statistics that grow with use, e.g. per-modality usage)."
@@ -240,137 +318,23 @@ def teacher_out(self:Method, old:Method, x:torch.Tensor, m:str) -> torch.Tensor:
 @patch
 def prepare_stage(self:Method, t:int, data:StageData, chunk:int=1024):
     "Before stage `t` trains (fresh or resumed): cache the old model's outputs on the stage's items."
-    old, cache = self.__dict__.get('old'), {}
+    old, cache = self.old, {}
     distils = type(self).teacher_out is not Method.teacher_out
     if old is not None and distils and self.s.cache_teacher and not self.sees_all_data:
         dev = next(self.parameters()).device
         with torch.no_grad():
             for m, x in data.feats.items():
                 if m in old.seen: cache[m] = torch.cat([self.teacher_out(old, c.to(dev), m) for c in x.split(chunk)])
-    self.__dict__['teacher_cache'] = cache
+    self.teacher_cache = cache
 
 @patch
 def teacher(self:Method, batch:dict, m:str) -> torch.Tensor:
     "The old model's output for modality `m` of `batch`: indexed from the stage's cache, else computed."
-    cache = self.__dict__.get('teacher_cache', {})
+    cache = self.teacher_cache
     if m in cache and 'index' in batch: return cache[m][batch['index']]
     with torch.no_grad(): return self.teacher_out(self.old, batch[m], m)
 
-# %% ../../nbs/08_methods.ipynb #07e6fd97
-@register
-class Finetune(Method):
-    "Lower bound: train every stage on its own data, nothing protected."
-    name = 'finetune'
-
-# %% ../../nbs/08_methods.ipynb #3c759990
-@register
-class Joint(Method):
-    "Upper bound: train on the data of every stage so far."
-    name, sees_all_data = 'joint', True
-
-# %% ../../nbs/08_methods.ipynb #98b83311
-@dataclass
-class EWCSettings(Settings):
-    lam: float = 100.          # penalty strength λ
-    fisher_chunks: int = 32    # mini-batches of 16 pairs used to estimate the Fisher
-
-@register
-class EWCMethod(Method):
-    "Finetune plus an EWC penalty."
-    name, Settings = 'ewc', EWCSettings
-    def restore_extra(self):
-        e, self.__dict__['ewc'] = self.__dict__.get('extra', {}), EWC(self.s.lam)
-        self.ewc.fisher = {k[7:]: v for k, v in e.items() if k.startswith('fisher.')}
-        self.ewc.anchor = {k[7:]: v for k, v in e.items() if k.startswith('anchor.')}
-    def training_step(self, batch, t):
-        if 'ewc' not in self.__dict__: self.restore_extra()
-        return dict(super().training_step(batch, t), ewc=self.ewc.penalty(self))
-    def end_stage(self, t, stage, data):
-        if 'ewc' not in self.__dict__: self.restore_extra()
-        n = min(self.s.fisher_chunks, max(len(data) // 16, 1))
-        self.ewc.consolidate(
-            self, _fisher(self, [data.batch(torch.arange(i * 16, min((i + 1) * 16, len(data)))) for i in range(n)])
-        )
-        self.__dict__['extra'] = {
-            **{f'fisher.{k}': v for k, v in self.ewc.fisher.items()},
-            **{f'anchor.{k}': v for k, v in self.ewc.anchor.items()},
-        }
-
-# %% ../../nbs/08_methods.ipynb #42944e46
-def _fisher(model:Method, batches:list) -> dict:
-    "Empirical Fisher: mean squared gradient of the alignment loss over mini-batches (InfoNCE needs a batch)."
-    total = {k: torch.zeros_like(p) for k, p in model.named_parameters() if p.requires_grad}
-    for b in batches:
-        model.zero_grad()
-        Method.training_step(model, b, 0)['align'].backward()
-        for k, p in model.named_parameters():
-            if k in total and p.grad is not None: total[k] += p.grad.detach().pow(2)
-    model.zero_grad()
-    return {k: v / len(batches) for k, v in total.items()}
-
-# %% ../../nbs/08_methods.ipynb #a4588d51
-@dataclass
-class LwFSettings(Settings):
-    alpha: float = 1.0         # weight of the distillation
-    T: float = 2.0             # distillation temperature
-
-@register
-class LwF(Method):
-    "Finetune plus logit distillation from the previous stage's model."
-    name, Settings = 'lwf', LwFSettings
-    def begin_stage(self, t, stage, data):
-        self.__dict__['old'] = self.previous_self(t) if t > 0 else None
-    def teacher_out(self, old, x, m): return old.embed(x, m)
-    def training_step(self, batch, t):
-        z = {m: self.encode(batch[m], m) for m in modalities(batch)}
-        out = dict(align=self.align_loss(z))
-        old = self.__dict__.get('old')
-        known = [m for m in z if old is not None and m in old.seen]
-        if not known: return out
-        a, b = (known * 2)[:2]
-        e = {m: F.normalize(z[m].mean(1), dim=-1) for m in (a, b)}
-        new_l, old_l = (
-            e[a] @ e[b].T / self.temperature,
-            self.teacher(batch, a) @ self.teacher(batch, b).T / self.temperature,
-        )
-        return dict(out, lwf=self.s.alpha * logit_distill(new_l, old_l, self.s.T))
-
-# %% ../../nbs/08_methods.ipynb #8c45bef6
-@dataclass
-class ERSettings(Settings):
-    budget_mb: float = 2.0     # replay memory per stage
-    replay_batch: int = 64     # replayed pairs per step, over all earlier stages
-
-@register
-class ER(Method):
-    "Finetune plus exemplar replay of paired features from earlier stages."
-    name, Settings = 'er', ERSettings
-    def end_stage(self, t, stage, data):
-        labels = data.labels if data.labelled else torch.zeros(len(data), dtype=torch.long)   # stored, never trained on
-        buf = ExemplarBuffer(int(self.s.budget_mb * 2**20), seed=t)
-        buf.add(data.feats, labels, t)
-        self.__dict__.setdefault('extra', {}).update({f'{t}.{k}': v for k, v in buf.state()[0].items()})
-        self.restore_extra()
-    def restore_extra(self):
-        e = self.__dict__.get('extra', {})
-        stages = sorted({int(k.split('.')[0]) for k in e})
-        self.__dict__['exemplars'] = [
-            ExemplarBuffer.from_state(
-                {k[len(f'{t}.') :]: v for k, v in e.items() if k.startswith(f'{t}.')},
-                dict(budget=int(self.s.budget_mb * 2**20), policy='reservoir', seen=0),
-            )
-            for t in stages
-        ]
-    def replayed(self) -> list[dict]:
-        "This step's replayed pairs: one batch per earlier stage, `replay_batch` pairs in all (drawn from the global RNG: checkpointed)."
-        bufs = self.__dict__.get('exemplars', [])
-        n = max(self.s.replay_batch // max(len(bufs), 1), 1)
-        dev = next(self.parameters()).device
-        return [{k: v.to(dev) for k, v in buf.sample(n, torch.default_generator).items()} for buf in bufs]
-    def training_step(self, batch, t):
-        z = encode_groups(self, [batch] + self.replayed())
-        return dict(align=self.align_loss(z[0]), **{f'replay{i}': self.align_loss(zi) for i, zi in enumerate(z[1:])})
-
+# %% ../../nbs/08_methods.ipynb #2164a189
 def encode_groups(method:Method, groups:list[dict]) -> list[dict]:
     "Encode several batches with one forward per modality: modality → features, per batch."
     out = [{} for _ in groups]
@@ -379,32 +343,3 @@ def encode_groups(method:Method, groups:list[dict]) -> list[dict]:
         z = method.encode(torch.cat([groups[i][m] for i in have]), m)
         for i, zi in zip(have, z.split([len(groups[i][m]) for i in have])): out[i][m] = zi
     return out
-
-# %% ../../nbs/08_methods.ipynb #e231f24a
-@dataclass
-class DNSSettings(Settings):
-    threshold: float = 0.05    # eigenvalues above threshold × largest are protected
-
-@register
-class DNS(Method):
-    "Linear per-modality maps with dual-sided null-space gradient projection (CMCL)."
-    name, Settings = 'dns', DNSSettings
-    def projection(self, in_dim): return nn.Linear(in_dim, self.width)
-    def end_stage(self, t, stage, data):
-        e = self.__dict__.setdefault('extra', {})
-        for m, x in data.feats.items():
-            x = x.reshape(-1, x.shape[-1]).double()
-            e[f'{m}.z'] = e.get(f'{m}.z', 0) + x.T @ x
-            e[f'{m}.n'] = e.get(f'{m}.n', torch.zeros((), dtype=torch.long)) + len(x)
-        self.restore_extra()
-    def restore_extra(self):
-        e, ns = self.__dict__.get('extra', {}), {}
-        for m in sorted({k.split('.')[0] for k in e}):
-            ns[m] = NullSpaceProjector(self.s.threshold)
-            ns[m].z_in, ns[m].n = e[f'{m}.z'], int(e[f'{m}.n'])
-            ns[m].build(self.proj[m].weight)
-        self.__dict__['ns'] = ns
-    def after_backward(self, t):
-        for m, p in self.__dict__.get('ns', {}).items():
-            w = self.proj[m].weight
-            if w.grad is not None: w.grad.copy_(p.project(w.grad))

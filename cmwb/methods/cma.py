@@ -39,7 +39,7 @@ class CMASettings(Settings):
 @register
 class CMA(Method):
     "Cross-modality MoE adapter, representation alignment and relation preservation."
-    name, Settings = 'cma', CMASettings
+    name, Settings, rank = 'cma', CMASettings, 8
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
         s, d = self.s, CMASettings
@@ -93,7 +93,7 @@ def setup_stage(self:CMA, t:int, stage):
 @patch
 def begin_stage(self:CMA, t:int, stage, data):
     "Keep the previous stage's model for relation preservation."
-    self.__dict__['old'] = self.previous_self(t) if t > 0 else None
+    self.set_unregistered(old=self.previous_self(t) if t > 0 else None)
 
 @patch
 def end_stage(self:CMA, t:int, stage, data):
@@ -120,7 +120,7 @@ def training_step(self:CMA, batch:dict, t:int) -> dict:
     loss = dict(align=self.align_loss(z), balance=s.balance * sum(o[1] for o in outs.values()))
     if s.align_cos:
         loss['align_cos'] = s.align_cos * (1 - F.cosine_similarity(z[mods[0]].mean(1), z[mods[1]].mean(1))).mean()
-    old = self.__dict__.get('old')
+    old = self.old
     if old is not None and s.relation:
         known, new = [m for m in mods if m in old.seen], [m for m in mods if m not in old.seen]
         p = {m: z[m].mean(1) for m in mods}

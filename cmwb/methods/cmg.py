@@ -218,7 +218,8 @@ def check_settings(s:CmgSettings, width:int):
 @register
 class Cmg(Method):
     "Uni-Code as CMG's official code builds it, trained jointly on all pairs seen so far."
-    name, Settings, uses_codebook, sees_all_data = 'cmg', CmgSettings, True, True
+    name, Settings, uses_codebook, sees_all_data, rank = 'cmg', CmgSettings, True, True, 10
+    checkpointed = ('rng_state', 'club_state')
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
         s = self.s
@@ -229,8 +230,10 @@ class Cmg(Method):
         self.cpc = CrossCPC(self.width, s.cpc_layers, s.cpc_self)
         self.register_buffer('cpc_runs', torch.zeros(2, dtype=torch.long))     # Cross-CPC directions computed, skipped
         seed = int(torch.randint(0, 2**31 - 1, (1,)))
-        self.__dict__['rng_state'] = torch.Generator().manual_seed(seed).get_state()
-        self.__dict__['club_opts'], self.__dict__['club_saved'] = {}, {}
+        self.rng_state = torch.Generator().manual_seed(seed).get_state()     # the generator of resets and samples
+        self.club_opts: dict = {}      # modality -> the Adam of its CLUB network, made on first use
+        self.club_saved: dict = {}     # modality -> param index -> its Adam state, restored but not used yet
+        self.club_state: dict = {}     # modality -> str(param index) -> its Adam state, as checkpoints hold it
     def projection(self, in_dim:int) -> nn.Module:
         "The semantic encoder: Linear(in -> W), then a Transformer encoder over time."
         s = self.s
@@ -261,44 +264,34 @@ class Cmg(Method):
 @patch
 def club_opt(self:Cmg, m:str) -> torch.optim.Optimizer:
     "The Adam of modality `m`'s CLUB network (restored from a checkpoint if one was saved)."
-    opts = self.__dict__['club_opts']
+    opts = self.club_opts
     if m not in opts:
         opts[m] = torch.optim.Adam(self.club[m].parameters(), lr=self.s.club_lr)
-        saved = self.__dict__['club_saved'].pop(m, None)
+        saved = self.club_saved.pop(m, None)
         if saved: opts[m].load_state_dict(dict(state=saved, param_groups=opts[m].state_dict()['param_groups']))
     return opts[m]
 
 @patch
 def get_state(self:Cmg) -> tuple[dict, dict]:
-    "Method state plus the CLUB optimisers' state and the random number generator."
-    e = {k: v for k, v in self.__dict__.get('extra', {}).items() if not k.startswith('club_opt.')}
-    e['rng'] = self.__dict__['rng_state'].clone()
-    for m, opt in self.__dict__['club_opts'].items():
-        for i, st in opt.state_dict()['state'].items():
-            e.update({f'club_opt.{m}.{i}.{k}': v.clone() for k, v in st.items()})
-    for m, saved in self.__dict__['club_saved'].items():              # restored but not used yet
-        e.update({f'club_opt.{m}.{i}.{k}': v for i, st in saved.items() for k, v in st.items()})
-    self.__dict__['extra'] = e
+    "Method state plus the CLUB optimisers' state (`club_state`) and the random number generator (`rng_state`)."
+    self.club_state = {m: {str(i): dict(st) for i, st in saved.items()} for m, saved in self.club_saved.items()}
+    for m, opt in self.club_opts.items():
+        state = opt.state_dict()['state']
+        self.club_state[m] = {str(i): {k: v.clone() for k, v in st.items()} for i, st in state.items()}
     return Method.get_state(self)
 
 @patch
 def restore_extra(self:Cmg):
-    "Take the generator and the CLUB optimisers' saved state back from `extra`."
-    e = self.__dict__.get('extra', {})
-    if 'rng' in e: self.__dict__['rng_state'] = e['rng'].clone()
-    saved = {}
-    for k, v in e.items():
-        if k.startswith('club_opt.'):
-            _, m, i, f = k.split('.')
-            saved.setdefault(m, {}).setdefault(int(i), {})[f] = v
-    self.__dict__['club_opts'], self.__dict__['club_saved'] = {}, saved
+    "Hand the CLUB optimisers' checkpointed state to `club_opt`, which loads it when each optimiser is made."
+    self.club_opts = {}
+    self.club_saved = {m: {int(i): st for i, st in saved.items()} for m, saved in self.club_state.items()}
 
 # %% ../../nbs/08d_cmg.ipynb #13fd383a
 @patch
 def training_step(self:Cmg, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     gen = torch.Generator()
-    gen.set_state(self.__dict__['rng_state'])
+    gen.set_state(self.rng_state)
     z = {m: self.encode(batch[m], m) for m in mods}
     sp = {m: per_item(self.spec[m], batch[m]) for m in mods}
     codes = self.codebook.embed.clone()                                   # the codes before this step's update
@@ -316,7 +309,7 @@ def training_step(self:Cmg, batch:dict, t:int) -> dict:
     if s.cpc: loss['cpc'] = s.cpc * self.cpc_loss(vq if s.cpc_input == 'vq' else z, gen)
     if s.recon: loss['recon'] = s.recon * sum(self.recon_loss(batch[m], vq[m], sp[m], m) for m in mods)
     if s.infonce and pairs: loss['align'] = s.infonce * self.align_loss(z)
-    self.__dict__['rng_state'] = gen.get_state()
+    self.rng_state = gen.get_state()
     return loss
 
 # %% ../../nbs/08d_cmg.ipynb #5c0f7eec

@@ -46,7 +46,8 @@ class CometSettings(Settings):
 @register
 class Comet(Method):
     "COMET: CMoE-Adapter + growing shared codebook + pseudo-modality replay, bridged by a mediator."
-    name, Settings, uses_codebook = 'comet', CometSettings, True
+    name, Settings, uses_codebook, rank = 'comet', CometSettings, True, 7
+    checkpointed = ('pmr_fits',)
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
         s = self.s
@@ -56,6 +57,9 @@ class Comet(Method):
         self.adapter = CMoEAdapter(self.width, k=s.k, hidden=s.expert_hidden)
         self.codebook = Codebook(s.codes, self.width, decay=s.decay, dead_after=s.dead_after, protect=s.protect_codes)
         self.protection: list[dict] = []      # per stage: what COMET protected, as logged
+        self.stage_new: list[str] = []        # the modalities the current stage brings
+        self.pmr_fits: dict = {}              # modality -> its pseudo-modality generator's fitted tensors
+        self.pmr: dict = {}                   # modality -> its generator, rebuilt from `pmr_fits`
         self.cpc = CrossCPC(list(dims), self.width, hidden=128) if s.cpc else None
     def encode(self, x, modality): return self.adapter(x, modality)[0]
     def represent(self, x, modality): return self.codebook.quantize(self.encode(x, modality), modality=modality)[0]
@@ -103,7 +107,7 @@ def setup_stage(self:Comet, t:int, stage):
     s = self.s
     self._check_cpc(stage)
     new = [m for m in stage.modalities if m not in self.adapter.router_of]
-    self.__dict__['stage_new'] = new
+    self.stage_new = new
     if t > 0 and new and s.freeze:
         for m in self.adapter.proj:
             if m != self.mediator: self.adapter.proj[m].requires_grad_(False)
@@ -143,7 +147,7 @@ def _report_protection(self:Comet, t:int, stage):
     "Log and record what stage `t` protects: frozen paths, held codes, limits, PMR."
     frozen = [m for m in self.adapter.proj if not any(p.requires_grad for p in self.adapter.proj[m].parameters())]
     held = int(self.codebook.held.any(0).sum()) if len(self.codebook.held) else 0
-    absent = sorted(m for m in self.__dict__.get('pmr', {}) if m not in stage.modalities)
+    absent = sorted(m for m in self.pmr if m not in stage.modalities)
     rec = dict(
         stage=t,
         frozen=frozen,
@@ -151,7 +155,7 @@ def _report_protection(self:Comet, t:int, stage):
         limits=dict(self.codebook.limits),
         pmr=absent,
     )
-    if not self.__dict__.get('stage_new'):
+    if not self.stage_new:
         rec['note'] = (
             'no new modality: nothing frozen; held codes protected from reset; PMR has no absent modality to replay'
         )
@@ -197,7 +201,7 @@ def _generator(self:Comet):
 @torch.no_grad()
 def pseudo(self:Comet, z:dict) -> dict:
     "Pseudo pooled embeddings [B, W] of earlier modalities, made from this batch's mediator embeddings."
-    gens = self.__dict__.get('pmr', {})
+    gens = self.pmr
     if not gens or self.mediator not in z: return {}
     text = z[self.mediator].mean(1)
     return {m: g.generate(text).to(text) for m, g in gens.items() if m not in z}
@@ -212,25 +216,22 @@ def end_stage(self:Comet, t:int, stage, data:StageData):
     self._hold_codes(data)
     if not self.s.pmr or self.mediator not in data.feats: return
     text = torch.cat([self.encode(x, self.mediator).mean(1) for x in data.feats[self.mediator].split(1024)])
-    e = self.__dict__.setdefault('extra', {})
     for m in data.feats:
         if m == self.mediator: continue
         tgt = torch.cat([self.encode(x, m).mean(1) for x in data.feats[m].split(1024)])
         g = self._generator().fit(text, tgt)
-        e.update({f'pmr.{m}.{f}': getattr(g, f) for f in PMR_FIELDS[self.s.pmr]})
+        self.pmr_fits[m] = {f: getattr(g, f) for f in PMR_FIELDS[self.s.pmr]}
     self.restore_extra()
 
 @patch
 def restore_extra(self:Comet):
-    "Rebuild the PMR generators from `extra`."
-    e, gens = self.__dict__.get('extra', {}), {}
-    # sorted: set order changes with PYTHONHASHSEED
-    for m in sorted({k.split('.')[1] for k in e if k.startswith('pmr.')}):
+    "Rebuild the PMR generators from `pmr_fits` (in modality order: a checkpoint's order is not the fitting order)."
+    self.pmr = {}
+    for m in sorted(self.pmr_fits):
         g = self._generator()
-        for f in PMR_FIELDS[self.s.pmr]: setattr(g, f, e[f'pmr.{m}.{f}'])
+        for f in PMR_FIELDS[self.s.pmr]: setattr(g, f, self.pmr_fits[m][f])
         g.shape = (self.width,)
-        gens[m] = g
-    self.__dict__['pmr'] = gens
+        self.pmr[m] = g
 @patch
 @torch.no_grad()
 def _hold_codes(self:Comet, data:StageData, chunk:int=1024):
@@ -258,4 +259,4 @@ class UnicodeSettings(CometSettings):
 @register
 class Unicode(Comet):
     "CMG / Uni-Code: one shared codebook trained jointly on all pairs seen so far."
-    name, Settings, sees_all_data = 'unicode', UnicodeSettings, True
+    name, Settings, sees_all_data, rank = 'unicode', UnicodeSettings, True, 6

@@ -35,12 +35,16 @@ def _residual(width, hidden):
 @register
 class COMM(Method):
     "Text-anchored alignment, self-regularization, relevance-weighted aggregation, Gaussian re-alignment."
-    name, Settings = 'comm', COMMSettings
+    name, Settings, rank = 'comm', COMMSettings, 9
+    checkpointed = ('prototypes', 'group_stats')
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
         self.adapt, self.relevance = nn.ModuleDict(), nn.ModuleDict()
         self.kinds = sorted(dims)                                  # the modality classifier's classes
         if self.s.agnostic: self.modality_head = nn.Linear(self.width, len(self.kinds))
+        self.prototypes: dict = {}     # the mediator's per-group feature sums ('sum') and counts ('n')
+        self.group_stats: dict = {}    # modality -> str(group) -> n, s, ss: its Gaussian's accumulators
+        self.gauss: dict | None = None   # modality -> GaussianStats, rebuilt from `group_stats` on first use
     def earlier(self, m):
         "Non-mediator modalities that arrived before `m`."
         return [o for o in self.seen if o not in (m, self.mediator) and self.seen.index(o) < self.seen.index(m)]
@@ -108,8 +112,7 @@ def pseudo_classes(self:COMM, data, t:int, iters:int=30) -> torch.Tensor:
 def end_stage(self:COMM, t:int, stage, data):
     "Store per group (concept under `labels`, pseudo-class under `pairs`) the Gaussian statistics and text prototypes."
     self.restore_extra()
-    e = self.__dict__.setdefault('extra', {})
-    first = len(e['text.n']) if 'text.n' in e else 0
+    first = len(self.prototypes['n']) if 'n' in self.prototypes else 0
     if data.labelled:
         if self.s.clusters != COMMSettings.clusters:
             raise CmwbError("comm setting 'clusters' acts only under train.supervision: pairs; remove it")
@@ -119,19 +122,21 @@ def end_stage(self:COMM, t:int, stage, data):
         rows = first + self.s.clusters
     for m, x in data.feats.items():
         if m == self.mediator:
-            s = e.get('text.sum', torch.zeros(0, *x.shape[1:]))
-            n = e.get('text.n', torch.zeros(0))
+            s = self.prototypes.get('sum', torch.zeros(0, *x.shape[1:]))
+            n = self.prototypes.get('n', torch.zeros(0))
             s = torch.cat([s, s.new_zeros(max(rows - len(s), 0), *s.shape[1:])])
             n = torch.cat([n, n.new_zeros(max(rows - len(n), 0))])
-            e['text.sum'], e['text.n'] = s.index_add(0, y, x.float()), n.index_add(0, y, torch.ones(len(x)))
+            self.prototypes['sum'] = s.index_add(0, y, x.float())
+            self.prototypes['n'] = n.index_add(0, y, torch.ones(len(x)))
             continue
         gs = GaussianStats(shrink=1e-3)
         gs.update(m, self.proj[m](x).mean(1), y)
         for c in gs.classes(m):
-            e[f'g.{m}.{c}.n'], e[f'g.{m}.{c}.s'], e[f'g.{m}.{c}.ss'] = [torch.as_tensor(v) for v in gs.acc[(m, c)]]
+            n, s, ss = [torch.as_tensor(v) for v in gs.acc[(m, c)]]
+            self.group_stats.setdefault(m, {})[str(c)] = dict(n=n, s=s, ss=ss)
 
 @patch
-def begin_stage(self:COMM, t:int, stage, data): self.__dict__['old'] = self.previous_self(t) if t > 0 else None
+def begin_stage(self:COMM, t:int, stage, data): self.set_unregistered(old=self.previous_self(t) if t > 0 else None)
 @patch
 def teacher_out(self:COMM, old:COMM, x:torch.Tensor, m:str) -> torch.Tensor:
     "The old model's features, for self-regularization (cached per stage)."
@@ -140,34 +145,30 @@ def teacher_out(self:COMM, old:COMM, x:torch.Tensor, m:str) -> torch.Tensor:
 # %% ../../nbs/08c_comm.ipynb #947791dc
 @patch
 def _gaussians(self:COMM) -> dict:
-    "Old modalities' group statistics, rebuilt from `extra` once per stage (their Cholesky factors are kept)."
-    if 'gauss' in self.__dict__: return self.gauss
-    e, out = self.__dict__.get('extra', {}), {}
-    for k in [k for k in e if k.startswith('g.') and k.endswith('.n')]:
-        _, m, c, _ = k.split('.')
-        gs = out.setdefault(m, GaussianStats(1e-3))
-        gs.acc[(m, int(c))] = (int(e[k]), e[f'g.{m}.{c}.s'], e[f'g.{m}.{c}.ss'])
-    self.__dict__['gauss'] = out
-    return out
+    "Old modalities' group statistics, rebuilt from `group_stats` once per stage (their Cholesky factors are kept)."
+    if self.gauss is not None: return self.gauss
+    self.gauss = {}
+    for m, groups in self.group_stats.items():
+        gs = self.gauss.setdefault(m, GaussianStats(1e-3))
+        for c, a in groups.items(): gs.acc[(m, int(c))] = (int(a['n']), a['s'], a['ss'])
+    return self.gauss
 
 @patch
-def restore_extra(self:COMM): self.__dict__.pop('gauss', None)     # `extra` changed: rebuild the statistics on next use
+def restore_extra(self:COMM): self.gauss = None     # `group_stats` changed: rebuild the statistics on next use
 
 @patch
 def training_step(self:COMM, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     z = {m: self.encode(batch[m], m) for m in mods}
     loss = dict(align=self.align_loss(z))
-    old, e = self.__dict__.get('old'), self.__dict__.get('extra', {})
+    old, p = self.old, self.prototypes
     if old is not None and s.self_reg:
         known = [m for m in mods if m in old.seen]
         zo = {m: self.teacher(batch, m) for m in known}
         if known: loss['self_reg'] = s.self_reg * sum(F.mse_loss(z[m], zo[m]) for m in known) / len(known)
-    if t > 0 and s.realign and 'text.n' in e:
-        seen = e['text.n'] > 0
-        protos = F.normalize(
-            self.encode(e['text.sum'][seen] / e['text.n'][seen, None, None], self.mediator).mean(1), dim=-1
-        )
+    if t > 0 and s.realign and 'n' in p:
+        seen = p['n'] > 0
+        protos = F.normalize(self.encode(p['sum'][seen] / p['n'][seen, None, None], self.mediator).mean(1), dim=-1)
         groups, terms = seen.nonzero().squeeze(1), []
         for m, gs in sorted(self._gaussians().items()):
             h, y = gs.sample(m, s.realign_per_class)
