@@ -167,7 +167,7 @@ def _report_protection(self:Comet, t:int, stage):
 # %% ../../nbs/08a_comet.ipynb #65479d96
 @patch
 def _partner_loss(self:Comet, z:dict, codes:torch.Tensor):
-    "Cross-entropy of new modalities' codes toward their mediator partner's code (None: no new modality, learned mediator)."
+    "Cross-entropy of new modalities' codes toward their mediator partner's code (None: nothing to pull)."
     new = [m for m in self.__dict__.get('stage_new', []) if m in z and m != self.mediator]
     if not self.s.partner_codes or self.mediator not in z or self.mediator in self.__dict__.get('stage_new', []):
         return None
@@ -226,7 +226,7 @@ def _generator(self:Comet):
 @patch
 @torch.no_grad()
 def pseudo(self:Comet, z:dict) -> dict:
-    "Pseudo pooled embeddings [B, W] of earlier modalities in the code space, made from this batch's mediator embeddings."
+    "Pseudo pooled embeddings [B, W] of earlier modalities in the code space, from the batch's mediator embeddings."
     gens = self.__dict__.get('pmr', {})
     if not gens or self.mediator not in z: return {}
     text = self.codebook.space(z[self.mediator], self.mediator).mean(1)
