@@ -35,8 +35,8 @@ def test_discrete_metrics_with_chance_in_every_stage(base):
     for k in CODE_KEYS:                                                             # figures and chance lines are shares
         v = M.get(k)[1, :2]; c = M.get(f'{k}_chance')[1, :2]
         assert ((0 <= v) & (v <= 1) & (0 <= c) & (c <= 1)).all(), k
-    # After one epoch of four batches, image and text sit on disjoint codes (agreement 0.00, chance 0.00): the
-    # modality gap the codebook has to close. Agreement beyond chance needs longer training (see the 6-epoch test).
+    # After one epoch of four batches, image and text barely share codes (agreement 0.08, chance 0.01; 0.00 in the raw
+    # code space, center_codes off). Agreement well beyond chance needs longer training (see the 6-epoch tests).
     test_r1 = M.get('r1')                                                           # continuous retrieval is still there
     assert not np.isnan(test_r1[1, 1])
 
