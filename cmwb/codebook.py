@@ -56,11 +56,13 @@ class Codebook(nn.Module):
                  cross_ema:float=0.5,    # share of a code's EMA target taken from partners' aligned features
                  dead_after:int=300,     # re-initialise codes unused for this many batches (0: never)
                  protect:bool=False,     # never re-initialise a code that an earlier stage's modality holds
+                 center:bool=False,      # quantise each modality's features minus its running mean, at unit norm
+                 center_decay:float=0.5, # momentum of those running means (per training batch)
                 ):
         super().__init__()
         self.dim, self.decay, self.eps, self.beta = dim, decay, eps, beta
         self.cross_commit, self.cross_ema, self.dead_after = cross_commit, cross_ema, dead_after
-        self.protect = protect
+        self.protect, self.center, self.center_decay = protect, center, center_decay
         self.limits: dict[str, int] = {}   # modality -> how many (leading) codes it may pick; absent: all
         self.modalities: list[str] = []
         embed = torch.empty(n_codes, dim).uniform_(-1 / n_codes, 1 / n_codes)
@@ -68,7 +70,8 @@ class Codebook(nn.Module):
                             rate=torch.ones(n_codes), idle=torch.zeros(n_codes, dtype=torch.long),
                             born=torch.zeros(n_codes, dtype=torch.long), usage=torch.zeros(0, n_codes),
                             held=torch.zeros(0, n_codes, dtype=torch.bool), held_resets=torch.zeros(0, dtype=torch.long),
-                            stage_resets=torch.zeros((), dtype=torch.long)).items():
+                            stage_resets=torch.zeros((), dtype=torch.long), means=torch.zeros(0, dim),
+                            mean_seen=torch.zeros(0, dtype=torch.bool)).items():
             self.register_buffer(name, t)
     @property
     def n_codes(self) -> int: return self.embed.shape[0]
@@ -84,14 +87,39 @@ def modality_index(self:Codebook, name:str) -> int:
         self.usage = torch.cat([self.usage, self.usage.new_zeros(1, self.n_codes)])
         self.held = torch.cat([self.held, self.held.new_zeros(1, self.n_codes)])
         self.held_resets = torch.cat([self.held_resets, self.held_resets.new_zeros(1)])
+        self.means = torch.cat([self.means, self.means.new_zeros(1, self.dim)])
+        self.mean_seen = torch.cat([self.mean_seen, self.mean_seen.new_zeros(1)])
     return self.modalities.index(name)
+
+# %% ../nbs/03_codebook.ipynb #b118d3e7
+@patch
+def space(self:Codebook, z:torch.Tensor, modality:str|None=None) -> torch.Tensor:
+    "The features the codes quantise: `z` itself, or with `center` `z` minus its modality's running mean, at unit norm."
+    if not self.center: return z
+    if modality in self.modalities:
+        row = self.modalities.index(modality)
+        z = z - torch.where(self.mean_seen[row], self.means[row], 0.).to(z)
+    return F.normalize(z, dim=-1)
+
+@patch
+@torch.no_grad()
+def track(self:Codebook, z:torch.Tensor, modality:str):
+    "Move `modality`'s running mean towards the mean feature of `z` (with `center`; its first batch sets it)."
+    if not self.center: return
+    row = self.modality_index(modality)
+    batch = z.detach().reshape(-1, self.dim).float().mean(0).to(self.means)
+    w = torch.where(self.mean_seen[row], 1 - self.center_decay, 1.).to(self.means)
+    self.means[row].lerp_(batch, w)
+    self.mean_seen[row] = True
+
 
 # %% ../nbs/03_codebook.ipynb #90baaa66
 @patch
-def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None, modality:str|None=None):
-    "Quantize `z` [..., D] (indices `idx` if known; `modality`: search only its `limits` codes): return `(straight-through codes, indices)`."
+def quantize(self:Codebook, z:torch.Tensor, idx:torch.Tensor|None=None, modality:str|None=None, placed:bool=False):
+    "Quantize `z` [..., D] in the code space (`placed`: it already is; `idx`: known indices; `modality`: its codes)."
     if z.shape[-1] != self.dim:
         raise CmwbError(f"codebook expects features of width {self.dim}, got shape {tuple(z.shape)}")
+    z = z if placed else self.space(z, modality)
     idx = nearest_code(z.detach(), self.embed[:self.limits.get(modality, self.n_codes)]) if idx is None else idx
     q = F.embedding(idx, self.embed).to(z.dtype)
     return z + (q - z).detach(), idx
@@ -177,14 +205,19 @@ class VQOut:
     loss: torch.Tensor   # commitment loss (with the cross-modal term)
 
 @patch
-def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None) -> VQOut:
+def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None, placed:tuple=(),
+            track:list|None=None) -> VQOut:
     "Quantize paired features `z` (modality → [B, D] or [B, T, D]; indices `idx` where known); update when training."
-    out = {m: self.quantize(v, (idx or {}).get(m), m) for m, v in z.items()}
+    # `placed`: modalities already in the code space; `track`: those whose running means move (default: all others)
+    raw = z
+    z = {m: v if m in placed else self.space(v, m) for m, v in z.items()}
+    out = {m: self.quantize(v, (idx or {}).get(m), m, placed=True) for m, v in z.items()}
     codes, idx = {m: o[0] for m, o in out.items()}, {m: o[1] for m, o in out.items()}
     loss = self.commitment(z, codes)
     if self.training if update is None else update:
         self.ema_update(z, idx)
         self.reset_dead(z)
+        for m in [m for m in z if m not in placed] if track is None else track: self.track(raw[m], m)
     return VQOut(codes, idx, loss)
 
 # %% ../nbs/03_codebook.ipynb #fc29da9b
@@ -268,7 +301,9 @@ def agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> dict:
     return dict(position=float(pos), clip=float(clip))
 
 # %% ../nbs/03_codebook.ipynb #ee7b4b29
-SETTINGS = ('dim', 'decay', 'eps', 'beta', 'cross_commit', 'cross_ema', 'dead_after', 'protect')
+SETTINGS = (
+    'dim', 'decay', 'eps', 'beta', 'cross_commit', 'cross_ema', 'dead_after', 'protect', 'center', 'center_decay'
+)
 
 @patch
 def state(self:Codebook) -> tuple[dict, dict]:
@@ -281,7 +316,7 @@ def state(self:Codebook) -> tuple[dict, dict]:
 def from_state(cls:Codebook, tensors:dict, meta:dict) -> Codebook:
     "Rebuild a codebook saved by `Codebook.state`."
     cb = cls(tensors['embed'].shape[0], **{k: meta[k] for k in SETTINGS if k in meta})
-    for k in ('usage', 'held', 'held_resets'): setattr(cb, k, torch.zeros_like(tensors[k]))
+    for k in ('usage', 'held', 'held_resets', 'means', 'mean_seen'): setattr(cb, k, torch.zeros_like(tensors[k]))
     cb.load_state_dict(tensors)
     cb.modalities, cb.limits = list(meta['modalities']), dict(meta.get('limits', {}))
     return cb

@@ -35,8 +35,8 @@ def test_discrete_metrics_with_chance_in_every_stage(base):
     for k in CODE_KEYS:                                                             # figures and chance lines are shares
         v = M.get(k)[1, :2]; c = M.get(f'{k}_chance')[1, :2]
         assert ((0 <= v) & (v <= 1) & (0 <= c) & (c <= 1)).all(), k
-    # After one epoch of four batches, image and text sit on disjoint codes (agreement 0.00, chance 0.00): the
-    # modality gap the codebook has to close. Agreement beyond chance needs longer training (see the 6-epoch test).
+    # After one epoch of four batches, image and text barely share codes (agreement 0.08, chance 0.01; 0.00 in the raw
+    # code space, center_codes off). Agreement well beyond chance needs longer training (see the 6-epoch tests).
     test_r1 = M.get('r1')                                                           # continuous retrieval is still there
     assert not np.isnan(test_r1[1, 1])
 
@@ -57,22 +57,46 @@ def test_old_codes_bit_exact_at_rate_zero(ci_manifest, tmp_path):
 @pytest.fixture(scope='module')
 def six(ci_manifest, tmp_path_factory):
     "Six epochs per stage: long enough for image and text to share codes."
-    d = tmp_path_factory.mktemp('six')
+    d, done = tmp_path_factory.mktemp('six'), {}
     def run(name, **settings):
-        cfg = load_experiment('digitsmm', {**CHEAP, 'train.epochs': 6, 'method': 'comet', 'method_settings': settings})
-        run_experiment(cfg, d/name, progress=False)
-        return Matrices.from_dict(read_json(d/name/'matrices.json'))
+        if name not in done:
+            cfg = load_experiment('digitsmm', {**CHEAP, 'train.epochs': 6, 'method': 'comet', 'method_settings': settings})
+            run_experiment(cfg, d/name, progress=False)
+            done[name] = Matrices.from_dict(read_json(d/name/'matrices.json'))
+        return done[name]
     return run
 
 def test_growth_keeps_old_pairs_together(six):
     M = six('default')
     A, C = M.get('code_agree'), M.get('code_agree_chance')
-    assert A[0, 0] > C[0, 0] + 0.2, (A[0, 0], C[0, 0])                             # measured 0.71, chance 0.35
-    assert abs(A[1, 0] - A[0, 0]) <= 0.05, (A[0, 0], A[1, 0])                       # after stage 1: measured 0.71
+    assert A[0, 0] > C[0, 0] + 0.2, (A[0, 0], C[0, 0])                             # measured 0.62, chance 0.11
+    assert abs(A[1, 0] - A[0, 0]) <= 0.05, (A[0, 0], A[1, 0])                       # after stage 1: measured 0.62
+
+def test_new_modality_shares_its_partners_codes(six):
+    "The centred code space (`center_codes`) and partner-code targets (`partner_codes`), both on by default: speech"
+    "lands on its text partner's codes, and a head on image codes reads speech codes (image~speech, never trained together)."
+    M = six('default')
+    raw = six('raw', center_codes=False, partner_codes=0.)
+    alone = six('no-partner', partner_codes=0.)
+    A, C = M.get('code_agree'), M.get('code_agree_chance')
+    assert A[1, 1] >= max(0.5, 2 * C[1, 1]), (A[1, 1], C[1, 1])                 # speech-text: measured 0.70, chance 0.12
+    assert raw.get('code_agree')[1, 1] <= 0.05                                   # raw space: 0.00 (disjoint code sets)
+    assert A[1, 1] >= alone.get('code_agree')[1, 1] + 0.1                        # without partner codes: 0.53
+    T, TC = M.get('code_transfer'), M.get('code_transfer_chance')
+    assert T[1, 2] >= 2 * TC[1, 2], (T[1, 2], TC[1, 2])                          # unseen pair: measured 0.37, chance 0.10
+    assert raw.get('code_transfer')[1, 2] <= 0.2                                 # raw space: 0.11 (chance)
+    R, CR = M.get('r1'), M.get('code_r1')
+    assert CR[1, 1] >= R[1, 1] - 0.15, (CR[1, 1], R[1, 1])                       # code R@1 0.59 vs continuous 0.69
+    assert CR[1, 0] >= raw.get('code_r1')[1, 0] + 0.2                            # image-text code R@1: 0.58 vs raw 0.29
+    used = min(M.get('code_used_a')[1, :2].min(), M.get('code_used_b')[1, :2].min())
+    assert used >= 8, used                                                       # no collapse: >= 8 codes each (raw: speech 1)
 
 def test_removing_pmr_changes_the_protected_figure(six):
     "Without `keep_codes`, text drifts onto grown codes and the old pair comes apart; PMR's pseudo images hold some of it."
-    with_pmr, without = six('kc', keep_codes=False), six('kc-nopmr', keep_codes=False, pmr=None)
+    # In the raw code space (center_codes, partner_codes off). In the centred default space PMR does not move this
+    # figure at ci seed 0 (0.33 with and without; 0.42 ± 0.08 over seeds 0-1 either way).
+    raw = dict(keep_codes=False, center_codes=False, partner_codes=0.)
+    with_pmr, without = six('kc', **raw), six('kc-nopmr', **raw, pmr=None)
     a, b = with_pmr.get('code_agree')[1, 0], without.get('code_agree')[1, 0]
     assert a > b, (a, b)                                                             # measured 0.31 vs 0.28 (0.71 when learned)
 

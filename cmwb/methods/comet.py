@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError, get_logger
-from ..codebook import Codebook
+from ..codebook import Codebook, nearest_code, code_distances
 from ..adapters import CMoEAdapter
 from ..losses import cmcm_probs, soft_codes, CrossCPC
 from ..replay import CodePMR, LinearPMR
@@ -16,9 +16,11 @@ from ..parallel import per_item
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PMR_FIELDS', 'CometSettings', 'Comet', 'UnicodeSettings', 'Unicode']
+__all__ = ['PARTNER_TAU', 'PMR_FIELDS', 'CometSettings', 'Comet', 'UnicodeSettings', 'Unicode']
 
 # %% ../../nbs/08a_comet.ipynb #09e4dfd4
+PARTNER_TAU = 0.1                   # temperature of the partner-code cross-entropy (unit-norm code space)
+
 @dataclass
 class CometSettings(Settings):
     codes: int = 64                 # codes at the start
@@ -41,6 +43,8 @@ class CometSettings(Settings):
     decay: float = 0.99             # codebook EMA decay
     dead_after: int = 50            # batches before an idle code is re-initialised
     quantized_retrieval: bool = False  # retrieve with code vectors instead of continuous embeddings
+    center_codes: bool = True       # quantise each modality's features minus its running mean, at unit norm
+    partner_codes: float = 0.3      # cross-entropy of a new modality's codes toward its mediator partner's code
 
 # %% ../../nbs/08a_comet.ipynb #2928b9fc
 @register
@@ -55,7 +59,9 @@ class Comet(Method):
             raise CmwbError(f"{self.name} setting pmr={s.pmr!r}: use 'code', 'linear' or null")
         self._refuse_idle(set(kw.get('settings') or {}))
         self.adapter = CMoEAdapter(self.width, k=s.k, hidden=s.expert_hidden)
-        self.codebook = Codebook(s.codes, self.width, decay=s.decay, dead_after=s.dead_after, protect=s.protect_codes)
+        self.codebook = Codebook(
+            s.codes, self.width, decay=s.decay, dead_after=s.dead_after, protect=s.protect_codes, center=s.center_codes
+        )
         self.protection: list[dict] = []      # per stage: what COMET protected, as logged
         self.stage_new: list[str] = []        # the modalities the current stage brings
         self.pmr_fits: dict = {}              # modality -> its pseudo-modality generator's fitted tensors
@@ -137,7 +143,7 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
     if t > 0: self._report_protection(t, stage)
     born = self.codebook.born == t
     if t > 0 and born.any() and self.mediator in data.feats:
-        z = self.encode(data.feats[self.mediator][:4096], self.mediator)
+        z = self.codebook.space(self.encode(data.feats[self.mediator][:4096], self.mediator), self.mediator)
         from cmwb.codebook import init_codes
         new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
         for buf in (self.codebook.embed, self.codebook.ema_weight): buf[born] = new
@@ -162,11 +168,32 @@ def _report_protection(self:Comet, t:int, stage):
     self.protection.append(rec)
     get_logger('cmwb.comet').info(f"stage {t} ({stage.name}) protects: {rec}")
 
+# %% ../../nbs/08a_comet.ipynb #65479d96
+@patch
+def _partner_loss(self:Comet, z:dict, codes:torch.Tensor):
+    "Cross-entropy of new modalities' codes toward their mediator partner's code (None: nothing to pull)."
+    new = [m for m in self.__dict__.get('stage_new', []) if m in z and m != self.mediator]
+    if not self.s.partner_codes or self.mediator not in z or self.mediator in self.__dict__.get('stage_new', []):
+        return None
+    if not new: return None
+    cb = self.codebook
+    with torch.no_grad():
+        text = cb.space(z[self.mediator], self.mediator)
+        target = nearest_code(text, codes[:cb.limits.get(self.mediator, len(codes))]).mode(-1).values
+    total = 0.
+    for m in new:
+        logits = -code_distances(cb.space(z[m], m), codes) / PARTNER_TAU
+        tg = target[:, None].expand(logits.shape[:-1])
+        total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.reshape(-1))
+    return total / len(new)
+
+
 # %% ../../nbs/08a_comet.ipynb #3a1fc803
 @patch
-def _soft(self:Comet, zm:torch.Tensor, codes:torch.Tensor, m:str):
-    "CMCM's code distribution [B, K] (zero beyond modality `m`'s limit) and nearest codes of `zm`."
+def _soft(self:Comet, zm:torch.Tensor, codes:torch.Tensor, m:str, placed:bool=False):
+    "CMCM's code distribution [B, K] (zero beyond `m`'s limit) and nearest codes of `zm` (`placed`: in the code space)."
     lim = self.codebook.limits.get(m, len(codes))
+    zm = zm if placed else self.codebook.space(zm, m)
     probs, idx = per_item(lambda x: soft_codes(x, codes[:lim]), zm)
     return (F.pad(probs, (0, len(codes) - lim)) if lim < len(codes) else probs), idx
 
@@ -181,14 +208,17 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
     probs, idx = {}, {}
     for m in mods: probs[m], idx[m] = self._soft(z[m], codes, m)
     fake = self.pseudo(z)
-    vq = self.codebook({**z, **fake}, idx=idx)
+    # PMR's pseudo features are made in the code space; only modalities whose path trains move their mean
+    vq = self.codebook({**z, **fake}, idx=idx, placed=tuple(fake), track=[m for m in mods if z[m].requires_grad])
     pairs = [(a, b) for i, a in enumerate(mods) for b in mods[i + 1:]]
     loss = dict(align=self.align_loss(z), commit=s.commit * vq.loss,
                 cmcm=s.cmcm * sum(cmcm_probs(probs[a], probs[b]) for a, b in pairs) / len(pairs),
                 balance=s.balance * sum(o[1] for o in out.values()))
     if fake and s.pmr_weight and self.mediator in probs and probs[self.mediator].requires_grad:
-        pm = [self._soft(v[:, None], codes, m)[0] for m, v in fake.items()]
+        pm = [self._soft(v[:, None], codes, m, placed=True)[0] for m, v in fake.items()]
         loss['pmr'] = s.pmr_weight * sum(cmcm_probs(probs[self.mediator], p) for p in pm) / len(pm)
+    partner = self._partner_loss(z, codes)
+    if partner is not None: loss['partner'] = s.partner_codes * partner
     if self.cpc is not None and all(z[m].shape[1] > 1 for m in mods): loss['cpc'] = s.cpc * self.cpc(z)
     return loss
 
@@ -200,14 +230,19 @@ def _generator(self:Comet):
 @patch
 @torch.no_grad()
 def pseudo(self:Comet, z:dict) -> dict:
-    "Pseudo pooled embeddings [B, W] of earlier modalities, made from this batch's mediator embeddings."
+    "Pseudo pooled embeddings [B, W] of earlier modalities in the code space, from the batch's mediator embeddings."
     gens = self.pmr
     if not gens or self.mediator not in z: return {}
-    text = z[self.mediator].mean(1)
+    text = self.codebook.space(z[self.mediator], self.mediator).mean(1)
     return {m: g.generate(text).to(text) for m, g in gens.items() if m not in z}
 
 # %% ../../nbs/08a_comet.ipynb #85cee890
 PMR_FIELDS = dict(code=('embed', 'mean', 'std'), linear=('w', 'std'))
+
+@patch
+def _placed(self:Comet, x:torch.Tensor, m:str) -> torch.Tensor:
+    "Modality `m`'s embeddings of `x` in the code space (where PMR fits and generates)."
+    return self.codebook.space(self.encode(x, m), m)
 
 @patch
 @torch.no_grad()
@@ -215,10 +250,10 @@ def end_stage(self:Comet, t:int, stage, data:StageData):
     "Record the codes the stage's modalities hold; fit pseudo-modality generators for them (text → modality)."
     self._hold_codes(data)
     if not self.s.pmr or self.mediator not in data.feats: return
-    text = torch.cat([self.encode(x, self.mediator).mean(1) for x in data.feats[self.mediator].split(1024)])
+    text = torch.cat([self._placed(x, self.mediator).mean(1) for x in data.feats[self.mediator].split(1024)])
     for m in data.feats:
         if m == self.mediator: continue
-        tgt = torch.cat([self.encode(x, m).mean(1) for x in data.feats[m].split(1024)])
+        tgt = torch.cat([self._placed(x, m).mean(1) for x in data.feats[m].split(1024)])
         g = self._generator().fit(text, tgt)
         self.pmr_fits[m] = {f: getattr(g, f) for f in PMR_FIELDS[self.s.pmr]}
     self.restore_extra()
