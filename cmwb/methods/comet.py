@@ -172,8 +172,8 @@ def _report_protection(self:Comet, t:int, stage):
 @patch
 def _partner_loss(self:Comet, z:dict, codes:torch.Tensor):
     "Cross-entropy of new modalities' codes toward their mediator partner's code (None: nothing to pull)."
-    new = [m for m in self.__dict__.get('stage_new', []) if m in z and m != self.mediator]
-    if not self.s.partner_codes or self.mediator not in z or self.mediator in self.__dict__.get('stage_new', []):
+    new = [m for m in self.stage_new if m in z and m != self.mediator]
+    if not self.s.partner_codes or self.mediator not in z or self.mediator in self.stage_new:
         return None
     if not new: return None
     cb = self.codebook
