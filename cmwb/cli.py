@@ -8,7 +8,7 @@ import argparse, importlib, sys
 from .core import CmwbError, set_verbosity
 
 # %% auto #0
-__all__ = ['COMMANDS', 'make_parser', 'main']
+__all__ = ['COMMANDS', 'cli_data', 'cli_run', 'cli_demo', 'cli_compare', 'make_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #3aeeafba
 def _data_args(p):
@@ -112,13 +112,93 @@ def _bench_args(p):
         help='comma-separated sections to run; with an existing --out file, its other sections are kept',
     )
 
+# %% ../nbs/99_cli.ipynb #c11da7a0
+def cli_data(args):
+    "`cmwb data validate | show | build | import`"
+    import json
+    from cmwb.core import ConfigError
+    from cmwb.data import build_benchmark, load_manifest, summary, validate, validate_file
+    if args.action == 'build':
+        return print(build_benchmark(args.name, size=args.size, root=args.root))
+    if args.action == 'import':
+        from cmwb.public import READERS, save_manifest
+        if args.name not in READERS:
+            raise CmwbError(f"no reader for {args.name!r}; available: {', '.join(READERS)}")
+        m = READERS[args.name](args.root)
+        probs = validate(m, check_media=False)
+        out = save_manifest(m, args.out or f'{args.name}.yaml')
+        return print(
+            f"{out}: {len(m.items)} items" + (f"; {len(probs)} problem(s), first: {probs[0]}" if probs else '')
+        )
+    if args.action == 'show':
+        return print(json.dumps(summary(load_manifest(args.manifest)), indent=1))
+    probs = validate_file(args.manifest)
+    if probs:
+        raise ConfigError(f"{args.manifest}: {len(probs)} problem(s):\n  " + "\n  ".join(probs))
+    print(f"{args.manifest}: OK ({len(load_manifest(args.manifest).items)} items)")
+
+# %% ../nbs/99_cli.ipynb #c11da7a1
+def cli_run(args):
+    "`cmwb run CONFIG`"
+    from pathlib import Path
+    from cmwb.parallel import Shards
+    from cmwb.train import _overrides, load_experiment, print_run, run_experiment, stage_lines
+    cfg = load_experiment(args.config, _overrides(args))
+    out = Path(args.out or Path('runs')/f"{cfg.name}-{cfg.method}-s{cfg.seed}")
+    lead = Shards.from_env().lead                     # under torchrun, rank 0 prints
+    # a typo in --out should not pass unseen
+    if args.resume and not (out/'checkpoints').is_dir() and lead:
+        print(f"--resume: {out} holds no checkpoint yet: starting the run from its first stage", flush=True)
+    on_stage, on_step = stage_lines(cfg, getattr(args, 'verbose', False)) if lead else (None, None)
+    out = run_experiment(
+        cfg,
+        out,
+        resume=args.resume,
+        accept_changes=getattr(args, 'accept_changes', False),
+        on_stage=on_stage,
+        on_step=on_step,
+    )
+    if lead:
+        print_run(out)
+
+def cli_demo(args):
+    "`cmwb demo`: DigitsMM, features, comet over the four stages, the result table and the report."
+    from pathlib import Path
+    from cmwb.parallel import Shards
+    from cmwb.train import load_experiment, print_run, run_experiment, stage_lines
+    cfg = load_experiment('digitsmm', {'data': f'digitsmm:{args.size}', 'method': args.method, 'device': args.device})
+    out, lead = Path(args.out), Shards.from_env().lead        # under torchrun, rank 0 reports
+    if lead:
+        print(cfg.schedule)
+    on_stage, on_step = stage_lines(cfg, getattr(args, 'verbose', False)) if lead else (None, None)
+    run_experiment(cfg, out, resume=(out/'checkpoints').exists(), on_stage=on_stage, on_step=on_step)
+    if not lead:
+        return
+    print_run(out)
+    try:
+        from cmwb.viz import write_report
+        print(f"report: {write_report(out)}")
+    except ImportError:
+        pass
+
+def cli_compare(args):
+    "`cmwb compare CONFIG`: methods x seeds, one table (results.md and results.csv in OUT)."
+    from cmwb.parallel import Shards
+    from cmwb.tables import write_tables
+    from cmwb.train import ALL_METHODS, _overrides, compare
+    methods = ALL_METHODS if args.methods == 'all' else args.methods.split(',')
+    rows = compare(args.config, methods, [int(s) for s in args.seeds.split(',')], args.out, _overrides(args))
+    if not Shards.from_env().lead:
+        return
+    print(write_tables(rows, args.out, reference=None if args.reference == 'none' else args.reference))
+
 # %% ../nbs/99_cli.ipynb #9c56d054
 COMMANDS = {
-    'data':    ('validate manifests and build the embedded benchmarks', _data_args,    'cmwb.data:cli_data'),
+    'data':    ('validate manifests and build the embedded benchmarks', _data_args,    'cmwb.cli:cli_data'),
     'extract': ('extract frozen-encoder features into the feature store', _extract_args, 'cmwb.features:cli_extract'),
-    'run':     ('run a continual experiment stage by stage',              _run_args,     'cmwb.train:cli_run'),
-    'demo':    ('build DigitsMM, extract, run comet, print the results',  _demo_args,    'cmwb.train:cli_demo'),
-    'compare': ('run methods x seeds and write one results table',        _compare_args, 'cmwb.train:cli_compare'),
+    'run':     ('run a continual experiment stage by stage',              _run_args,     'cmwb.cli:cli_run'),
+    'demo':    ('build DigitsMM, extract, run comet, print the results',  _demo_args,    'cmwb.cli:cli_demo'),
+    'compare': ('run methods x seeds and write one results table',        _compare_args, 'cmwb.cli:cli_compare'),
     'sweep':   ('run a grid of papermill experiment notebooks',           _sweep_args,   'cmwb.sweep:cli_sweep'),
     'report':  ('write self-contained HTML reports for run folders',      _report_args,  'cmwb.viz:cli_report'),
     'bench':   ('measure speed and write the figures to JSON',            _bench_args,   'cmwb.bench:cli_bench'),

@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from cmwb.core import CmwbError
 from cmwb.methods.base import METHODS, Finetune, StageData, make_method, register
 from cmwb.scenario import Stage
-from cmwb.train import load_experiment, run_experiment, run_row
+from cmwb.tables import run_row
+from cmwb.train import load_experiment, run_experiment
 
 FAST = {'train.epochs': 1}
 
