@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os, random, shutil, signal, subprocess, sys, time
 from pathlib import Path
-from .core import CmwbError, get_logger, read_json, write_json
+from .core import CmwbError, get_logger, read_json
 from .tables import METRICS
 
 # %% auto #0
@@ -14,7 +14,7 @@ __all__ = ['CMWB', 'SHARD_SIZE', 'DAMAGES', 'NUMERIC', 'OUT_OF_RANGE', 'MEDIA_DA
            'SMOKE_SETS', 'CAMPAIGN_SETS', 'cmwb_cmd', 'plan_kills', 'kill_and_resume', 'run_campaign',
            'extract_campaign', 'sweep_campaign', 'damage_case', 'run_damage_cases', 'bad_configs', 'check_bad_config',
            'bad_manifests', 'check_bad_manifest', 'bad_input_campaign', 'lock_only_folders', 'media_case',
-           'check_media_case', 'bad_media_campaign', 'resume_change_cases', 'fault_campaign', 'cli_faults']
+           'check_media_case', 'bad_media_campaign', 'resume_change_cases', 'fault_campaign']
 
 # %% ../nbs/16_faults.ipynb #3bc1317c
 CMWB = [sys.executable, '-c', 'import sys; from cmwb.cli import main; sys.exit(main())']
@@ -502,34 +502,3 @@ def fault_campaign(work, kills:int=12, inputs:int=200, seed:int=0, sweep:str|Non
         bad_media=[b for b in media if b['outcome'] != 'named' or b['lock_only']],
         resumes=[r for r in resumes if r['outcome'] != 'named' or not r['untouched']],
     )
-
-def cli_faults(args):
-    "`cmwb faults`"
-    import tempfile
-    with tempfile.TemporaryDirectory(prefix='cmwb-faults-') as d:
-        res = fault_campaign(args.work or d, args.kills, args.inputs, args.seed, args.sweep)
-    for j in res['jobs']:
-        print(f"{j['job']:13s} {j['kills']:3d} kills survived, final result identical: {j['identical']}")
-    t = res['totals']
-    print(f"damaged files  {t['damaged_refused']}/{t['damaged']} refused, named, nothing lost")
-    print(f"bad inputs     {t['bad_inputs_refused']}/{t['bad_inputs']} refused, named, nothing written")
-    print(
-        f"bad media      {t['bad_media_refused']}/{t['bad_media']} refused at validate, extract and run, item named, no lock-only folder"
-    )
-    print(
-        f"changed resume {t['resume_changes_refused']}/{t['resume_changes']} refused, setting named, run folder untouched"
-    )
-    print(f"tracebacks     {t['tracebacks']}; lock-only folders {t['lock_only_folders']}")
-    if args.out:
-        write_json(args.out, res)
-        print(args.out)
-    ok = (
-        t['kills_identical']
-        and t['damaged_refused'] == t['damaged']
-        and t['bad_inputs_refused'] == t['bad_inputs']
-        and t['bad_media_refused'] == t['bad_media']
-        and t['resume_changes_refused'] == t['resume_changes']
-        and not t['lock_only_folders']
-    )
-    if not ok: raise CmwbError(f"faults not survived: {res['bad_inputs'][:5]} {res['bad_media'][:5]} {res['resumes'][:5]} "
-                               f"{[c for c in res['damaged'] if not (c['refused'] and c['named'] and c['untouched'])][:5]}")

@@ -16,7 +16,7 @@ from .parallel import Shards
 
 # %% auto #0
 __all__ = ['unreadable', 'item_digest', 'cache_key', 'mmap_tensor', 'FeatureSet', 'nonfinite_items', 'open_features',
-           'default_store', 'read_item', 'extract_modality', 'remove_if_only_lock', 'extract', 'cli_extract']
+           'default_store', 'read_item', 'extract_modality', 'remove_if_only_lock', 'extract']
 
 # %% ../nbs/02a_features.ipynb #dcf93664
 def unreadable(m:Manifest, it, why) -> CmwbError:
@@ -216,14 +216,3 @@ def extract(m:Manifest|str, encoders:dict|None=None, store=None, modalities=None
     # one GPU per local rank
     if sh.world > 1: kw.update(rank=sh.rank, world=sh.world, device=sh.device(kw.get('device', 'auto')))
     return {mod: open_features(extract_modality(m, mod, (encoders or {}).get(mod), store, **kw)) for mod in mods}
-
-# %% ../nbs/02a_features.ipynb #c98f1186
-def cli_extract(args):
-    "`cmwb extract`: features for every modality of a manifest."
-    enc = dict(kv.split('=', 1) for kv in args.encoders.split(',')) if args.encoders else None
-    mods = args.modalities.split(',') if args.modalities else None
-    got = extract(
-        args.manifest, enc, args.store, mods, device=args.device, batch_size=args.batch_size, shard_size=args.shard_size
-    )
-    if Shards.from_env().lead:
-        for mod, fs in got.items(): print(f"{mod:8s} {fs.encoder:18s} {fs.shape}  {fs.folder}")

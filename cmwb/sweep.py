@@ -8,10 +8,10 @@ import itertools, os, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import CmwbError, ConfigError, from_dict, get_logger, read_yaml
+from .core import ConfigError, get_logger
 
 # %% auto #0
-__all__ = ['SweepConfig', 'expand', 'point_name', 'run_point', 'run_sweep', 'collect', 'cli_sweep']
+__all__ = ['SweepConfig', 'expand', 'point_name', 'run_point', 'run_sweep', 'collect']
 
 # %% ../nbs/14_sweep.ipynb #6e5b1916
 @dataclass
@@ -112,17 +112,3 @@ def collect(out, points:list) -> Path | None:
     write_text(out/'results.csv', pd.DataFrame(rows).to_csv(index=False))
     write_comparison([out/n/'run' for n, _ in done], out/'comparison.html')
     return out/'results.csv'
-
-# %% ../nbs/14_sweep.ipynb #40fe9dc2
-def cli_sweep(args):
-    "`cmwb sweep`"
-    p = Path(args.sweep)
-    cfg = from_dict(SweepConfig, read_yaml(p) or {}, src=str(p))
-    if not Path(cfg.notebook).is_absolute():
-        cfg.notebook = str((p.parent / cfg.notebook) if (p.parent / cfg.notebook).exists() else Path(cfg.notebook))
-    if args.out: cfg.out = args.out
-    res = run_sweep(cfg, args.workers)
-    print(
-        f"{len(res['done'])} run(s) done, {len(res['skipped'])} already complete, {len(res['failed'])} failed; table: {Path(cfg.out) / 'results.csv'}"
-    )
-    if res['failed']: raise CmwbError('failed notebooks:\n  ' + '\n  '.join(r['error'] for r in res['failed']))

@@ -9,7 +9,7 @@ import numpy as np
 from .core import read_json, read_yaml, write_text
 
 # %% auto #0
-__all__ = ['METRICS', 'CODE_METRICS', 'run_row', 'write_tables']
+__all__ = ['METRICS', 'CODE_METRICS', 'COLUMNS', 'run_row', 'table_legend', 'aggregate', 'write_tables']
 
 # %% ../nbs/10a_tables.ipynb #3ae0e81f
 # run_row's result columns
@@ -47,6 +47,53 @@ def run_row(folder) -> dict:
         commit=c.get('git_commit'),
         **{k: s.get('code', {}).get(v) for k, v in CODE_METRICS.items()},
     )
+
+# %% ../nbs/10a_tables.ipynb #c0be8832
+COLUMNS = [('final_r1', 'final R@1 (seen)'), ('forget_r1', 'forgetting R@1'), ('bwt_r1', 'BWT R@1'),
+           ('unseen_r1', 'zero-shot R@1 (unseen pairs)'), ('unseen_transfer', 'CMG transfer acc (unseen)'),
+           ('code_agree_learned', 'pair code agreement when learned'), ('code_agree_final', 'pair code agreement, end'),
+           ('code_agree_chance', 'its chance'), ('code_r1', 'code R@1 (seen)'), ('code_r1_chance', 'its chance'),
+           ('unseen_code_transfer', 'discrete transfer (unseen)'), ('unseen_code_transfer_chance', 'its chance'),
+           ('train_s', 'train time (s)')]
+
+def _group(row:dict) -> str:
+    "A results-table group: the method and its training supervision."
+    return f"{row['method']}|{row.get('supervision') or 'pairs'}"
+
+def _table_cell(st:dict, key:str) -> str:
+    "A cell: train time as a mean; chance levels without marks; figures as mean ± 95% CI with a ▲/▼ significance mark."
+    if key == 'train_s':
+        return '–' if np.isnan(st['mean']) else f"{st['mean']:.1f}"
+    from cmwb.stats import cell
+    return cell(dict(st, p=np.nan) if key.endswith('_chance') else st)
+
+def table_legend(rows:list[dict], reference:str|None) -> str:
+    "How to read a results table: the statistics, the reference, and the code versions its runs were made by."
+    from collections import Counter
+    commits = Counter(r.get('commit') or 'unknown' for r in rows)
+    ref = f"`{reference}`" if reference else 'no reference'
+    text = (f"Mean ± 95% CI over seeds (Student's t; '(1 run)' where there is one). ▲/▼: above/below {ref} in a paired "
+            f"t-test over the seeds both ran, Holm-corrected over the methods, p < 0.05; no mark: no difference shown. "
+            f"R@K is a hit rate (a query scores 1 if any item of its concept is in the top K). "
+            f"Runs by code: {', '.join(f'{k[:12]} ({n})' for k, n in commits.items())}.")
+    if len(commits) > 1:
+        text += ' **Warning: these rows come from different code versions.**'
+    return text
+
+def aggregate(rows:list[dict], reference:str|None='finetune', columns:list|None=None) -> str:
+    "Markdown table: per method and supervision, mean ± 95% CI over seeds, marked where it differs from `reference`."
+    from cmwb.stats import versus
+    cols = columns or [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows)]
+    keyed = [dict(r, method=_group(r)) for r in rows]
+    groups = list(dict.fromkeys(r['method'] for r in keyed))
+    ref = next((g for g in groups if g.split('|')[0] == reference), None)
+    stats = {k: versus(keyed, k, ref) for k, _ in cols}
+    lines = ['| method | supervision | runs | ' + ' | '.join(n for _, n in cols) + ' |', '|---' * (len(cols) + 3) + '|']
+    for g in groups:
+        meth, sup = g.split('|')
+        runs = sum(r['method'] == g for r in keyed)
+        lines.append(f"| {meth} | {sup} | {runs} | " + ' | '.join(_table_cell(stats[k][g], k) for k, _ in cols) + ' |')
+    return '\n'.join(lines + ['', table_legend(rows, ref.split('|')[0] if ref else None)])
 
 # %% ../nbs/10a_tables.ipynb #d2ec16b1
 def write_tables(rows:list[dict], out, reference:str|None='finetune') -> str:

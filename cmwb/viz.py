@@ -15,7 +15,7 @@ from .evaluate import Matrices
 __all__ = ['REPORT_CSS', 'HOW_TO_READ', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage', 'agreement_matrix',
            'code_agreement', 'router_labels', 'expert_routing', 'umap_coords', 'umap_figure', 'spread_over_concepts',
            'retrieval_examples', 'publish', 'summary_html', 'write_report', 'chance_r1', 'write_comparison',
-           'md_table_html', 'cli_report']
+           'md_table_html']
 
 # %% ../nbs/12_viz.ipynb #56dd1a07
 class NoFigure(CmwbError):
@@ -445,10 +445,3 @@ def md_table_html(md:str) -> str:
         + ''.join('<tr>' + ''.join(f'<td>{html.escape(c)}</td>' for c in r) + '</tr>' for r in body)
         + '</table>'
     )
-
-# %% ../nbs/12_viz.ipynb #18d2ffc8
-def cli_report(args):
-    "`cmwb report`: a report per run folder, and a comparison page when there are several."
-    outs = [write_report(r, Path(args.out)/f'{Path(r).name}.html' if args.out else None) for r in args.runs]
-    for o in outs: print(o)
-    if len(args.runs) > 1: print(write_comparison(args.runs, Path(args.out or '.')/'comparison.html'))
