@@ -128,7 +128,7 @@ def test_line_width_and_semicolons():
         lines += len(s.splitlines())
         long += sum(len(l) > 120 for l in s.splitlines())
         semis += sum(t.type == tokenize.OP and t.string == ';' for t in tokenize.generate_tokens(io.StringIO(s).readline))
-    # measured at this commit: 7,900 lines, 120 over 120 characters (1.5%), 0 semicolons
+    # measured at this commit: 7,966 lines, 117 over 120 characters (1.5%), 0 semicolons
     assert long / lines <= 0.03, f"{long} of {lines} lines are over 120 characters"
     assert semis / lines * 1000 <= 10, f"{semis} statement semicolons in {lines} lines"
 
