@@ -11,7 +11,7 @@ from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook', 'reference_method',
            'bench_training', 'bench_gpu', 'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard',
-           'check_targets', 'run_bench', 'format_targets', 'cli_bench']
+           'check_targets', 'run_bench', 'format_targets']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -339,10 +339,3 @@ def format_targets(res:dict) -> str:
     "The targets as a Markdown table."
     rows = [f"| {t['target']} | {t['value']} | {'met' if t['met'] else 'MISSED'} |" for t in res['targets']]
     return '\n'.join(['| target | measured | |', '|---|---|---|', *rows])
-
-def cli_bench(args):
-    "`cmwb bench`: run, print the targets table, write the JSON."
-    res = run_bench(args.quick, args.only.split(',') if args.only else None, args.out)
-    print(json.dumps({k: v for k, v in res.items() if k not in ('targets',)}, indent=1, default=str))
-    print(format_targets(res))
-    print(f"figures written to {args.out}")

@@ -8,7 +8,8 @@ import argparse, importlib, sys
 from .core import CmwbError, set_verbosity
 
 # %% auto #0
-__all__ = ['COMMANDS', 'make_parser', 'main']
+__all__ = ['COMMANDS', 'cli_data', 'cli_run', 'cli_demo', 'cli_compare', 'cli_extract', 'cli_sweep', 'cli_report', 'cli_bench',
+           'cli_faults', 'make_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #3aeeafba
 def _data_args(p):
@@ -112,17 +113,185 @@ def _bench_args(p):
         help='comma-separated sections to run; with an existing --out file, its other sections are kept',
     )
 
+# %% ../nbs/99_cli.ipynb #c11da7a0
+def cli_data(args):
+    "`cmwb data validate | show | build | import`"
+    import json
+    from cmwb.core import ConfigError
+    from cmwb.data import build_benchmark, load_manifest, summary, validate, validate_file
+    if args.action == 'build':
+        return print(build_benchmark(args.name, size=args.size, root=args.root))
+    if args.action == 'import':
+        from cmwb.public import READERS, save_manifest
+        if args.name not in READERS:
+            raise CmwbError(f"no reader for {args.name!r}; available: {', '.join(READERS)}")
+        m = READERS[args.name](args.root)
+        probs = validate(m, check_media=False)
+        out = save_manifest(m, args.out or f'{args.name}.yaml')
+        return print(
+            f"{out}: {len(m.items)} items" + (f"; {len(probs)} problem(s), first: {probs[0]}" if probs else '')
+        )
+    if args.action == 'show':
+        return print(json.dumps(summary(load_manifest(args.manifest)), indent=1))
+    probs = validate_file(args.manifest)
+    if probs:
+        raise ConfigError(f"{args.manifest}: {len(probs)} problem(s):\n  " + "\n  ".join(probs))
+    print(f"{args.manifest}: OK ({len(load_manifest(args.manifest).items)} items)")
+
+# %% ../nbs/99_cli.ipynb #c11da7a1
+def cli_run(args):
+    "`cmwb run CONFIG`"
+    from pathlib import Path
+    from cmwb.parallel import Shards
+    from cmwb.train import _overrides, load_experiment, print_run, run_experiment, stage_lines
+    cfg = load_experiment(args.config, _overrides(args))
+    out = Path(args.out or Path('runs')/f"{cfg.name}-{cfg.method}-s{cfg.seed}")
+    lead = Shards.from_env().lead                     # under torchrun, rank 0 prints
+    # a typo in --out should not pass unseen
+    if args.resume and not (out/'checkpoints').is_dir() and lead:
+        print(f"--resume: {out} holds no checkpoint yet: starting the run from its first stage", flush=True)
+    on_stage, on_step = stage_lines(cfg, getattr(args, 'verbose', False)) if lead else (None, None)
+    out = run_experiment(
+        cfg,
+        out,
+        resume=args.resume,
+        accept_changes=getattr(args, 'accept_changes', False),
+        on_stage=on_stage,
+        on_step=on_step,
+    )
+    if lead:
+        print_run(out)
+
+def cli_demo(args):
+    "`cmwb demo`: DigitsMM, features, comet over the four stages, the result table and the report."
+    from pathlib import Path
+    from cmwb.parallel import Shards
+    from cmwb.train import load_experiment, print_run, run_experiment, stage_lines
+    cfg = load_experiment('digitsmm', {'data': f'digitsmm:{args.size}', 'method': args.method, 'device': args.device})
+    out, lead = Path(args.out), Shards.from_env().lead        # under torchrun, rank 0 reports
+    if lead:
+        print(cfg.schedule)
+    on_stage, on_step = stage_lines(cfg, getattr(args, 'verbose', False)) if lead else (None, None)
+    run_experiment(cfg, out, resume=(out/'checkpoints').exists(), on_stage=on_stage, on_step=on_step)
+    if not lead:
+        return
+    print_run(out)
+    try:
+        from cmwb.viz import write_report
+        print(f"report: {write_report(out)}")
+    except ImportError:
+        pass
+
+def cli_compare(args):
+    "`cmwb compare CONFIG`: methods x seeds, one table (results.md and results.csv in OUT)."
+    from cmwb.parallel import Shards
+    from cmwb.tables import write_tables
+    from cmwb.train import ALL_METHODS, _overrides, compare
+    methods = ALL_METHODS if args.methods == 'all' else args.methods.split(',')
+    rows = compare(args.config, methods, [int(s) for s in args.seeds.split(',')], args.out, _overrides(args))
+    if not Shards.from_env().lead:
+        return
+    print(write_tables(rows, args.out, reference=None if args.reference == 'none' else args.reference))
+
+# %% ../nbs/99_cli.ipynb #c11da7a2
+def cli_extract(args):
+    "`cmwb extract`: features for every modality of a manifest."
+    from cmwb.features import extract
+    from cmwb.parallel import Shards
+    enc = dict(kv.split('=', 1) for kv in args.encoders.split(',')) if args.encoders else None
+    mods = args.modalities.split(',') if args.modalities else None
+    got = extract(
+        args.manifest, enc, args.store, mods, device=args.device, batch_size=args.batch_size, shard_size=args.shard_size
+    )
+    if Shards.from_env().lead:
+        for mod, fs in got.items():
+            print(f"{mod:8s} {fs.encoder:18s} {fs.shape}  {fs.folder}")
+
+def cli_sweep(args):
+    "`cmwb sweep SWEEP.yaml`: the grid's notebooks, run in parallel, and one table."
+    from pathlib import Path
+    from cmwb.core import from_dict, read_yaml
+    from cmwb.sweep import SweepConfig, run_sweep
+    p = Path(args.sweep)
+    cfg = from_dict(SweepConfig, read_yaml(p) or {}, src=str(p))
+    if not Path(cfg.notebook).is_absolute():
+        cfg.notebook = str((p.parent / cfg.notebook) if (p.parent / cfg.notebook).exists() else Path(cfg.notebook))
+    if args.out:
+        cfg.out = args.out
+    res = run_sweep(cfg, args.workers)
+    print(
+        f"{len(res['done'])} run(s) done, {len(res['skipped'])} already complete, {len(res['failed'])} failed; "
+        f"table: {Path(cfg.out) / 'results.csv'}"
+    )
+    if res['failed']:
+        raise CmwbError('failed notebooks:\n  ' + '\n  '.join(r['error'] for r in res['failed']))
+
+def cli_report(args):
+    "`cmwb report`: a report per run folder, and a comparison page when there are several."
+    from pathlib import Path
+    from cmwb.viz import write_comparison, write_report
+    outs = [write_report(r, Path(args.out)/f'{Path(r).name}.html' if args.out else None) for r in args.runs]
+    for o in outs:
+        print(o)
+    if len(args.runs) > 1:
+        print(write_comparison(args.runs, Path(args.out or '.')/'comparison.html'))
+
+def cli_bench(args):
+    "`cmwb bench`: run, print the targets table, write the JSON."
+    import json
+    from cmwb.bench import format_targets, run_bench
+    res = run_bench(args.quick, args.only.split(',') if args.only else None, args.out)
+    print(json.dumps({k: v for k, v in res.items() if k not in ('targets',)}, indent=1, default=str))
+    print(format_targets(res))
+    print(f"figures written to {args.out}")
+
+def cli_faults(args):
+    "`cmwb faults`: the fault campaign; its figures printed, and written to --out."
+    import tempfile
+    from cmwb.core import write_json
+    from cmwb.faults import fault_campaign
+    with tempfile.TemporaryDirectory(prefix='cmwb-faults-') as d:
+        res = fault_campaign(args.work or d, args.kills, args.inputs, args.seed, args.sweep)
+    for j in res['jobs']:
+        print(f"{j['job']:13s} {j['kills']:3d} kills survived, final result identical: {j['identical']}")
+    t = res['totals']
+    print(f"damaged files  {t['damaged_refused']}/{t['damaged']} refused, named, nothing lost")
+    print(f"bad inputs     {t['bad_inputs_refused']}/{t['bad_inputs']} refused, named, nothing written")
+    print(
+        f"bad media      {t['bad_media_refused']}/{t['bad_media']} refused at validate, extract and run, item named, "
+        "no lock-only folder"
+    )
+    print(
+        f"changed resume {t['resume_changes_refused']}/{t['resume_changes']} refused, setting named, run folder untouched"
+    )
+    print(f"tracebacks     {t['tracebacks']}; lock-only folders {t['lock_only_folders']}")
+    if args.out:
+        write_json(args.out, res)
+        print(args.out)
+    ok = (
+        t['kills_identical']
+        and t['damaged_refused'] == t['damaged']
+        and t['bad_inputs_refused'] == t['bad_inputs']
+        and t['bad_media_refused'] == t['bad_media']
+        and t['resume_changes_refused'] == t['resume_changes']
+        and not t['lock_only_folders']
+    )
+    if not ok:
+        damaged = [c for c in res['damaged'] if not (c['refused'] and c['named'] and c['untouched'])]
+        raise CmwbError(f"faults not survived: {res['bad_inputs'][:5]} {res['bad_media'][:5]} {res['resumes'][:5]} "
+                        f"{damaged[:5]}")
+
 # %% ../nbs/99_cli.ipynb #9c56d054
 COMMANDS = {
-    'data':    ('validate manifests and build the embedded benchmarks', _data_args,    'cmwb.data:cli_data'),
-    'extract': ('extract frozen-encoder features into the feature store', _extract_args, 'cmwb.features:cli_extract'),
-    'run':     ('run a continual experiment stage by stage',              _run_args,     'cmwb.train:cli_run'),
-    'demo':    ('build DigitsMM, extract, run comet, print the results',  _demo_args,    'cmwb.train:cli_demo'),
-    'compare': ('run methods x seeds and write one results table',        _compare_args, 'cmwb.train:cli_compare'),
-    'sweep':   ('run a grid of papermill experiment notebooks',           _sweep_args,   'cmwb.sweep:cli_sweep'),
-    'report':  ('write self-contained HTML reports for run folders',      _report_args,  'cmwb.viz:cli_report'),
-    'bench':   ('measure speed and write the figures to JSON',            _bench_args,   'cmwb.bench:cli_bench'),
-    'faults':  ('kill, damage and feed bad input to cmwb; count what survives', _faults_args, 'cmwb.faults:cli_faults'),
+    'data':    ('validate manifests and build the embedded benchmarks', _data_args,    'cmwb.cli:cli_data'),
+    'extract': ('extract frozen-encoder features into the feature store', _extract_args, 'cmwb.cli:cli_extract'),
+    'run':     ('run a continual experiment stage by stage',              _run_args,     'cmwb.cli:cli_run'),
+    'demo':    ('build DigitsMM, extract, run comet, print the results',  _demo_args,    'cmwb.cli:cli_demo'),
+    'compare': ('run methods x seeds and write one results table',        _compare_args, 'cmwb.cli:cli_compare'),
+    'sweep':   ('run a grid of papermill experiment notebooks',           _sweep_args,   'cmwb.cli:cli_sweep'),
+    'report':  ('write self-contained HTML reports for run folders',      _report_args,  'cmwb.cli:cli_report'),
+    'bench':   ('measure speed and write the figures to JSON',            _bench_args,   'cmwb.cli:cli_bench'),
+    'faults':  ('kill, damage and feed bad input to cmwb; count what survives', _faults_args, 'cmwb.cli:cli_faults'),
 }
 
 # %% ../nbs/99_cli.ipynb #79297a96

@@ -6,7 +6,7 @@ from cmwb.parallel import Shards
 from cmwb.train import ALL_METHODS
 
 def step(meth, batch, dp):
-    "One trainer step (as `train_stage` does it); return the gradients and the batch sizes the linear layers saw."
+    "One trainer step (as `Session.train_batch` does it); return the gradients and the batch sizes the linear layers saw."
     # eps=1e-3: AdamW's first step moves each weight by lr·g/(|g|+eps); with the default 1e-8 a gradient of 1e-7 moves
     # it by ~lr whatever its rounding, so 1e-8 differences in partial sums became 1e-4 differences in the state
     opt, seen = torch.optim.AdamW(meth.trainable(), lr=1e-2, eps=1e-3), set()

@@ -6,7 +6,8 @@ from cmwb.core import CmwbError
 from cmwb.methods.base import METHODS, StageData, make_method, register
 from cmwb.methods.baselines import Finetune
 from cmwb.scenario import Stage
-from cmwb.train import load_experiment, run_experiment, run_row
+from cmwb.tables import run_row
+from cmwb.train import load_experiment, run_experiment
 
 FAST = {'train.epochs': 1}
 

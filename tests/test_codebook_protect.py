@@ -118,13 +118,19 @@ def _drive(rd, cfg, method, settings):
     "Train `method` with `settings` over the tiny schedule in-process (no run folder): (its state tensors, the method)."
     import torch
     from cmwb.core import seed_everything, pick_device, get_logger
-    from cmwb.train import train_stage, _method
+    from cmwb.parallel import Shards
+    from cmwb.train import Session, _method
     cfg.method_settings = {**BASE, **settings}; cfg.method = method
     seed_everything(cfg.seed); m = _method(cfg, rd); dev = pick_device('cpu', False)
+    # a Session without a run folder: the state `train_stage` reads (one epoch per stage: no checkpoint is written)
+    s = Session.__new__(Session)
+    s.cfg, s.rd, s.method, s.dev, s.dp, s.run, s.M, s.tb, s.progress = cfg, rd, m, dev, Shards(), None, None, None, False
+    s.epoch0, s.step = 0, 0
     for t, st in enumerate(cfg.schedule.stages):
         m.setup_stage(t, st); m.begin_stage(t, st, rd.train[t]); m.prepare_stage(t, rd.train[t])
         opt = torch.optim.AdamW(m.trainable(), lr=cfg.train.lr)
-        train_stage(m, rd, cfg, t, None, None, dev, opt, 0, 0, get_logger('test'), None, False)
+        s.t = t
+        s.train_stage(opt)
         m.end_stage(t, st, rd.train[t])
     return m.get_state()[0], m
 
