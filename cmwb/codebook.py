@@ -142,14 +142,16 @@ def commitment(self:Codebook, z:dict, codes:dict) -> torch.Tensor:
     for m, zm in z.items():
         loss = F.mse_loss(zm, codes[m].detach())
         others = [F.mse_loss(zm, align(codes[o], zm).detach()) for o in z if o != m]
-        if others and self.cross_commit: loss = loss + self.cross_commit * sum(others) / len(others)
+        if others and self.cross_commit:
+            loss = loss + self.cross_commit * sum(others) / len(others)
         total = total + self.beta * loss
     return total
 
 # %% ../nbs/03_codebook.ipynb #c1389e85
 def _ema_targets(z:dict, c:float) -> dict:
     "Per modality, the features each code assignment contributes: own (1-c) plus partners' mean (c)."
-    if len(z) == 1 or not c: return dict(z)
+    if len(z) == 1 or not c:
+        return dict(z)
     out = {}
     for m, zm in z.items():
         partners = [align(z[o], zm) for o in z if o != m]
@@ -181,14 +183,18 @@ def ema_update(self:Codebook, z:dict, idx:dict):
 @torch.no_grad()
 def reset_dead(self:Codebook, z:dict):
     "Move codes idle for `dead_after` batches onto random features of this batch."
-    if not self.dead_after: return
+    if not self.dead_after:
+        return
     feats = [v.detach().reshape(-1, self.dim) for v in z.values()]
     # every step: the RNG stream does not depend on deaths
     draw = torch.randint(sum(map(len, feats)), (self.n_codes,), device=feats[0].device)
     dead = (self.idle >= self.dead_after) & (self.rate > 0)
-    if self.protect: dead &= ~self.held.any(0)             # codes an earlier stage's modality holds are never moved
+    if self.protect:
+        # codes an earlier stage's modality holds are never moved
+        dead &= ~self.held.any(0)
     # nothing to move (on a GPU this check would wait for the device)
-    if not dead.is_cuda and not dead.any(): return
+    if not dead.is_cuda and not dead.any():
+        return
     self.stage_resets += dead.sum()
     self.held_resets += (self.held & dead).sum(1)
     pick = torch.cat([f.float() for f in feats])[draw]
@@ -217,7 +223,8 @@ def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None, pl
     if self.training if update is None else update:
         self.ema_update(z, idx)
         self.reset_dead(z)
-        for m in [m for m in z if m not in placed] if track is None else track: self.track(raw[m], m)
+        for m in [m for m in z if m not in placed] if track is None else track:
+            self.track(raw[m], m)
     return VQOut(codes, idx, loss)
 
 # %% ../nbs/03_codebook.ipynb #fc29da9b

@@ -159,8 +159,6 @@ def test_one_statement_per_line(module, functions):
     "No line of the stage loop, the training step or the losses holds two statements."
     assert multi_statement_lines((PKG/module).read_text(), functions) == []
 
-@pytest.mark.xfail(strict=True, reason="03_codebook is being reworked on another branch; when that branch splits these "
-                   "lines this test passes: remove this marker then")
 def test_codebook_update_one_statement_per_line():
     "No line of the codebook update (EMA step, dead-code reset, forward, commitment) holds two statements."
     fns = {'ema_update', 'reset_dead', 'forward', 'commitment', '_ema_targets'}
