@@ -240,7 +240,7 @@ def _seeded(make, seed:int) -> nn.Module:
 
 def fit_heads(xs:list, ys:list, n_classes:int, steps:int=200, lr:float=3e-3, seed:int=0, hidden:int=256,
               block:int=2**24) -> list:
-    "One `TransferHead` per (`xs[h]`, `ys[h]`), trained in a few stacks (`_groups`); the same heads as `fit_one` on each."
+    "One `TransferHead` per (`xs[h]`, `ys[h]`), trained in stacks (`_groups`); the same heads as `fit_one` on each."
     xs = [_as_seq(x.float(), 3) for x in xs]
     heads = [_seeded(lambda: TransferHead(x.shape[-1], n_classes, hidden), seed) for x in xs]
     width = max([hidden] + [x.shape[-1] for x in xs])
@@ -249,7 +249,7 @@ def fit_heads(xs:list, ys:list, n_classes:int, steps:int=200, lr:float=3e-3, see
     return heads
 
 def _fit_feature_group(xs:list, ys:list, heads:list, hidden:int, steps:int, lr:float):
-    "Stack `heads` (zero rows pad the narrower inputs), train them on `xs`, `ys` in one optimisation, write the weights back."
+    "Stack `heads` (zero rows pad narrower inputs), train them on `xs`, `ys` together, write the weights back."
     x = _pad_stack(xs)
     W1 = torch.zeros(len(xs), x.shape[-1], hidden)
     for h, head in enumerate(heads): W1[h, :head.l1.in_features] = head.l1.weight.detach().T
@@ -275,7 +275,7 @@ def fit_code_heads(idxs:list, ys:list, n_codes:int, n_classes:int, steps:int=100
     return heads
 
 def _fit_code_group(idxs:list, ys:list, heads:list, steps:int, lr:float):
-    "Stack `heads`' embedding tables and classifiers, train them on `idxs`, `ys` in one optimisation, write the weights back."
+    "Stack `heads`' embedding tables and classifiers, train them on `idxs`, `ys` together, write the weights back."
     x = _pad_stack(idxs)
     E = torch.stack([h.emb.weight.detach() for h in heads])
     W2 = torch.stack([h.l2.weight.detach().T for h in heads])
