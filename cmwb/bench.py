@@ -11,7 +11,7 @@ from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook', 'reference_method',
            'bench_training', 'bench_gpu', 'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard',
-           'check_targets', 'run_bench', 'format_targets']
+           'bench_evaluation', 'check_targets', 'run_bench', 'format_targets']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -267,6 +267,42 @@ def bench_dashboard(quick:bool=False) -> dict:
         times = [db.redraw(t % n) for t in range(2 * n)]
     return dict(redraw_s_median=float(sorted(times)[len(times) // 2]), redraw_s_max=max(times))
 
+# %% ../nbs/15_bench.ipynb #632c1d66
+def bench_evaluation(quick:bool=False) -> dict:
+    "Seconds of one `evaluate_stage` (ci DigitsMM, comet, its stages set up): heads trained together vs one at a time."
+    import cmwb.train as T
+    from cmwb.evaluate import transfer, code_transfer
+    cfg = T.load_experiment('digitsmm', {'method': 'comet'})
+    cfg.schedule.stages = cfg.schedule.stages[:2] if quick else cfg.schedule.stages
+    rd = T.prepare_data(cfg)
+    method = T._method(cfg, rd)
+    for t, st in enumerate(cfg.schedule.stages):
+        method.setup_stage(t, st)
+        method.begin_stage(t, st, rd.train[t])
+        method.prepare_stage(t, rd.train[t])
+        method.end_stage(t, st, rd.train[t])
+    t = len(cfg.schedule.stages) - 1
+    names = [s.name for s in cfg.schedule.stages]
+    tasks = [x[0] for x in T.eval_tasks(cfg.schedule)]
+    rows = {}
+    def evaluate(key):
+        rows[key] = T.evaluate_stage(method, rd, cfg, t, T.Matrices(names, tasks), 'cpu')
+    together = best_time(lambda: evaluate('together'), 1)
+    batched = T.transfer_many, T.code_transfer_many
+    T.transfer_many = lambda jobs, n, steps, hidden, block: [transfer(*j, n, steps=steps, hidden=hidden) for j in jobs]
+    T.code_transfer_many = lambda jobs, K, n, steps, hidden, block: [
+        code_transfer(*j, K, n, steps=steps, hidden=hidden) for j in jobs
+    ]
+    try:
+        alone = best_time(lambda: evaluate('alone'), 1)
+    finally:
+        T.transfer_many, T.code_transfer_many = batched
+    keys = [(task, k) for task, r in rows['together'].items() for k in r]
+    moved = [f'{task}/{k}' for task, k in keys if rows['together'][task][k] != rows['alone'][task][k]]
+    heads = [k for _, k in keys if k.startswith(('ab_', 'ba_')) and k.endswith('transfer')]
+    return dict(together_s=together, one_at_a_time_s=alone, speedup=alone / together, heads=len(heads),
+                figures=len(keys), moved=moved)
+
 # %% ../nbs/15_bench.ipynb #53b7712e
 SECTIONS = dict(
     import_=bench_import,
@@ -276,6 +312,7 @@ SECTIONS = dict(
     gpu=bench_gpu,
     retrieval=bench_retrieval,
     extraction=bench_extraction,
+    evaluation=bench_evaluation,
     demo=bench_demo,
     dashboard=bench_dashboard,
 )

@@ -10,7 +10,8 @@ from .core import CmwbError
 
 # %% auto #0
 __all__ = ['retrieval', 'both_ways', 'modal_code', 'code_agreement', 'concept_agreement', 'code_retrieval', 'code_retrieval_both',
-           'CodeHead', 'code_transfer', 'code_health', 'TransferHead', 'transfer', 'prototype_accuracy', 'prototypes',
+           'fit_one', 'CodeHead', 'code_transfer', 'code_health', 'TransferHead', 'transfer', 'fit_heads',
+           'fit_code_heads', 'transfer_many', 'code_transfer_many', 'prototype_accuracy', 'prototypes',
            'hit_rate_chance', 'summarize', 'Matrices']
 
 # %% ../nbs/09_evaluate.ipynb #935869fc
@@ -112,6 +113,15 @@ def code_retrieval_both(a, b, la, lb, n_perm:int=20, seed:int=0, **kw) -> dict:
     return dict(code_r1=r1(lb, la), code_r1_chance=float(np.mean(chance)))
 
 # %% ../nbs/09_evaluate.ipynb #bfde3530
+def fit_one(head:nn.Module, x:torch.Tensor, y:torch.Tensor, steps:int, lr:float) -> nn.Module:
+    "Train `head` on all of (`x`, `y`) at once: `steps` full-batch Adam steps on the mean cross-entropy."
+    opt = torch.optim.Adam(head.parameters(), lr)
+    for _ in range(steps):
+        F.cross_entropy(head(x), y).backward()
+        opt.step()
+        opt.zero_grad()
+    return head
+
 class CodeHead(nn.Module):
     "CMG's transfer head on code indices: an embedding table over the codes (one row per code), max over time, Linear."
     def __init__(self, n_codes:int, n_classes:int, hidden:int=128):
@@ -128,12 +138,12 @@ def code_transfer(ia:torch.Tensor, ya:torch.Tensor, ib:torch.Tensor, yb:torch.Te
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         head = CodeHead(n_codes, n_classes, hidden)
-    opt = torch.optim.Adam(head.parameters(), lr)
-    for _ in range(steps):
-        F.cross_entropy(head(ia.long()), ya).backward()
-        opt.step()
-        opt.zero_grad()
+    fit_one(head, ia.long(), ya, steps, lr)
     with torch.no_grad(): pred = head(ib.long()).argmax(1)
+    return _code_scores(pred, yb, n_perm, seed)
+
+def _code_scores(pred:torch.Tensor, yb:torch.Tensor, n_perm:int, seed:int) -> dict:
+    "Accuracy of `pred` on `yb`, and `chance`: the same predictions against permuted labels."
     chance = _perm_mean(lambda p: float((pred == yb[p]).float().mean()), len(yb), n_perm, seed)
     return dict(acc=float((pred == yb).float().mean()), chance=chance)
 
@@ -156,16 +166,142 @@ class TransferHead(nn.Module):
 
 def transfer(xa:torch.Tensor, ya:torch.Tensor, xb:torch.Tensor, yb:torch.Tensor, n_classes:int, steps:int=200, lr:float=3e-3, seed:int=0, hidden:int=256) -> float:
     "Accuracy on B (`xb`, `yb`) of a head trained on A (`xa`, `ya`)."
-    g = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         head = TransferHead(xa.shape[-1], n_classes, hidden)
-    opt = torch.optim.Adam(head.parameters(), lr)
+    fit_one(head, xa.float(), ya, steps, lr)
+    with torch.no_grad(): return float((head(xb.float()).argmax(1) == yb).float().mean())
+
+# %% ../nbs/09_evaluate.ipynb #7ee56629
+def _as_seq(x:torch.Tensor, rank:int) -> torch.Tensor:
+    "`x` with a time axis of length 1 added when it has rank `rank` - 1 (no time axis)."
+    return x if x.dim() == rank else x.unsqueeze(1)
+
+def _groups(xs:list, width:int, block:int, slack:float=1.25) -> list:
+    "Head indices in stacks of one sequence length, padded items at most `slack` × the real ones and `block` numbers."
+    order = sorted(range(len(xs)), key=lambda h: (xs[h].shape[1], xs[h].shape[0]))
+    groups, cur, real = [], [], 0
+    for h in order:
+        n, t = xs[h].shape[:2]
+        # sorted: this head has the most items of the stack
+        size = (len(cur) + 1) * n * t
+        if cur and (t != xs[cur[0]].shape[1] or size > slack * (real + n * t) or size * width > block):
+            groups.append(cur)
+            cur, real = [], 0
+        cur.append(h)
+        real += n * t
+    return groups + [cur] if cur else groups
+
+def _pad_stack(xs:list) -> torch.Tensor:
+    "Items of every head ([N_h, T, ...]) zero-padded into one [H, N, T, ...] tensor."
+    sizes = [max(x.shape[d] for x in xs) for d in range(xs[0].dim())]
+    out = xs[0].new_zeros(len(xs), *sizes)
+    for h, x in enumerate(xs): out[(h, *[slice(0, s) for s in x.shape])] = x
+    return out
+
+def _stacked_logits(params:list, layer1, x:torch.Tensor) -> torch.Tensor:
+    "Logits [H, N, C] of stacked heads: `layer1(params, x)` [H, N, T, hidden], ReLU, max over time, Linear."
+    h = F.relu(layer1(params, x))
+    h = h.amax(2) if h.shape[2] > 1 else h.squeeze(2)
+    return torch.baddbmm(params[-1][:, None], h, params[-2])
+
+def _features_layer(params:list, x:torch.Tensor) -> torch.Tensor:
+    "First layer of stacked `TransferHead`s: x [H, N, T, D] @ W1 [H, D, hidden] + b1."
+    W1, b1 = params[0], params[1]
+    H, N, T = x.shape[:3]
+    return torch.baddbmm(b1[:, None], x.flatten(1, 2), W1).view(H, N, T, -1)
+
+def _codes_layer(params:list, idx:torch.Tensor) -> torch.Tensor:
+    "First layer of stacked `CodeHead`s: each head's own embedding row of each code (E [H, K, hidden])."
+    E = params[0]
+    offset = torch.arange(len(E))[:, None, None] * E.shape[1]
+    return F.embedding(idx + offset, E.flatten(0, 1))
+
+def _train_stacked(params:list, layer1, x:torch.Tensor, ys:list, steps:int, lr:float):
+    "Full-batch Adam on stacked heads; the loss: the sum over heads of each head's mean cross-entropy on its own items."
+    y = torch.zeros(x.shape[:2], dtype=torch.long)
+    w = torch.zeros(x.shape[:2])
+    for h, yh in enumerate(ys):
+        y[h, :len(yh)] = yh
+        w[h, :len(yh)] = 1 / len(yh)
+    opt = torch.optim.Adam(params, lr)
     for _ in range(steps):
-        F.cross_entropy(head(xa.float()), ya).backward()
+        logits = _stacked_logits(params, layer1, x)
+        ce = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction='none')
+        (ce * w.flatten()).sum().backward()
         opt.step()
         opt.zero_grad()
-    with torch.no_grad(): return float((head(xb.float()).argmax(1) == yb).float().mean())
+
+def _seeded(make, seed:int) -> nn.Module:
+    "`make()` under `seed`, leaving the global random state as it was."
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return make()
+
+def fit_heads(xs:list, ys:list, n_classes:int, steps:int=200, lr:float=3e-3, seed:int=0, hidden:int=256,
+              block:int=2**24) -> list:
+    "One `TransferHead` per (`xs[h]`, `ys[h]`), trained in stacks (`_groups`); the same heads as `fit_one` on each."
+    xs = [_as_seq(x.float(), 3) for x in xs]
+    heads = [_seeded(lambda: TransferHead(x.shape[-1], n_classes, hidden), seed) for x in xs]
+    width = max([hidden] + [x.shape[-1] for x in xs])
+    for g in _groups(xs, width, block):
+        _fit_feature_group([xs[h] for h in g], [ys[h] for h in g], [heads[h] for h in g], hidden, steps, lr)
+    return heads
+
+def _fit_feature_group(xs:list, ys:list, heads:list, hidden:int, steps:int, lr:float):
+    "Stack `heads` (zero rows pad narrower inputs), train them on `xs`, `ys` together, write the weights back."
+    x = _pad_stack(xs)
+    W1 = torch.zeros(len(xs), x.shape[-1], hidden)
+    for h, head in enumerate(heads): W1[h, :head.l1.in_features] = head.l1.weight.detach().T
+    b1 = torch.stack([h.l1.bias.detach() for h in heads])
+    W2 = torch.stack([h.l2.weight.detach().T for h in heads])
+    b2 = torch.stack([h.l2.bias.detach() for h in heads])
+    params = [p.clone().requires_grad_() for p in (W1, b1, W2, b2)]
+    _train_stacked(params, _features_layer, x, ys, steps, lr)
+    with torch.no_grad():
+        for h, head in enumerate(heads):
+            head.l1.weight.copy_(params[0][h, :head.l1.in_features].T)
+            head.l1.bias.copy_(params[1][h])
+            head.l2.weight.copy_(params[2][h].T)
+            head.l2.bias.copy_(params[3][h])
+
+def fit_code_heads(idxs:list, ys:list, n_codes:int, n_classes:int, steps:int=100, lr:float=3e-3, seed:int=0,
+                   hidden:int=128, block:int=2**24) -> list:
+    "One `CodeHead` per (`idxs[h]`, `ys[h]`), trained in a few stacks (`_groups`); the same heads as `fit_one` on each."
+    idxs = [_as_seq(i.long(), 2) for i in idxs]
+    heads = [_seeded(lambda: CodeHead(n_codes, n_classes, hidden), seed) for _ in idxs]
+    for g in _groups(idxs, hidden, block):
+        _fit_code_group([idxs[h] for h in g], [ys[h] for h in g], [heads[h] for h in g], steps, lr)
+    return heads
+
+def _fit_code_group(idxs:list, ys:list, heads:list, steps:int, lr:float):
+    "Stack `heads`' embedding tables and classifiers, train them on `idxs`, `ys` together, write the weights back."
+    x = _pad_stack(idxs)
+    E = torch.stack([h.emb.weight.detach() for h in heads])
+    W2 = torch.stack([h.l2.weight.detach().T for h in heads])
+    b2 = torch.stack([h.l2.bias.detach() for h in heads])
+    params = [p.clone().requires_grad_() for p in (E, W2, b2)]
+    _train_stacked(params, _codes_layer, x, ys, steps, lr)
+    with torch.no_grad():
+        for h, head in enumerate(heads):
+            head.emb.weight.copy_(params[0][h])
+            head.l2.weight.copy_(params[1][h].T)
+            head.l2.bias.copy_(params[2][h])
+
+def transfer_many(jobs:list, n_classes:int, steps:int=200, lr:float=3e-3, seed:int=0, hidden:int=256,
+                  block:int=2**24) -> list:
+    "`transfer` of every job (`xa`, `ya`, `xb`, `yb`), the heads trained together: a list of accuracies."
+    heads = fit_heads([j[0] for j in jobs], [j[1] for j in jobs], n_classes, steps, lr, seed, hidden, block)
+    with torch.no_grad():
+        return [float((h(j[2].float()).argmax(1) == j[3]).float().mean()) for h, j in zip(heads, jobs)]
+
+def code_transfer_many(jobs:list, n_codes:int, n_classes:int, steps:int=100, lr:float=3e-3, seed:int=0,
+                       hidden:int=128, n_perm:int=20, block:int=2**24) -> list:
+    "`code_transfer` of every job (`ia`, `ya`, `ib`, `yb`), the heads trained together: a list of its dicts."
+    idxs, ys = [j[0] for j in jobs], [j[1] for j in jobs]
+    heads = fit_code_heads(idxs, ys, n_codes, n_classes, steps, lr, seed, hidden, block)
+    with torch.no_grad():
+        return [_code_scores(h(j[2].long()).argmax(1), j[3], n_perm, seed) for h, j in zip(heads, jobs)]
 
 # %% ../nbs/09_evaluate.ipynb #ef7d4623
 def prototype_accuracy(x:torch.Tensor, y:torch.Tensor, protos:torch.Tensor, proto_labels:torch.Tensor) -> float:

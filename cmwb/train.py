@@ -12,7 +12,8 @@ from .core import (CmwbError, ConfigError, RunDir, failpoint, from_dict, get_log
     read_json, read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict, write_json)
 from .scenario import Schedule, Stage, stage_pairs, modality_items, concept_index
 from .evaluate import (Matrices, both_ways, hit_rate_chance, prototype_accuracy, prototypes, summarize, transfer,
-    code_agreement, concept_agreement, code_retrieval_both, code_transfer, code_health)
+    code_agreement, concept_agreement, code_retrieval_both, code_transfer, code_health, transfer_many,
+    code_transfer_many)
 from .methods.base import StageData, make_method
 from .parallel import Shards
 from .tables import run_row
@@ -231,6 +232,8 @@ def unevaluable_pairs(rd:RunData, schedule:Schedule) -> list[str]:
 def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, dev:str) -> dict:
     "Evaluate every task the method can see after stage `t`; fill row `t` of `M`; return the row."
     row, e = {}, cfg.eval
+    # every transfer head of this evaluation: collected per task, trained together after the loop
+    jobs = dict(features=[], codes=[])
     method.eval()
     for task in eval_tasks(cfg.schedule):
         name, a, b, j = task
@@ -248,16 +251,19 @@ def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, 
         if j is not None and b == cfg.schedule.stages[j].mediator:
             P, L = prototypes(eb, lb)
             r['proto_acc'] = prototype_accuracy(ea, la, P, L)
-        r.update(_transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev))
-        if getattr(method, 'uses_codebook', False): r.update(_code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev))
-        for k, v in r.items(): M.set(k, t, name, v)
+        r.update(_transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev, jobs['features']))
+        if getattr(method, 'uses_codebook', False):
+            r.update(_code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev, jobs['codes']))
         row[name] = r
     method.train()
+    _fit_transfers(method, rd, cfg, row, jobs)
+    for name, r in row.items():
+        for k, v in r.items(): M.set(k, t, name, v)
     return row
 
 # %% ../nbs/10_train.ipynb #efc7957b
-def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
-    "CMG transfer: head on a's training items -> b's test items, and the reverse."
+def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev, jobs:list) -> dict:
+    "CMG transfer: head on a's training items -> b's test items, and the reverse; the heads' items go to `jobs`."
     name, a, b, j = task
     e = cfg.eval
     out = {}
@@ -267,17 +273,36 @@ def _transfer_both(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
         sel = torch.randperm(len(ids), generator=torch.Generator().manual_seed(0))[:e.transfer_items]
         xs = _represent(method, rd.features[src].rows([ids[i] for i in sel]), src, dev)
         xd = _represent(method, dst_x[1], dst_x[0], dev)
-        out[f'{key}_transfer'] = transfer(xs, lab[sel], xd, dst_l, len(rd.concepts), steps=e.transfer_steps, hidden=128)
-    out['transfer'] = (out['ab_transfer'] + out['ba_transfer']) / 2
+        jobs.append((name, key, (xs, lab[sel], xd, dst_l)))
+        # filled by _fit_transfers
+        out[f'{key}_transfer'] = None
+    out['transfer'] = None
     return out
+
+def _fit_transfers(method, rd, cfg, row:dict, jobs:dict):
+    "Train every transfer head of one evaluation together (`transfer_many`, `code_transfer_many`); fill `row`."
+    e = cfg.eval
+    kw = dict(steps=e.transfer_steps, hidden=128, block=e.block)
+    accs = transfer_many([j[2] for j in jobs['features']], len(rd.concepts), **kw)
+    for (name, key, _), acc in zip(jobs['features'], accs): row[name][f'{key}_transfer'] = acc
+    if jobs['codes']:
+        scores = code_transfer_many([j[2] for j in jobs['codes']], method.codebook.n_codes, len(rd.concepts), **kw)
+        for (name, key, _), s in zip(jobs['codes'], scores):
+            row[name][f'{key}_code_transfer'] = s['acc']
+            row[name][f'{key}_code_transfer_chance'] = s['chance']
+    for r in row.values():
+        r['transfer'] = (r['ab_transfer'] + r['ba_transfer']) / 2
+        if 'code_transfer' in r:
+            r['code_transfer'] = (r['ab_code_transfer'] + r['ba_code_transfer']) / 2
+            r['code_transfer_chance'] = (r['ab_code_transfer_chance'] + r['ba_code_transfer_chance']) / 2
 
 def _codes(method, x, m, dev) -> torch.Tensor:
     "Code indices [N, T] of features `x` of modality `m` (the method's own search, limits included)."
     fn = getattr(method, 'code_indices', None) or (lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1])
     return _batched(fn, x, m, dev).long()
 
-def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
-    "The discrete-space figures of a task (see the table above), each with its chance line."
+def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev, jobs:list) -> dict:
+    "The discrete-space figures of a task (see the table above), each with its chance line; code heads go to `jobs`."
     name, a, b, j = task
     e = cfg.eval
     cb = method.codebook
@@ -297,10 +322,10 @@ def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev) -> dict:
     for src, ids, lab, dst_idx, dst_l, key in [(a, ta_ids, ta_l, cb_, lb, 'ab'), (b, tb_ids, tb_l, ca, la, 'ba')]:
         sel = torch.randperm(len(ids), generator=torch.Generator().manual_seed(0))[:e.transfer_items]
         src_idx = _codes(method, rd.features[src].rows([ids[i] for i in sel]), src, dev)
-        r = code_transfer(src_idx, lab[sel], dst_idx, dst_l, K, len(rd.concepts), steps=e.transfer_steps, hidden=128)
-        out[f'{key}_code_transfer'], out[f'{key}_code_transfer_chance'] = r['acc'], r['chance']
-    out['code_transfer'] = (out['ab_code_transfer'] + out['ba_code_transfer']) / 2
-    out['code_transfer_chance'] = (out['ab_code_transfer_chance'] + out['ba_code_transfer_chance']) / 2
+        jobs.append((name, key, (src_idx, lab[sel], dst_idx, dst_l)))
+        # filled by _fit_transfers
+        out[f'{key}_code_transfer'], out[f'{key}_code_transfer_chance'] = None, None
+    out['code_transfer'], out['code_transfer_chance'] = None, None
     for side, m, idx in [('a', a, ca), ('b', b, cb_)]:
         h = code_health(idx, K)
         out.update(

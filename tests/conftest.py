@@ -30,3 +30,15 @@ def ci_manifest():
     from cmwb.features import extract
     m = build('digitsmm', 'ci'); extract(m, progress=False)
     return m
+
+SMOKE = {'train.epochs': 2}
+
+@pytest.fixture(scope='session')
+def smoke(ci_manifest, tmp_path_factory):
+    """`smoke(*methods)` -> ({method: row}, folder): each method's 2-epoch DigitsMM ci run (seed 0), made once per session
+    and shared by every test file that needs it (test_methods, test_cma_comm); a finished run is only read again."""
+    out = tmp_path_factory.mktemp('methods')
+    def get(*methods):
+        from cmwb.train import compare
+        return {r['method']: r for r in compare('digitsmm', list(methods), [0], out, SMOKE)}, out
+    return get
