@@ -17,5 +17,6 @@ if [ "$before" != "$after" ]; then
   echo "FAIL: nbdev_clean changed notebooks - outputs or metadata were committed. Commit the cleaned files:"
   diff <(echo "$before") <(echo "$after") | grep '^[<>]' | awk '{print "  " $3}' | sort -u; exit 1
 fi
-nbdev_test --n_workers 2 --timing ${NBDEV_TEST_FLAGS:+--flags "$NBDEV_TEST_FLAGS"}
-python -m pytest -q -p no:cacheprovider tests "$@"
+# two notebooks at a time, one thread each: on a 2-core machine more threads only contend
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers 2 --timing ${NBDEV_TEST_FLAGS:+--flags "$NBDEV_TEST_FLAGS"}
+python -m pytest -q -p no:cacheprovider --durations=25 tests "$@"
