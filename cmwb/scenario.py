@@ -63,7 +63,15 @@ def table(self:Schedule) -> str:
             *rows,
         ]
     )
-Schedule._repr_markdown_ = Schedule.__str__ = Schedule.table
+@patch
+def _repr_markdown_(self:Schedule) -> str:
+    "Jupyter shows a schedule as its table."
+    return self.table()
+
+@patch
+def __str__(self:Schedule) -> str:
+    "`print(schedule)` prints its table."
+    return self.table()
 
 # %% ../nbs/07_scenario.ipynb #bffeb28f
 @dataclass

@@ -167,9 +167,11 @@ def prepare_data(cfg:ExperimentConfig, progress:bool=False) -> RunData:
     rd = RunData(m, feats, [], test, concept_index(m))
     rd.train = [rd.stage_data(p, t) for t, p in enumerate(train)]
     # training never sees labels
-    if cfg.train.supervision == 'pairs': rd.train = [d.without_labels() for d in rd.train]
+    if cfg.train.supervision == 'pairs':
+        rd.train = [d.without_labels() for d in rd.train]
     skipped = unevaluable_pairs(rd, cfg.schedule)
-    if skipped: get_logger('cmwb.train').info(f"not evaluated, no concept in common: {', '.join(skipped)}")
+    if skipped:
+        get_logger('cmwb.train').info(f"not evaluated, no concept in common: {', '.join(skipped)}")
     return rd
 
 # %% ../nbs/10_train.ipynb #2f943bac
@@ -237,14 +239,17 @@ def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, 
     method.eval()
     for task in eval_tasks(cfg.schedule):
         name, a, b, j = task
-        if a not in method.seen or b not in method.seen: continue
+        if a not in method.seen or b not in method.seen:
+            continue
         ia, la, ib, lb = _task_items(rd, task, 'test')
         # no concept in common (disjoint stages): nothing to retrieve
-        if not set(la.tolist()) & set(lb.tolist()): continue
+        if not set(la.tolist()) & set(lb.tolist()):
+            continue
         fa, fb = rd.features[a].rows(ia), rd.features[b].rows(ib)
         ea, eb = _embed(method, fa, a, dev), _embed(method, fb, b, dev)
         r = both_ways(ea, eb, la, lb, ks=tuple(e.ks), map_k=e.map_k, block=e.block)
-        for k in [f'r{k}' for k in e.ks] + [f'map{e.map_k}']: r[k] = (r[f'ab_{k}'] + r[f'ba_{k}']) / 2
+        for k in [f'r{k}' for k in e.ks] + [f'map{e.map_k}']:
+            r[k] = (r[f'ab_{k}'] + r[f'ba_{k}']) / 2
         for k in e.ks:
             # a random ranking's hit rate
             r[f'r{k}_chance'] = (hit_rate_chance(la, lb, k) + hit_rate_chance(lb, la, k)) / 2
@@ -258,7 +263,8 @@ def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, 
     method.train()
     _fit_transfers(method, rd, cfg, row, jobs)
     for name, r in row.items():
-        for k, v in r.items(): M.set(k, t, name, v)
+        for k, v in r.items():
+            M.set(k, t, name, v)
     return row
 
 # %% ../nbs/10_train.ipynb #efc7957b
@@ -509,11 +515,13 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
     self.tb, self.t0, self.before = None, time.time(), 0.
     if (out/'checkpoints').exists() and any((out/'checkpoints').iterdir()) and not resume and not run.complete:
         raise CmwbError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
-    if run.complete and not resume: raise CmwbError(f"{out} already holds a finished run; choose another --out")
+    if run.complete and not resume:
+        raise CmwbError(f"{out} already holds a finished run; choose another --out")
     changes = check_resume_config(out, to_dict(cfg), accept_changes, run.complete) if resume else []
     self.dev = pick_device(self.dp.device(cfg.device), cfg.amp)
     self.rd = prepare_data(cfg, self.progress)
-    if self.dev.device == 'cpu': reuse_freed_memory()   # steps remake large tensors: keep their memory (see core)
+    if self.dev.device == 'cpu':
+        reuse_freed_memory()   # steps remake large tensors: keep their memory (see core)
     seed_everything(cfg.seed)                      # after data preparation, whose draws depend on the cache
     self.method = _method(cfg, self.rd).to(self.dev.device)
     S = cfg.schedule
@@ -537,8 +545,10 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
         self.log.info(f"resuming {out} at stage {self.t}, epoch {self.epoch0}")
     if resume and self.dp.lead and not run.complete:
         trim_metrics(run, self.got[1] if self.got else None)
-        if changes and self.got: record_changes(run, to_dict(cfg), changes, self.t, self.epoch0)
-    if not self.finished and self.dp.lead: self.tb = _tensorboard(run)
+        if changes and self.got:
+            record_changes(run, to_dict(cfg), changes, self.t, self.epoch0)
+    if not self.finished and self.dp.lead:
+        self.tb = _tensorboard(run)
 
 # %% ../nbs/10_train.ipynb #0926e634
 # what a checkpoint is: never changed on resume
@@ -725,11 +735,13 @@ def run_experiment(cfg:ExperimentConfig, out, resume:bool=False, progress:bool=T
                    on_step=None) -> Path:
     "Run `cfg` into run folder `out`; return it. `on_stage(t, row)` is called after each stage, `on_step(t, epoch, i, n, epochs)` before each step."
     with Session(cfg, out, resume, progress, accept_changes) as s:
-        if s.finished: s.log.info(f"{out} is already complete")
+        if s.finished:
+            s.log.info(f"{out} is already complete")
         while not s.finished:
             t = s.t
             row = s.next_stage(on_step=(lambda *a, t=t: on_step(t, *a)) if on_step else None)
-            if on_stage: on_stage(t, row)
+            if on_stage:
+                on_stage(t, row)
     # under torchrun: every rank returns once rank 0 has finished the folder
     s.dp.barrier()
     return Path(out)

@@ -88,7 +88,8 @@ def setup_stage(self:CMA, t:int, stage):
     for m in stage.modalities:
         self.router_of.setdefault(m, len(self.adapter.moe.routers) - 1)
         self.context_of.setdefault(m, [o for o in self.seen if o != m])
-    for m, mem in self.memory.items(): mem.requires_grad_(self.added_at[m] == t)
+    for m, mem in self.memory.items():
+        mem.requires_grad_(self.added_at[m] == t)
 
 @patch
 def begin_stage(self:CMA, t:int, stage, data):
@@ -128,6 +129,8 @@ def training_step(self:CMA, batch:dict, t:int) -> dict:
         within = [relation_distill(p[m], zo[m]) for m in known]
         across = [relation_distill(p[a], zo[a], p[b], zo[b]) for i, a in enumerate(known) for b in known[i + 1:]]
         across += [relation_distill(p[a], zo[a], p[b], p[b].detach()) for a in known for b in new]
-        if within: loss['relation'] = s.relation * sum(within) / len(within)
-        if across: loss['relation_cross'] = s.relation * sum(across) / len(across)
+        if within:
+            loss['relation'] = s.relation * sum(within) / len(within)
+        if across:
+            loss['relation_cross'] = s.relation * sum(across) / len(across)
     return loss

@@ -255,7 +255,8 @@ class Cmg(Method):
         for enc in self.proj.values():
             for layer in enc[1].layers:
                 g = layer.self_attn.in_proj_bias.grad
-                if g is not None: g[self.width:2 * self.width] = 0
+                if g is not None:
+                    g[self.width:2 * self.width] = 0
     def trainable(self) -> list:
         "Everything the trainer's optimiser steps: all but the CLUB networks, which have their own."
         return [p for n, p in self.named_parameters() if p.requires_grad and not n.startswith('club.')]
@@ -296,7 +297,8 @@ def training_step(self:Cmg, batch:dict, t:int) -> dict:
     sp = {m: per_item(self.spec[m], batch[m]) for m in mods}
     codes = self.codebook.embed.clone()                                   # the codes before this step's update
     probs, idx = {}, {}
-    for m in mods: probs[m], idx[m] = per_item(lambda zm: soft_codes(zm, codes), z[m])
+    for m in mods:
+        probs[m], idx[m] = per_item(lambda zm: soft_codes(zm, codes), z[m])
     raw = {m: F.embedding(idx[m], codes).to(z[m].dtype) for m in mods}
     vq = {m: z[m] + (raw[m] - z[m]).detach() for m in mods}
     loss = dict(commit=self.codebook.commitment(z, raw))
@@ -304,11 +306,16 @@ def training_step(self:Cmg, batch:dict, t:int) -> dict:
         self.codebook.ema_update({m: z[m].detach() for m in mods}, idx)
         self.codebook.reset_dead(idx, gen)
     pairs = [(a, b) for i, a in enumerate(mods) for b in mods[i + 1:]]
-    if s.cmcm and pairs: loss['cmcm'] = s.cmcm * sum(cmcm_probs(probs[a], probs[b]) for a, b in pairs)
-    if s.club: loss['club'] = s.club * self.club_bound(vq, sp, gen)
-    if s.cpc: loss['cpc'] = s.cpc * self.cpc_loss(vq if s.cpc_input == 'vq' else z, gen)
-    if s.recon: loss['recon'] = s.recon * sum(self.recon_loss(batch[m], vq[m], sp[m], m) for m in mods)
-    if s.infonce and pairs: loss['align'] = s.infonce * self.align_loss(z)
+    if s.cmcm and pairs:
+        loss['cmcm'] = s.cmcm * sum(cmcm_probs(probs[a], probs[b]) for a, b in pairs)
+    if s.club:
+        loss['club'] = s.club * self.club_bound(vq, sp, gen)
+    if s.cpc:
+        loss['cpc'] = s.cpc * self.cpc_loss(vq if s.cpc_input == 'vq' else z, gen)
+    if s.recon:
+        loss['recon'] = s.recon * sum(self.recon_loss(batch[m], vq[m], sp[m], m) for m in mods)
+    if s.infonce and pairs:
+        loss['align'] = s.infonce * self.align_loss(z)
     self.rng_state = gen.get_state()
     return loss
 
@@ -341,10 +348,12 @@ def cpc_loss(self:Cmg, x:dict, gen:torch.Generator) -> torch.Tensor:
         raise CmwbError(f"method_settings.cpc: Cross-CPC needs sequences of equal length >= 3 in every modality, "
                         f"got time steps {short}; set method_settings.cpc=0, or cpc_short='skip' "
                         "to skip (and count) such directions")
-    if self.training: self.cpc_runs += torch.tensor([len(dirs), skipped], device=self.cpc_runs.device)
+    if self.training:
+        self.cpc_runs += torch.tensor([len(dirs), skipped], device=self.cpc_runs.device)
     lengths = sorted({x[a].shape[1] for a, _ in dirs})
     t = {T: int(torch.randint(T - 2, (1,), generator=gen)) + 1 for T in lengths}
-    if not dirs: return next(iter(x.values())).sum() * 0.
+    if not dirs:
+        return next(iter(x.values())).sum() * 0.
     return self.cpc(x, t)
 
 @patch

@@ -116,21 +116,26 @@ def setup_stage(self:Comet, t:int, stage):
     self.stage_new = new
     if t > 0 and new and s.freeze:
         for m in self.adapter.proj:
-            if m != self.mediator: self.adapter.proj[m].requires_grad_(False)
+            if m != self.mediator:
+                self.adapter.proj[m].requires_grad_(False)
         if s.cmoe:
-            for e in self.adapter.moe.experts: e.freeze()
-            for r in self.adapter.moe.routers: r.requires_grad_(False)
+            for e in self.adapter.moe.experts:
+                e.freeze()
+            for r in self.adapter.moe.routers:
+                r.requires_grad_(False)
     if t > 0 and s.freeze_mediator and self.mediator in self.adapter.proj:
         self.adapter.proj[self.mediator].requires_grad_(False)
     for m in new:
-        if m not in self.dims: raise CmwbError(f"no features for modality {m!r}")
+        if m not in self.dims:
+            raise CmwbError(f"no features for modality {m!r}")
         first = not self.adapter.moe.n_experts
         self.adapter.add_modality(m, self.dims[m][1], stage.new_experts if (s.cmoe or first) else 0, freeze_old=False,
                                   router=None if (s.cmoe or first) else 0)
         self.seen.append(m)
     if s.keep_codes and t > 0:
         for m in self.adapter.proj:
-            if not any(p.requires_grad for p in self.adapter.proj[m].parameters()): self.codebook.fix_limit(m)
+            if not any(p.requires_grad for p in self.adapter.proj[m].parameters()):
+                self.codebook.fix_limit(m)
     if t > 0 and s.grow and stage.new_codes:
         self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
 
@@ -140,13 +145,15 @@ def setup_stage(self:Comet, t:int, stage):
 def begin_stage(self:Comet, t:int, stage, data:StageData):
     "Initialise this stage's new codes from k-means of the mediator's embeddings; say what this stage protects."
     self.codebook.new_stage()
-    if t > 0: self._report_protection(t, stage)
+    if t > 0:
+        self._report_protection(t, stage)
     born = self.codebook.born == t
     if t > 0 and born.any() and self.mediator in data.feats:
         z = self.codebook.space(self.encode(data.feats[self.mediator][:4096], self.mediator), self.mediator)
         from cmwb.codebook import init_codes
         new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
-        for buf in (self.codebook.embed, self.codebook.ema_weight): buf[born] = new
+        for buf in (self.codebook.embed, self.codebook.ema_weight):
+            buf[born] = new
 
 @patch
 def _report_protection(self:Comet, t:int, stage):
@@ -175,7 +182,8 @@ def _partner_loss(self:Comet, z:dict, codes:torch.Tensor):
     new = [m for m in self.stage_new if m in z and m != self.mediator]
     if not self.s.partner_codes or self.mediator not in z or self.mediator in self.stage_new:
         return None
-    if not new: return None
+    if not new:
+        return None
     cb = self.codebook
     with torch.no_grad():
         text = cb.space(z[self.mediator], self.mediator)
@@ -206,7 +214,8 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
     codes = self.codebook.embed.clone()
     # CMCM's code distributions, nearest codes: one pass
     probs, idx = {}, {}
-    for m in mods: probs[m], idx[m] = self._soft(z[m], codes, m)
+    for m in mods:
+        probs[m], idx[m] = self._soft(z[m], codes, m)
     fake = self.pseudo(z)
     # PMR's pseudo features are made in the code space; only modalities whose path trains move their mean
     vq = self.codebook({**z, **fake}, idx=idx, placed=tuple(fake), track=[m for m in mods if z[m].requires_grad])
@@ -218,8 +227,10 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
         pm = [self._soft(v[:, None], codes, m, placed=True)[0] for m, v in fake.items()]
         loss['pmr'] = s.pmr_weight * sum(cmcm_probs(probs[self.mediator], p) for p in pm) / len(pm)
     partner = self._partner_loss(z, codes)
-    if partner is not None: loss['partner'] = s.partner_codes * partner
-    if self.cpc is not None and all(z[m].shape[1] > 1 for m in mods): loss['cpc'] = s.cpc * self.cpc(z)
+    if partner is not None:
+        loss['partner'] = s.partner_codes * partner
+    if self.cpc is not None and all(z[m].shape[1] > 1 for m in mods):
+        loss['cpc'] = s.cpc * self.cpc(z)
     return loss
 
 # %% ../../nbs/08a_comet.ipynb #c5d31534
@@ -232,7 +243,8 @@ def _generator(self:Comet):
 def pseudo(self:Comet, z:dict) -> dict:
     "Pseudo pooled embeddings [B, W] of earlier modalities in the code space, from the batch's mediator embeddings."
     gens = self.pmr
-    if not gens or self.mediator not in z: return {}
+    if not gens or self.mediator not in z:
+        return {}
     text = self.codebook.space(z[self.mediator], self.mediator).mean(1)
     return {m: g.generate(text).to(text) for m, g in gens.items() if m not in z}
 
@@ -249,10 +261,12 @@ def _placed(self:Comet, x:torch.Tensor, m:str) -> torch.Tensor:
 def end_stage(self:Comet, t:int, stage, data:StageData):
     "Record the codes the stage's modalities hold; fit pseudo-modality generators for them (text → modality)."
     self._hold_codes(data)
-    if not self.s.pmr or self.mediator not in data.feats: return
+    if not self.s.pmr or self.mediator not in data.feats:
+        return
     text = torch.cat([self._placed(x, self.mediator).mean(1) for x in data.feats[self.mediator].split(1024)])
     for m in data.feats:
-        if m == self.mediator: continue
+        if m == self.mediator:
+            continue
         tgt = torch.cat([self._placed(x, m).mean(1) for x in data.feats[m].split(1024)])
         g = self._generator().fit(text, tgt)
         self.pmr_fits[m] = {f: getattr(g, f) for f in PMR_FIELDS[self.s.pmr]}

@@ -75,7 +75,8 @@ def encode(self:COMM, x, modality):
 def setup_stage(self:COMM, t:int, stage):
     "Add this stage's new modalities; make the stage's paths trainable and freeze all others."
     for m in stage.modalities:
-        if m in self.proj: continue
+        if m in self.proj:
+            continue
         self.add_modality(m, t)
         self.adapt[m] = _residual(self.width, self.s.adapter_hidden)
         if m != self.mediator and len(self.earlier(m)) > 1:
@@ -83,7 +84,8 @@ def setup_stage(self:COMM, t:int, stage):
     for m in self.seen:
         on = m in stage.modalities
         for part in (self.proj, self.adapt, self.relevance):
-            if m in part: part[m].requires_grad_(on)
+            if m in part:
+                part[m].requires_grad_(on)
 
 # %% ../../nbs/08c_comm.ipynb #add13310
 @patch
@@ -165,7 +167,8 @@ def training_step(self:COMM, batch:dict, t:int) -> dict:
     if old is not None and s.self_reg:
         known = [m for m in mods if m in old.seen]
         zo = {m: self.teacher(batch, m) for m in known}
-        if known: loss['self_reg'] = s.self_reg * sum(F.mse_loss(z[m], zo[m]) for m in known) / len(known)
+        if known:
+            loss['self_reg'] = s.self_reg * sum(F.mse_loss(z[m], zo[m]) for m in known) / len(known)
     if t > 0 and s.realign and 'n' in p:
         seen = p['n'] > 0
         protos = F.normalize(self.encode(p['sum'][seen] / p['n'][seen, None, None], self.mediator).mean(1), dim=-1)
@@ -176,8 +179,10 @@ def training_step(self:COMM, batch:dict, t:int) -> dict:
             terms.append(
                 F.cross_entropy(y_old @ protos.T / self.temperature, torch.searchsorted(groups, y.to(groups.device)))
             )
-        if terms: loss['realign'] = s.realign * sum(terms) / len(terms)
-    if s.agnostic: loss['modality'] = self.modality_loss(batch)
+        if terms:
+            loss['realign'] = s.realign * sum(terms) / len(terms)
+    if s.agnostic:
+        loss['modality'] = self.modality_loss(batch)
     return loss
 
 # %% ../../nbs/08c_comm.ipynb #c9ab597d
@@ -186,7 +191,8 @@ def modality_loss(self:COMM, batch:dict) -> torch.Tensor:
     "Cross-entropy of the modality classifier on the batch's pooled projections and on old modalities' Gaussian samples."
     hs, ys = [], []
     for m in modalities(batch):
-        with torch.no_grad(): hs.append(per_item(self.proj[m], batch[m]).mean(1))
+        with torch.no_grad():
+            hs.append(per_item(self.proj[m], batch[m]).mean(1))
         ys.append(torch.full((len(hs[-1]),), self.kinds.index(m)))
     for m, gs in sorted(self._gaussians().items()):
         hs.append(gs.sample(m, self.s.realign_per_class)[0].to(hs[0].device))
