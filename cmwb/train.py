@@ -481,6 +481,7 @@ class Session:
     mid-stage), `step` (optimizer steps so far), `got` (the restored checkpoint, or None), `tb` (TensorBoard or None)."""
     def __init__(self, cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, accept_changes:bool=False):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, get_logger('cmwb.train')
+        self.idle_stages: set[int] = set()       # stages in which no loss reached a trainable parameter
         # under torchrun: this rank; only rank 0 locks and writes the folder
         self.dp = Shards.from_env()
         self.run = RunDir(self.out).__enter__() if self.dp.lead else RunDir(self.out)
@@ -695,15 +696,30 @@ def train_batch(self:Session, opt, batches:list) -> dict:
                 out = dict(out, labels=tc.label_weight * method.label_loss(b))
             for k, v in out.items():
                 parts[k if n == 0 else f'{k}@{n}'] = v
-    sum(parts.values()).backward()
-    dp.sync_grads(method.trainable())
-    method.after_backward(t)                           # hook: gradients exist, nothing has stepped yet
-    if tc.grad_clip:
-        torch.nn.utils.clip_grad_norm_(method.trainable(), tc.grad_clip)
-    opt.step()
-    opt.zero_grad(set_to_none=True)
+    loss = sum(parts.values())
+    if loss.requires_grad:
+        loss.backward()
+        dp.sync_grads(method.trainable())
+        method.after_backward(t)                       # hook: gradients exist, nothing has stepped yet
+        if tc.grad_clip:
+            torch.nn.utils.clip_grad_norm_(method.trainable(), tc.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    else:
+        self.nothing_trains()
     dp.sync_buffers(method)
     return parts
+
+@patch
+def nothing_trains(self:Session):
+    """Say once per stage that no loss reaches a trainable parameter (e.g. COMET when a stage brings new concepts to
+    modalities whose paths are all frozen): the step only runs the method's non-gradient updates, such as a codebook's
+    EMA."""
+    if self.t in self.idle_stages: return
+    self.idle_stages.add(self.t)
+    stage = self.cfg.schedule.stages[self.t].name
+    self.log.warning(f"stage {self.t} ({stage}): no loss reaches a trainable parameter of {self.cfg.method}; "
+                     "only its non-gradient updates (a codebook's EMA) learn in this stage")
 
 # %% ../nbs/10_train.ipynb #a7c1e007
 @patch

@@ -127,3 +127,24 @@ def test_bring_your_own_method_tutorial(ci_manifest, tmp_path):
     assert (work/'cut'/'matrices.json').read_text() == (work/'compare'/'l2anchor-s0'/'matrices.json').read_text()
     assert (work/'compare'/'results.md').exists() and (work/'compare'/'finetune-s0'/'COMPLETE').exists()
     print(f'tutorial: {took:.0f} s')
+
+def test_a_stage_with_nothing_trainable_runs_and_says_so(ci_manifest, tmp_path):
+    """New concepts on image and text after speech arrived: COMET has frozen both paths, so no loss reaches a trainable
+    parameter. The run goes on (only the codebook's EMA learns) and says so once for that stage; it used to stop with
+    torch's "element 0 of tensors does not require grad" (MixMM's third stage)."""
+    import logging
+    a, b = ['zero', 'one', 'two', 'three', 'four'], ['five', 'six', 'seven', 'eight', 'nine']
+    stages = [dict(name='digits-a', modalities=['image', 'text'], concepts=a, new_codes=0),
+              dict(name='speech-a', modalities=['speech', 'text'], concepts=a, new_codes=8),
+              dict(name='digits-b', modalities=['image', 'text'], concepts=b, new_codes=8)]
+    cfg = load_experiment('digitsmm', {'method': 'comet', 'train.epochs': 1, 'schedule.setting': 'mixed',
+                                       'schedule.stages': stages})
+    seen = []
+    h = logging.Handler()
+    h.emit = lambda r: seen.append(r.getMessage())
+    logging.getLogger('cmwb.train').addHandler(h)
+    try: out = run_experiment(cfg, tmp_path/'idle', progress=False)
+    finally: logging.getLogger('cmwb.train').removeHandler(h)
+    assert (out/'COMPLETE').exists()
+    idle = [m for m in seen if 'no loss reaches a trainable parameter' in m]
+    assert len(idle) == 1 and idle[0].startswith('stage 2 (digits-b)'), seen
