@@ -437,11 +437,4 @@ def md_table_html(md:str) -> str:
         for l in md.strip().splitlines()
         if not set(l) <= set('|-: ')
     ]
-    head, body = rows[0], rows[1:]
-    return (
-        '<table><tr>'
-        + ''.join(f'<th>{html.escape(c)}</th>' for c in head)
-        + '</tr>'
-        + ''.join('<tr>' + ''.join(f'<td>{html.escape(c)}</td>' for c in r) + '</tr>' for r in body)
-        + '</table>'
-    )
+    return _html_table(rows[0], rows[1:])
