@@ -271,7 +271,7 @@ def bench_dashboard(quick:bool=False) -> dict:
 def bench_evaluation(quick:bool=False) -> dict:
     "Seconds of one `evaluate_stage` (ci DigitsMM, comet, its stages set up): heads trained together vs one at a time."
     import cmwb.train as T
-    from cmwb.evaluate import transfer, code_transfer
+    from cmwb.evaluate import code_transfer
     cfg = T.load_experiment('digitsmm', {'method': 'comet'})
     cfg.schedule.stages = cfg.schedule.stages[:2] if quick else cfg.schedule.stages
     rd = T.prepare_data(cfg)
@@ -289,7 +289,10 @@ def bench_evaluation(quick:bool=False) -> dict:
         rows[key] = T.evaluate_stage(method, rd, cfg, t, T.Matrices(names, tasks), 'cpu')
     together = best_time(lambda: evaluate('together'), 1)
     batched = T.transfer_many, T.code_transfer_many
-    T.transfer_many = lambda jobs, n, steps, hidden, block: [transfer(*j, n, steps=steps, hidden=hidden) for j in jobs]
+    # one head a stack: the same figures as `transfer` (oracle-checked in 09_evaluate), with its chance
+    T.transfer_many = lambda jobs, n, steps, hidden, block: [
+        batched[0]([j], n, steps=steps, hidden=hidden, block=block)[0] for j in jobs
+    ]
     T.code_transfer_many = lambda jobs, K, n, steps, hidden, block: [
         code_transfer(*j, K, n, steps=steps, hidden=hidden) for j in jobs
     ]

@@ -10,9 +10,9 @@ from .core import CmwbError
 
 # %% auto #0
 __all__ = ['retrieval', 'both_ways', 'modal_code', 'code_agreement', 'concept_agreement', 'code_retrieval', 'code_retrieval_both',
-           'fit_one', 'CodeHead', 'code_transfer', 'code_health', 'TransferHead', 'transfer', 'fit_heads',
-           'fit_code_heads', 'transfer_many', 'code_transfer_many', 'prototype_accuracy', 'prototypes',
-           'hit_rate_chance', 'summarize', 'Matrices']
+           'fit_one', 'CodeHead', 'code_transfer', 'label_chance', 'code_health', 'TransferHead', 'transfer',
+           'fit_heads', 'fit_code_heads', 'transfer_many', 'code_transfer_many', 'prototype_accuracy', 'prototypes',
+           'hit_rate_chance', 'map_chance', 'summarize', 'Matrices']
 
 # %% ../nbs/09_evaluate.ipynb #935869fc
 def retrieval(q:torch.Tensor, g:torch.Tensor, q_labels:torch.Tensor, g_labels:torch.Tensor, ks=(1, 5, 10), map_k:int=10, block:int=2**24) -> dict:
@@ -141,6 +141,12 @@ def code_transfer(ia:torch.Tensor, ya:torch.Tensor, ib:torch.Tensor, yb:torch.Te
     fit_one(head, ia.long(), ya, steps, lr)
     with torch.no_grad(): pred = head(ib.long()).argmax(1)
     return _code_scores(pred, yb, n_perm, seed)
+
+def label_chance(pred:torch.Tensor, y:torch.Tensor) -> float:
+    "Expected accuracy of `pred` against a uniform permutation of `y`: the sum over labels of their two shares' product."
+    labels, y_counts = torch.unique(y, return_counts=True)
+    pred_counts = (pred[:, None] == labels[None]).sum(0)
+    return float((pred_counts.double() * y_counts.double()).sum() / len(y) ** 2)
 
 def _code_scores(pred:torch.Tensor, yb:torch.Tensor, n_perm:int, seed:int) -> dict:
     "Accuracy of `pred` on `yb`, and `chance`: the same predictions against permuted labels."
@@ -290,10 +296,14 @@ def _fit_code_group(idxs:list, ys:list, heads:list, steps:int, lr:float):
 
 def transfer_many(jobs:list, n_classes:int, steps:int=200, lr:float=3e-3, seed:int=0, hidden:int=256,
                   block:int=2**24) -> list:
-    "`transfer` of every job (`xa`, `ya`, `xb`, `yb`), the heads trained together: a list of accuracies."
+    "`transfer` of every job (`xa`, `ya`, `xb`, `yb`), the heads trained together: a list of `acc` and its `chance`."
     heads = fit_heads([j[0] for j in jobs], [j[1] for j in jobs], n_classes, steps, lr, seed, hidden, block)
-    with torch.no_grad():
-        return [float((h(j[2].float()).argmax(1) == j[3]).float().mean()) for h, j in zip(heads, jobs)]
+    out = []
+    for h, j in zip(heads, jobs):
+        with torch.no_grad():
+            pred = h(j[2].float()).argmax(1)
+        out.append(dict(acc=float((pred == j[3]).float().mean()), chance=label_chance(pred, j[3])))
+    return out
 
 def code_transfer_many(jobs:list, n_codes:int, n_classes:int, steps:int=100, lr:float=3e-3, seed:int=0,
                        hidden:int=128, n_perm:int=20, block:int=2**24) -> list:
@@ -323,6 +333,23 @@ def hit_rate_chance(q_labels, g_labels, k:int=1) -> float:
     k = min(k, n)
     miss = {r: math.comb(n - r, k) / math.comb(n, k) for r in set(relevant.values()) | {0}}
     return float(np.mean([1 - miss[relevant.get(c, 0)] for c in np.asarray(q_labels).tolist()]))
+
+def map_chance(q_labels, g_labels, k:int=10) -> float:
+    "Expected mAP@K of a random ranking, as `retrieval` scores AP (precision at each hit in the top K over the hits there)."
+    values, counts = np.unique(np.asarray(g_labels), return_counts=True)
+    relevant = dict(zip(values.tolist(), counts.tolist()))
+    n = int(counts.sum())
+    k = min(k, n)
+    def ap(r:int) -> float:
+        "E[AP] with r relevant items: over h hits in the top k (hypergeometric), hits at uniformly random ranks."
+        total = 0.
+        for h in range(1, min(r, k) + 1):
+            p_h = math.comb(r, h) * math.comb(n - r, k - h) / math.comb(n, k)
+            pair = (h - 1) / (k - 1) if k > 1 else 0.
+            total += p_h * sum((1 + (i - 1) * pair) / (i * k) for i in range(1, k + 1))
+        return total
+    by_r = {r: ap(r) for r in set(relevant.values()) | {0}}
+    return float(np.mean([by_r[relevant.get(c, 0)] for c in np.asarray(q_labels).tolist()]))
 
 # %% ../nbs/09_evaluate.ipynb #1fdf5584
 def summarize(A, chance=None) -> dict:

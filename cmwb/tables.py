@@ -9,11 +9,13 @@ import numpy as np
 from .core import read_json, read_yaml, write_text
 
 # %% auto #0
-__all__ = ['METRICS', 'CODE_METRICS', 'COLUMNS', 'run_row', 'table_legend', 'aggregate', 'write_tables']
+__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'run_row', 'table_legend', 'aggregate', 'write_tables']
 
 # %% ../nbs/10a_tables.ipynb #3ae0e81f
 # run_row's result columns
-METRICS = ('final_r1', 'avg_inc_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen_transfer', 'proto_acc')
+METRICS = ('final_r1', 'avg_inc_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen_map10', 'unseen_transfer', 'proto_acc')
+# each with its chance level where the run stored one (runs made before a version that stored it: None)
+CHANCES = ('final_r1_chance', 'unseen_r1_chance', 'unseen_map10_chance', 'unseen_transfer_chance')
 CODE_METRICS = {
     'code_agree_learned': 'agree_learned',
     'code_agree_final': 'agree_final',
@@ -39,8 +41,13 @@ def run_row(folder) -> dict:
         avg_inc_r1=r1.get('avg_inc'),
         forget_r1=r1.get('forget_max'),
         bwt_r1=r1.get('bwt'),
+        final_r1_chance=r1.get('final_chance'),
         unseen_r1=un.get('r1'),
+        unseen_r1_chance=un.get('r1_chance'),
+        unseen_map10=un.get('map10'),
+        unseen_map10_chance=un.get('map10_chance'),
         unseen_transfer=un.get('transfer'),
+        unseen_transfer_chance=un.get('transfer_chance'),
         proto_acc=s.get('proto_acc', {}).get('final'),
         train_s=s.get('train_seconds'),
         supervision=(cfg.get('train') or {}).get('supervision', 'pairs'),
@@ -49,8 +56,9 @@ def run_row(folder) -> dict:
     )
 
 # %% ../nbs/10a_tables.ipynb #c0be8832
-COLUMNS = [('final_r1', 'final R@1 (seen)'), ('forget_r1', 'forgetting R@1'), ('bwt_r1', 'BWT R@1'),
-           ('unseen_r1', 'zero-shot R@1 (unseen pairs)'), ('unseen_transfer', 'CMG transfer acc (unseen)'),
+COLUMNS = [('final_r1', 'final R@1 (seen)'), ('final_r1_chance', 'its chance'), ('forget_r1', 'forgetting R@1'),
+           ('bwt_r1', 'BWT R@1'), ('unseen_r1', 'zero-shot R@1 (unseen pairs)'), ('unseen_r1_chance', 'its chance'),
+           ('unseen_transfer', 'CMG transfer acc (unseen)'), ('unseen_transfer_chance', 'its chance'),
            ('code_agree_learned', 'pair code agreement when learned'), ('code_agree_final', 'pair code agreement, end'),
            ('code_agree_chance', 'its chance'), ('code_r1', 'code R@1 (seen)'), ('code_r1_chance', 'its chance'),
            ('unseen_code_transfer', 'discrete transfer (unseen)'), ('unseen_code_transfer_chance', 'its chance'),

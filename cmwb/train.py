@@ -11,8 +11,8 @@ import numpy as np, torch
 from .core import (CmwbError, ConfigError, RunDir, failpoint, from_dict, get_logger, load_checkpoint, pick_device,
     read_json, read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict, write_json)
 from .scenario import Schedule, Stage, stage_pairs, modality_items, concept_index
-from .evaluate import (Matrices, both_ways, hit_rate_chance, prototype_accuracy, prototypes, summarize, transfer,
-    code_agreement, concept_agreement, code_retrieval_both, code_transfer, code_health, transfer_many,
+from .evaluate import (Matrices, both_ways, hit_rate_chance, map_chance, prototype_accuracy, prototypes, summarize,
+    transfer, code_agreement, concept_agreement, code_retrieval_both, code_transfer, code_health, transfer_many,
     code_transfer_many)
 from .methods.base import StageData, make_method
 from .parallel import Shards
@@ -253,6 +253,7 @@ def evaluate_stage(method, rd:RunData, cfg:ExperimentConfig, t:int, M:Matrices, 
         for k in e.ks:
             # a random ranking's hit rate
             r[f'r{k}_chance'] = (hit_rate_chance(la, lb, k) + hit_rate_chance(lb, la, k)) / 2
+        r[f'map{e.map_k}_chance'] = (map_chance(la, lb, e.map_k) + map_chance(lb, la, e.map_k)) / 2
         if j is not None and b == cfg.schedule.stages[j].mediator:
             P, L = prototypes(eb, lb)
             r['proto_acc'] = prototype_accuracy(ea, la, P, L)
@@ -289,8 +290,10 @@ def _fit_transfers(method, rd, cfg, row:dict, jobs:dict):
     "Train every transfer head of one evaluation together (`transfer_many`, `code_transfer_many`); fill `row`."
     e = cfg.eval
     kw = dict(steps=e.transfer_steps, hidden=128, block=e.block)
-    accs = transfer_many([j[2] for j in jobs['features']], len(rd.concepts), **kw)
-    for (name, key, _), acc in zip(jobs['features'], accs): row[name][f'{key}_transfer'] = acc
+    scores = transfer_many([j[2] for j in jobs['features']], len(rd.concepts), **kw)
+    for (name, key, _), s in zip(jobs['features'], scores):
+        row[name][f'{key}_transfer'] = s['acc']
+        row[name][f'{key}_transfer_chance'] = s['chance']
     if jobs['codes']:
         scores = code_transfer_many([j[2] for j in jobs['codes']], method.codebook.n_codes, len(rd.concepts), **kw)
         for (name, key, _), s in zip(jobs['codes'], scores):
@@ -298,6 +301,7 @@ def _fit_transfers(method, rd, cfg, row:dict, jobs:dict):
             row[name][f'{key}_code_transfer_chance'] = s['chance']
     for r in row.values():
         r['transfer'] = (r['ab_transfer'] + r['ba_transfer']) / 2
+        r['transfer_chance'] = (r['ab_transfer_chance'] + r['ba_transfer_chance']) / 2
         if 'code_transfer' in r:
             r['code_transfer'] = (r['ab_code_transfer'] + r['ba_code_transfer']) / 2
             r['code_transfer_chance'] = (r['ab_code_transfer_chance'] + r['ba_code_transfer_chance']) / 2
@@ -788,10 +792,14 @@ def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
     T, out = len(S.stages), {}
     for metric in ['r1', 'proto_acc', 'transfer']:
         if metric in M.m: out[metric] = summarize(M.stage_block(metric), chance=stage_chance(M, S, metric, n_classes))
+        # the final average's chance: the same tasks' stored chance levels
+        if metric in M.m and f'{metric}_chance' in M.m:
+            out[metric]['final_chance'] = float(np.nanmean(M.stage_block(f'{metric}_chance')[-1]))
     unseen = [j for j, n in enumerate(M.tasks) if j >= T]
     if unseen:
         last = lambda k: [v for v in M.get(k)[-1, unseen] if not np.isnan(v)] if k in M.m else []
-        out['unseen'] = {k: float(np.mean(last(k))) if last(k) else None for k in ['r1', 'map10', 'transfer']}
+        keys = ['r1', 'map10', 'transfer', 'r1_chance', 'map10_chance', 'transfer_chance']
+        out['unseen'] = {k: float(np.mean(last(k))) if last(k) else None for k in keys}
         out['unseen']['pairs'] = [M.tasks[j] for j in unseen]
     if 'code_agree' in M.m: out['code'] = _code_summary(M, T, unseen)
     return out
@@ -811,10 +819,11 @@ def _overrides(args) -> dict:
 def print_run(out:Path):
     "Print a finished run's final matrix row and summary."
     M, s = Matrices.from_dict(read_json(out/'matrices.json')), read_json(out/'summary.json')
-    print(f"\nrun folder: {out}\n\n| task | R@1 | mAP@10 | CMG transfer |\n|---|---|---|---|")
+    head = '| task | R@1 | its chance | mAP@10 | its chance | CMG transfer | its chance |'
+    print(f"\nrun folder: {out}\n\n{head}\n" + '|---' * 7 + '|')
     for j, task in enumerate(M.tasks):
         v = lambda k: '–' if k not in M.m or np.isnan(M.get(k)[-1, j]) else f"{M.get(k)[-1, j]:.3f}"
-        print(f"| {task} | {v('r1')} | {v('map10')} | {v('transfer')} |")
+        print(f"| {task} | " + ' | '.join(v(k) for m in ('r1', 'map10', 'transfer') for k in (m, f'{m}_chance')) + ' |')
     print('\n' + json.dumps({k: v for k, v in s.items() if k != 'transfer'}, indent=1))
 
 # %% ../nbs/10_train.ipynb #de6a591d

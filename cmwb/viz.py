@@ -361,17 +361,18 @@ def summary_html(rv:RunView) -> str:
             for i, x in enumerate(st)
         ],
     )
-    keys = ['final', 'avg_inc', 'forget_max', 'forget_first', 'bwt', 'fwt']
+    keys = ['final', 'final_chance', 'avg_inc', 'forget_max', 'forget_first', 'bwt', 'fwt']
     sm = rv.summary
     summ = _html_table(
         ['metric (stage tasks)', *keys],
         [[k, *[sm[k].get(c) for c in keys]] for k in ['r1', 'proto_acc', 'transfer'] if k in sm],
     )
     un = sm.get('unseen', {})
+    figures = [un.get(k) for m in ('r1', 'map10', 'transfer') for k in (m, m + '_chance')]
     unseen = (
         _html_table(
-            ['pairs never trained together', 'R@1', 'mAP@10', 'CMG transfer'],
-            [[', '.join(un.get('pairs', [])), un.get('r1'), un.get('map10'), un.get('transfer')]],
+            ['pairs never trained together', 'R@1', 'its chance', 'mAP@10', 'its chance', 'CMG transfer', 'its chance'],
+            [[', '.join(un.get('pairs', []))] + figures],
         )
         if un
         else ''
