@@ -103,3 +103,16 @@ def test_run_agreement_reads_a_finished_run(cmg_run):
     from cmwb.methods.cmg import run_agreement
     agree = run_agreement(cmg_run)
     assert sorted(agree) == ['image-text', 'speech-text'] and all(0 <= v <= 1 for v in agree.values())
+
+def test_sequences_in_every_modality_let_cpc_run_in_every_direction(ci_manifest, tmp_path):
+    "configs/digitsmm-seq.yaml (4 positions in every modality): no Cross-CPC direction is skipped, and each trained pair gets a per-position code agreement with its chance."
+    from cmwb.core import load_checkpoint
+    cfg = load_experiment('digitsmm-seq', SMOKE)
+    cfg.schedule.stages = cfg.schedule.stages[:2]
+    out = run_experiment(cfg, tmp_path/'seq', progress=False)
+    t, _ = load_checkpoint(out/'checkpoints'/'stage01-done')
+    ran, skipped = t['m.cpc_runs'].tolist()
+    assert ran > 0 and ran % 4 == 0 and skipped == 0            # every step: all 2 x 2 directions of its pair (64)
+    M = read_json(out/'matrices.json')['metrics']
+    for key in ['code_agree_pos', 'code_agree_pos_chance']:
+        assert all(v is not None for v in M[key][-1][:2]), key
