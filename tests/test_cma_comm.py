@@ -156,3 +156,51 @@ def test_cma_adapter_acts_at_evaluation():
     on = meth.embed(x, 'image')
     with torch.no_grad(): meth.adapter.gate.zero_()
     assert not torch.allclose(on, meth.embed(x, 'image'))
+
+# ---- COMM freezes per stage: a revisited modality learns its new classes --------------------------------------------
+
+def test_comm_revisited_modality_learns_new_classes():
+    """A class-incremental toy (image-text on classes 0-4, then image-text on 5-9, then audio-text): image's own path
+    is trainable and moves when image returns with new classes (0 if it stayed frozen: the check that fails), and stays
+    fixed in a stage without image. After the revisit image->text R@1 on the new classes is 1.000 (chance 0.2): a floor
+    only, since the trainable text side alone reaches 0.99 here with image frozen (measured)."""
+    torch.manual_seed(0)
+    centres = torch.randn(10, 8, generator=torch.Generator().manual_seed(1))
+    def data(mods, classes, seed):
+        g = torch.Generator().manual_seed(seed)
+        y = torch.tensor(classes)[torch.randint(0, len(classes), (96,), generator=g)]
+        return StageData({m: (centres[y] + 0.3 * torch.randn(96, 8, generator=g))[:, None] for m in mods}, y)
+    stages = [(Stage('old', ['image', 'text']), [0, 1, 2, 3, 4]), (Stage('new', ['image', 'text']), [5, 6, 7, 8, 9]),
+              (Stage('audio', ['audio', 'text']), [5, 6, 7, 8, 9])]
+    meth = make_method('comm', DIMS, width=16, n_classes=10, settings=dict(hidden=16, adapter_hidden=16, clusters=5))
+    image = {}
+    for t, (st, classes) in enumerate(stages):
+        d = data(st.modalities, classes, t).without_labels()
+        meth.setup_stage(t, st)
+        meth.begin_stage(t, st, d)
+        meth.prepare_stage(t, d)
+        before = [p.detach().clone() for p in [*meth.proj['image'].parameters(), *meth.adapt['image'].parameters()]]
+        opt = torch.optim.Adam(meth.trainable(), 1e-2)
+        for i in range(24):
+            out = meth.training_step(d.batch(torch.arange(i * 12, i * 12 + 32) % 96), t)
+            sum(out.values()).backward()
+            meth.after_backward(t)
+            opt.step()
+            opt.zero_grad()
+        meth.end_stage(t, st, d)
+        after = [*meth.proj['image'].parameters(), *meth.adapt['image'].parameters()]
+        image[st.name] = max((a - b).abs().max().item() for a, b in zip(after, before))
+        if st.name == 'new':
+            assert all(p.requires_grad for p in after)
+            meth.eval()
+            test = data(['image', 'text'], [5, 6, 7, 8, 9], 99)
+            with torch.no_grad():
+                zi = F.normalize(meth.embed(test.feats['image'], 'image'), dim=-1)
+                zt = F.normalize(meth.embed(test.feats['text'], 'text'), dim=-1)
+            r1 = (test.labels[(zi @ zt.T).argmax(1)] == test.labels).float().mean().item()
+            print(f'image->text R@1 on the new classes after the revisit: {r1:.3f} (chance 0.2)')
+            assert r1 > 0.4
+            meth.train()
+    print(f'largest change of image parameters per stage: {image}')
+    assert image['old'] > 0 and image['new'] > 0          # image learns when it is trained, first time and revisited
+    assert image['audio'] == 0                             # and is frozen in a stage without it

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# COMET's ablations on DigitsMM (ci by default), 5 seeds each: one `cmwb compare` per variant (one switch each), then
+# A method's ablations on DigitsMM (ci by default), 5 seeds each: one `cmwb compare` per variant (one switch each), then
 # one table of every variant with paired tests against the full method (OUT/results.md), from cmwb.tables.
-#   bash tools/compare_ablations.sh [ci|full]
+#   bash tools/compare_ablations.sh [comet|cma|comm] [ci|full]      (comet by default; `ci` or `full` alone: comet)
+# OUT defaults to runs/ablations-SIZE for comet, runs/ablations-METHOD-SIZE for the others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+METHOD=comet
+case "${1:-}" in
+  comet|cma|comm) METHOD=$1; shift ;;
+esac
 SIZE=${1:-ci}
-OUT=${OUT:-runs/ablations-$SIZE}
-VARIANTS=(
+if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$SIZE}; else OUT=${OUT:-runs/ablations-$METHOD-$SIZE}; fi
+
+# Each variant: a name, then the one config switch it changes ("all": the full method, the reference).
+COMET_VARIANTS=(
   "all"
   "no-pmr method_settings.pmr=null"
   "no-growth method_settings.grow=false"
@@ -17,21 +24,43 @@ VARIANTS=(
   "no-centre method_settings.center_codes=false"
   "no-partner method_settings.partner_codes=0"
 )
+CMA_VARIANTS=(
+  "all"
+  "no-context method_settings.context=none"
+  "pair-context method_settings.context=pair"
+  "newest-router method_settings.mediator_router=newest"
+  "no-relation method_settings.relation=0"
+)
+COMM_VARIANTS=(
+  "all"
+  "labels train.supervision=labels"
+  "no-realign method_settings.realign=0"
+  "agnostic method_settings.agnostic=true"
+  "no-aggregate method_settings.aggregate=false"
+  "no-self-reg method_settings.self_reg=0"
+)
+case "$METHOD" in
+  comet) VARIANTS=("${COMET_VARIANTS[@]}") ;;
+  cma) VARIANTS=("${CMA_VARIANTS[@]}") ;;
+  comm) VARIANTS=("${COMM_VARIANTS[@]}") ;;
+esac
+
 for v in "${VARIANTS[@]}"; do
   set -- $v
   extra=(); [ $# -gt 1 ] && extra=(--set "$2")
-  cmwb compare digitsmm --methods comet --set data=digitsmm:$SIZE "${extra[@]}" --seeds 0,2,4 --out "$OUT/$1" > /dev/null &
-  cmwb compare digitsmm --methods comet --set data=digitsmm:$SIZE "${extra[@]}" --seeds 1,3 --out "$OUT/$1" > /dev/null
+  run=(cmwb compare digitsmm --methods "$METHOD" --set data=digitsmm:$SIZE "${extra[@]}" --out "$OUT/$1")
+  "${run[@]}" --seeds 0,2,4 > /dev/null &
+  "${run[@]}" --seeds 1,3 > /dev/null
   wait
 done
-python - "$OUT" "${VARIANTS[@]}" <<'PY'
+python - "$OUT" "$METHOD" "${VARIANTS[@]}" <<'PY'
 import sys
 from pathlib import Path
 from cmwb.tables import run_row, aggregate
 from cmwb.core import write_text
-out, names = Path(sys.argv[1]), [v.split()[0] for v in sys.argv[2:]]
-rows = [dict(run_row(f), method=f'comet-{n}') for n in names for f in sorted((out/n).glob('comet-s*'))]
-table = aggregate(rows, reference='comet-all')           # the table and its legend
+out, method, names = Path(sys.argv[1]), sys.argv[2], [v.split()[0] for v in sys.argv[3:]]
+rows = [dict(run_row(f), method=f'{method}-{n}') for n in names for f in sorted((out/n).glob(f'{method}-s*'))]
+table = aggregate(rows, reference=f'{method}-all')           # the table and its legend
 write_text(out/'results.md', table + '\n')
 print(table)
 PY
