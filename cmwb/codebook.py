@@ -231,6 +231,7 @@ def forward(self:Codebook, z:dict, update:bool|None=None, idx:dict|None=None, pl
 def init_codes(feats:torch.Tensor, n:int, how:str='kmeans', seed:int=0) -> torch.Tensor:
     "`n` initial codes from `feats` [N, D]: k-means centroids, random samples or small uniform noise."
     feats = feats.detach().reshape(-1, feats.shape[-1]).float().cpu()
+    if n == 0: return feats.new_zeros(0, feats.shape[-1])
     if how == 'uniform' or len(feats) == 0: return torch.empty(n, feats.shape[-1]).uniform_(-1 / n, 1 / n)
     g = torch.Generator().manual_seed(seed)
     if how == 'sample' or len(feats) < n: return feats[torch.randint(len(feats), (n,), generator=g)]

@@ -25,7 +25,7 @@ PARTNER_TAU = 0.1                   # temperature of the partner-code cross-entr
 class CometSettings(Settings):
     codes: int = 64                 # codes at the start
     grow: bool = True               # grow by stage.new_codes per stage
-    old_code_rate: float = 0.1      # EMA rate of earlier codes after growth (0: frozen)
+    old_code_rate: float = 0.0      # EMA rate of earlier stages' codes, from the second stage on (0: frozen)
     cmoe: bool = True               # CMoE-Adapter (False: one shared, always-trainable MoE adapter)
     pmr: str | None = 'code'        # pseudo-modality replay: 'code', 'linear' or None
     # freeze earlier modalities' paths when a new modality arrives (with cmoe: their experts, routers)
@@ -88,6 +88,10 @@ def _refuse_idle(self:Comet, given:set):
     why['hidden'] = "COMET's projections are one Linear + LayerNorm into the shared width; it has no hidden layer"
     why['cache_teacher'] = f"{self.name} distils from no teacher"
     if not s.grow: why['old_code_rate'] = "the codebook never grows (grow: false), so there are no older codes to slow"
+    if s.grow and not s.old_code_rate:
+        why['protect_codes'] = ("old_code_rate=0 freezes every earlier stage's code, and a frozen code is never "
+                                "re-initialised, so there is nothing left to protect (it acts with old_code_rate > 0)")
+    if not s.dead_after: why['protect_codes'] = "no code is ever re-initialised (dead_after: 0)"
     if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
     elif s.freeze_mediator and s.freeze and s.cmoe:
         why['pmr_weight'] = "the mediator's path is frozen after its first stage, so the PMR loss has nothing to shape"
@@ -136,7 +140,8 @@ def setup_stage(self:Comet, t:int, stage):
         for m in self.adapter.proj:
             if not any(p.requires_grad for p in self.adapter.proj[m].parameters()):
                 self.codebook.fix_limit(m)
-    if t > 0 and s.grow and stage.new_codes:
+    # every later stage slows (or freezes) the earlier codes, also one that adds none
+    if t > 0 and s.grow:
         self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
 
 # %% ../../nbs/08a_comet.ipynb #190c04a1
@@ -164,7 +169,8 @@ def _report_protection(self:Comet, t:int, stage):
     rec = dict(
         stage=t,
         frozen=frozen,
-        held_codes=held if self.s.protect_codes else 0,
+        held_codes=held if self.s.protect_codes or (self.s.grow and not self.s.old_code_rate) else 0,
+        frozen_codes=int((self.codebook.rate == 0).sum()),
         limits=dict(self.codebook.limits),
         pmr=absent,
     )
