@@ -723,7 +723,8 @@ def nothing_trains(self:Session):
     self.idle_stages.add(self.t)
     stage = self.cfg.schedule.stages[self.t].name
     self.log.warning(f"stage {self.t} ({stage}): no loss reaches a trainable parameter of {self.cfg.method}; "
-                     "only its non-gradient updates (a codebook's EMA) learn in this stage")
+                     "only its non-gradient updates (e.g. a codebook's EMA of codes that are not frozen) "
+                     "run in this stage")
 
 # %% ../nbs/10_train.ipynb #a7c1e007
 @patch
