@@ -103,3 +103,12 @@ def test_run_agreement_reads_a_finished_run(cmg_run):
     from cmwb.methods.cmg import run_agreement
     agree = run_agreement(cmg_run)
     assert sorted(agree) == ['image-text', 'speech-text'] and all(0 <= v <= 1 for v in agree.values())
+
+def test_run_collapse_reads_a_finished_run(cmg_run):
+    "The smoke run's semantic features have collapsed (08d, 'Why the recipe sits at chance'): text on one code."
+    from cmwb.methods.cmg import run_collapse
+    got = run_collapse(cmg_run)
+    assert sorted(got) == ['image', 'speech', 'text']
+    assert all(1 <= v['codes'] <= 400 and 0 < v['top_share'] <= 1 and -1e-9 <= v['spread'] <= 1 for v in got.values())
+    # measured: text 1 code, spread 0.00014; image 2 codes, spread 0.76
+    assert got['text']['codes'] == 1 and got['text']['spread'] < 0.01 < got['image']['spread']
