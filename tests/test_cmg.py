@@ -29,7 +29,7 @@ def differ(a, b) -> bool:
 SWITCHES = [dict(codes=48), dict(heads=1), dict(layers=1), dict(d_ff=64), dict(dropout=0.3), dict(beta=0.5),
             dict(commit_own=1.0), dict(commit_partners=0.5), dict(own_ema=1.0), dict(decay=0.9), dict(eps=1e-2),
             dict(recon=0.), dict(club=0.), dict(club_lr=1e-2), dict(club_steps=1), dict(club_hidden=32), dict(cpc=0.),
-            dict(cpc_self=0.5), dict(cpc_input='semantic'), dict(cpc_layers=1), dict(cmcm=0.), dict(infonce=0.1)]
+            dict(cpc_self=0.5), dict(cpc_input='vq'), dict(cpc_layers=1), dict(cmcm=0.), dict(infonce=0.1)]
 
 @pytest.fixture(scope='module')
 def base(): return steps({})

@@ -183,7 +183,7 @@ class CmgSettings(Settings):
     club_hidden: int = 256          # CLUB MLP width (layers of club_hidden // 2)
     cpc: float = 1.0                # Cross-CPC weight (0: off)
     cpc_self: float = 0.1           # weight of a modality predicting itself
-    cpc_input: str = 'vq'           # 'vq' (quantized sequences) or 'semantic'
+    cpc_input: str = 'semantic'     # 'semantic' (CMG's code) or 'vq' (quantized sequences, the dossier's reading)
     cpc_layers: int = 2             # LSTM layers of the CPC context
     cpc_short: str = 'skip'         # directions without sequences of equal length >= 3: 'skip' (counted) or 'raise'
     cmcm: float = 0.5               # CMCM weight per modality pair
