@@ -29,7 +29,7 @@ def differ(a, b) -> bool:
 SWITCHES = [dict(codes=48), dict(heads=1), dict(layers=1), dict(d_ff=64), dict(dropout=0.3), dict(beta=0.5),
             dict(commit_own=1.0), dict(commit_partners=0.5), dict(own_ema=1.0), dict(decay=0.9), dict(eps=1e-2),
             dict(recon=0.), dict(club=0.), dict(club_lr=1e-2), dict(club_steps=1), dict(club_hidden=32), dict(cpc=0.),
-            dict(cpc_self=0.5), dict(cpc_input='semantic'), dict(cpc_layers=1), dict(cmcm=0.), dict(infonce=0.1)]
+            dict(cpc_self=0.5), dict(cpc_input='vq'), dict(cpc_layers=1), dict(cmcm=0.), dict(infonce=0.1)]
 
 @pytest.fixture(scope='module')
 def base(): return steps({})
@@ -116,3 +116,12 @@ def test_sequences_in_every_modality_let_cpc_run_in_every_direction(ci_manifest,
     M = read_json(out/'matrices.json')['metrics']
     for key in ['code_agree_pos', 'code_agree_pos_chance']:
         assert all(v is not None for v in M[key][-1][:2]), key
+
+def test_run_collapse_reads_a_finished_run(cmg_run):
+    "The smoke run's semantic features have collapsed (08d, 'Why the recipe sits at chance'): text on one code."
+    from cmwb.methods.cmg import run_collapse
+    got = run_collapse(cmg_run)
+    assert sorted(got) == ['image', 'speech', 'text']
+    assert all(1 <= v['codes'] <= 400 and 0 < v['top_share'] <= 1 and -1e-9 <= v['spread'] <= 1 for v in got.values())
+    # measured: text 1 code, spread 0.00014; image 2 codes, spread 0.76
+    assert got['text']['codes'] == 1 and got['text']['spread'] < 0.01 < got['image']['spread']

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['CHOICES', 'CmgCodebook', 'partners_at', 'CLUB', 'CrossCPC', 'CmgSettings', 'check_settings', 'Cmg', 'mode_agreement',
-           'run_agreement']
+           'finished_run', 'run_agreement', 'spread', 'run_collapse']
 
 # %% ../../nbs/08d_cmg.ipynb #45fb0c74
 class CmgCodebook(nn.Module):
@@ -183,7 +183,7 @@ class CmgSettings(Settings):
     club_hidden: int = 256          # CLUB MLP width (layers of club_hidden // 2)
     cpc: float = 1.0                # Cross-CPC weight (0: off)
     cpc_self: float = 0.1           # weight of a modality predicting itself
-    cpc_input: str = 'vq'           # 'vq' (quantized sequences) or 'semantic'
+    cpc_input: str = 'semantic'     # 'semantic' (CMG's code) or 'vq' (quantized sequences, the dossier's reading)
     cpc_layers: int = 2             # LSTM layers of the CPC context
     cpc_short: str = 'skip'         # directions without sequences of equal length >= 3: 'skip' (counted) or 'raise'
     cmcm: float = 0.5               # CMCM weight per modality pair
@@ -368,9 +368,8 @@ def mode_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> float:
     if len(idx_a) != len(idx_b): raise CmwbError(f"mode_agreement: {len(idx_a)} and {len(idx_b)} items are not pairs")
     return float((idx_a.mode(-1).values == idx_b.mode(-1).values).float().mean())
 
-@torch.no_grad()
-def run_agreement(folder) -> dict:
-    "Pair-level mode-code agreement on each trained pair's test pairs, after the last stage of run `folder`."
+def finished_run(folder) -> tuple:
+    "The config, data and method (last checkpoint, eval mode) of the finished run `folder` of a codebook method."
     from pathlib import Path
     from types import SimpleNamespace
     from cmwb.core import from_dict, read_yaml
@@ -382,10 +381,37 @@ def run_agreement(folder) -> dict:
     if not getattr(method, 'uses_codebook', False): raise CmwbError(f"{folder}: method {cfg.method!r} has no codebook")
     if restore(SimpleNamespace(path=folder), method, cfg.schedule) is None: raise CmwbError(f"{folder}: no checkpoint")
     method.eval()
+    return cfg, rd, method
+
+@torch.no_grad()
+def run_agreement(folder) -> dict:
+    "Pair-level mode-code agreement on each trained pair's test pairs, after the last stage of run `folder`."
+    cfg, rd, method = finished_run(folder)
     codes = lambda x, m: torch.cat([method.codebook.quantize(method.encode(b, m))[1] for b in x.split(1024)])
     out = {}
     for st, pairs in zip(cfg.schedule.stages, rd.test):
         a, b = st.modalities[:2]
         ia, ib = codes(rd.features[a].rows(pairs.ids[a]), a), codes(rd.features[b].rows(pairs.ids[b]), b)
         out[st.name] = mode_agreement(ia, ib)
+    return out
+
+# %% ../../nbs/08d_cmg.ipynb #76ba1511
+def spread(z:torch.Tensor) -> float:
+    "Share of the mean square of features `z` [N, D] that is not in their mean: 0 when every item sits on one point."
+    z = z.double()
+    return float(1 - z.mean(0).pow(2).sum() / z.pow(2).sum(1).mean())
+
+@torch.no_grad()
+def run_collapse(folder) -> dict:
+    """Per modality, on its test items after the last stage of run `folder`: the codes used, the most used code's share
+    of the items, and the `spread` of the semantic features pooled over time."""
+    from cmwb.scenario import modality_items
+    cfg, rd, method = finished_run(folder)
+    out = {}
+    for m in method.seen:
+        ids, _ = modality_items(rd.manifest, m, 'test')
+        z = torch.cat([method.encode(b, m) for b in rd.features[m].rows(ids).split(1024)])
+        idx = method.codebook.quantize(z)[1].reshape(-1)
+        out[m] = dict(codes=int(idx.unique().numel()), top_share=float(idx.bincount().max() / idx.numel()),
+                      spread=spread(z.mean(1)))
     return out
