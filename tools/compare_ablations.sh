@@ -2,7 +2,9 @@
 # A method's ablations on DigitsMM (ci by default), 5 seeds each: one `cmwb compare` per variant (one switch each), then
 # one table of every variant with paired tests against the full method (OUT/results.md), from cmwb.tables.
 #   bash tools/compare_ablations.sh [comet|cma|comm] [ci|full]      (comet by default; `ci` or `full` alone: comet)
-# OUT defaults to runs/ablations-SIZE for comet, runs/ablations-METHOD-SIZE for the others.
+#   CONFIG=fashionsound bash tools/compare_ablations.sh cma         (another config of configs/)
+# OUT defaults to runs/ablations-SIZE for comet, runs/ablations-METHOD-SIZE for the others (with -CONFIG before
+# -SIZE for a config other than digitsmm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
@@ -11,7 +13,9 @@ case "${1:-}" in
   comet|cma|comm) METHOD=$1; shift ;;
 esac
 SIZE=${1:-ci}
-if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$SIZE}; else OUT=${OUT:-runs/ablations-$METHOD-$SIZE}; fi
+CONFIG=${CONFIG:-digitsmm}
+TAG=$SIZE; [ "$CONFIG" != digitsmm ] && TAG=$CONFIG-$SIZE
+if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$TAG}; else OUT=${OUT:-runs/ablations-$METHOD-$TAG}; fi
 
 # Each variant: a name, then the one config switch it changes ("all": the full method, the reference).
 COMET_VARIANTS=(
@@ -48,7 +52,7 @@ esac
 for v in "${VARIANTS[@]}"; do
   set -- $v
   extra=(); [ $# -gt 1 ] && extra=(--set "$2")
-  run=(cmwb compare digitsmm --methods "$METHOD" --set data=digitsmm:$SIZE "${extra[@]}" --out "$OUT/$1")
+  run=(cmwb compare "$CONFIG" --methods "$METHOD" --set data=$CONFIG:$SIZE "${extra[@]}" --out "$OUT/$1")
   "${run[@]}" --seeds 0,2,4 > /dev/null &
   "${run[@]}" --seeds 1,3 > /dev/null
   wait
