@@ -75,6 +75,10 @@ def _table_cell(st:dict, key:str) -> str:
     from cmwb.stats import cell
     return cell(dict(st, p=np.nan) if key.endswith('_chance') else st)
 
+def _short(commit:str) -> str:
+    "A commit's first 12 characters, keeping the '+dirty' of a run made with local changes."
+    return commit[:12] + ('+dirty' if commit.endswith('+dirty') else '')
+
 def table_legend(rows:list[dict], reference:str|None) -> str:
     "How to read a results table: the statistics, the reference, and the code versions its runs were made by."
     from collections import Counter
@@ -83,7 +87,7 @@ def table_legend(rows:list[dict], reference:str|None) -> str:
     text = (f"Mean ± 95% CI over seeds (Student's t; '(1 run)' where there is one). ▲/▼: above/below {ref} in a paired "
             f"t-test over the seeds both ran, Holm-corrected over the methods, p < 0.05; no mark: no difference shown. "
             f"R@K is a hit rate (a query scores 1 if any item of its concept is in the top K). "
-            f"Runs by code: {', '.join(f'{k[:12]} ({n})' for k, n in commits.items())}.")
+            f"Runs by code: {', '.join(f'{_short(k)} ({n})' for k, n in commits.items())}.")
     if len(commits) > 1:
         text += ' **Warning: these rows come from different code versions.**'
     return text
