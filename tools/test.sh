@@ -20,3 +20,5 @@ fi
 # two notebooks at a time, one thread each: on a 2-core machine more threads only contend
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers 2 --timing ${NBDEV_TEST_FLAGS:+--flags "$NBDEV_TEST_FLAGS"}
 python -m pytest -q -p no:cacheprovider --durations=25 tests "$@"
+# a measurement, not a test: how far this machine's figures move from the reference machine's (prints; never fails)
+OMP_NUM_THREADS=1 python tools/machine_check.py 2>/dev/null || echo "machine check: could not run"
