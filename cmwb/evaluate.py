@@ -325,31 +325,30 @@ def prototypes(x:torch.Tensor, y:torch.Tensor) -> tuple:
     return torch.stack([x[y == c].mean(0) for c in labels]), labels
 
 # %% ../nbs/09_evaluate.ipynb #c4a9ce02
-def hit_rate_chance(q_labels, g_labels, k:int=1) -> float:
-    "Expected R@K (hit rate) of a random ranking: per query 1 − C(N−r, K)/C(N, K) with r relevant of N items; the mean."
+def _random_ranking_mean(q_labels, g_labels, k:int, expected) -> float:
+    "Mean over queries of `expected(r, n, k)`: a random ranking's score with r relevant of the n gallery items, top k."
     values, counts = np.unique(np.asarray(g_labels), return_counts=True)
     relevant = dict(zip(values.tolist(), counts.tolist()))
     n = int(counts.sum())
     k = min(k, n)
-    miss = {r: math.comb(n - r, k) / math.comb(n, k) for r in set(relevant.values()) | {0}}
-    return float(np.mean([1 - miss[relevant.get(c, 0)] for c in np.asarray(q_labels).tolist()]))
+    by_r = {r: expected(r, n, k) for r in set(relevant.values()) | {0}}
+    return float(np.mean([by_r[relevant.get(c, 0)] for c in np.asarray(q_labels).tolist()]))
+
+def hit_rate_chance(q_labels, g_labels, k:int=1) -> float:
+    "Expected R@K (hit rate) of a random ranking: per query 1 − C(N−r, K)/C(N, K) with r relevant of N items; the mean."
+    return _random_ranking_mean(q_labels, g_labels, k, lambda r, n, k: 1 - math.comb(n - r, k) / math.comb(n, k))
 
 def map_chance(q_labels, g_labels, k:int=10) -> float:
     "Expected mAP@K of a random ranking, as `retrieval` scores AP (precision at each hit in the top K over the hits there)."
-    values, counts = np.unique(np.asarray(g_labels), return_counts=True)
-    relevant = dict(zip(values.tolist(), counts.tolist()))
-    n = int(counts.sum())
-    k = min(k, n)
-    def ap(r:int) -> float:
-        "E[AP] with r relevant items: over h hits in the top k (hypergeometric), hits at uniformly random ranks."
+    def ap(r:int, n:int, k:int) -> float:
+        "E[AP] with r relevant of n items: over h hits in the top k (hypergeometric), hits at uniformly random ranks."
         total = 0.
         for h in range(1, min(r, k) + 1):
             p_h = math.comb(r, h) * math.comb(n - r, k - h) / math.comb(n, k)
             pair = (h - 1) / (k - 1) if k > 1 else 0.
             total += p_h * sum((1 + (i - 1) * pair) / (i * k) for i in range(1, k + 1))
         return total
-    by_r = {r: ap(r) for r in set(relevant.values()) | {0}}
-    return float(np.mean([by_r[relevant.get(c, 0)] for c in np.asarray(q_labels).tolist()]))
+    return _random_ranking_mean(q_labels, g_labels, k, ap)
 
 # %% ../nbs/09_evaluate.ipynb #1fdf5584
 def summarize(A, chance=None) -> dict:

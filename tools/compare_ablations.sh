@@ -57,14 +57,7 @@ for v in "${VARIANTS[@]}"; do
   "${run[@]}" --seeds 1,3 > /dev/null
   wait
 done
-python - "$OUT" "$METHOD" "${VARIANTS[@]}" <<'PY'
-import sys
-from pathlib import Path
-from cmwb.tables import run_row, aggregate
-from cmwb.core import write_text
-out, method, names = Path(sys.argv[1]), sys.argv[2], [v.split()[0] for v in sys.argv[3:]]
-rows = [dict(run_row(f), method=f'{method}-{n}') for n in names for f in sorted((out/n).glob(f'{method}-s*'))]
-table = aggregate(rows, reference=f'{method}-all')           # the table and its legend
-write_text(out/'results.md', table + '\n')
-print(table)
-PY
+# one table of every variant, paired against the full method
+tables=()
+for v in "${VARIANTS[@]}"; do set -- $v; tables+=("$METHOD-$1=$OUT/$1/$METHOD-s*"); done
+python tools/variants_table.py "$OUT" "$METHOD-all" "${tables[@]}"
