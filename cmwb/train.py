@@ -402,6 +402,10 @@ class NonFiniteError(CmwbError):
 def _order(seed:int, t:int, epoch:int, n:int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + t * 1009 + epoch))
 
+def _earlier_window(order:torch.Tensor, i:int, bs:int) -> torch.Tensor:
+    "An earlier stage's items for the batch at `i`: up to `bs` consecutive positions of `order`, wrapping, none twice."
+    return order[torch.arange(i, i + min(bs, len(order))) % len(order)]
+
 def _batches(rd:RunData, method, t:int, seed:int, epoch:int, bs:int):
     "Training batches of stage `t` (plus earlier stages' for methods that see all data)."
     srcs = range(t + 1) if method.sees_all_data else [t]
@@ -409,7 +413,7 @@ def _batches(rd:RunData, method, t:int, seed:int, epoch:int, bs:int):
     n = len(rd.train[t])
     for i in range(0, max(n - bs // 2, 1), bs):                  # a last batch under half size is dropped
         yield [
-            rd.train[s].batch(o[i : i + bs] if s == t else o[torch.arange(i, i + bs) % len(o)])
+            rd.train[s].batch(o[i : i + bs] if s == t else _earlier_window(o, i, bs))
             for s, o in orders.items()
         ]
 

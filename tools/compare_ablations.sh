@@ -17,10 +17,12 @@ CONFIG=${CONFIG:-digitsmm}
 TAG=$SIZE; [ "$CONFIG" != digitsmm ] && TAG=$CONFIG-$SIZE
 if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$TAG}; else OUT=${OUT:-runs/ablations-$METHOD-$TAG}; fi
 
-# Each variant: a name, then the one config switch it changes ("all": the full method, the reference).
+# Each variant: a name, then the config switches it changes ("all": the full method, the reference).
+# PMR acts only where earlier codes move (it is refused on frozen codes), so its ablation is slowed codes with PMR,
+# read against slowed codes without it (OUT/pmr/results.md).
 COMET_VARIANTS=(
   "all"
-  "no-pmr method_settings.pmr=null"
+  "slowed-pmr method_settings.old_code_rate=0.1 method_settings.pmr=code"
   "no-growth method_settings.grow=false"
   "no-cmoe method_settings.cmoe=false"
   "no-freeze method_settings.freeze=false"
@@ -51,8 +53,9 @@ esac
 
 for v in "${VARIANTS[@]}"; do
   set -- $v
-  extra=(); [ $# -gt 1 ] && extra=(--set "$2")
-  run=(cmwb compare "$CONFIG" --methods "$METHOD" --set data=$CONFIG:$SIZE "${extra[@]}" --out "$OUT/$1")
+  name=$1; shift
+  extra=(); for s in "$@"; do extra+=(--set "$s"); done
+  run=(cmwb compare "$CONFIG" --methods "$METHOD" --set data=$CONFIG:$SIZE "${extra[@]}" --out "$OUT/$name")
   "${run[@]}" --seeds 0,2,4 > /dev/null &
   "${run[@]}" --seeds 1,3 > /dev/null
   wait
@@ -61,3 +64,8 @@ done
 tables=()
 for v in "${VARIANTS[@]}"; do set -- $v; tables+=("$METHOD-$1=$OUT/$1/$METHOD-s*"); done
 python tools/variants_table.py "$OUT" "$METHOD-all" "${tables[@]}"
+if [ "$METHOD" = comet ]; then
+  # PMR where it can act: slowed codes with PMR against slowed codes without it
+  python tools/variants_table.py "$OUT/pmr" comet-slowed-codes "comet-slowed-codes=$OUT/slowed-codes/comet-s*" \
+    "comet-slowed-pmr=$OUT/slowed-pmr/comet-s*"
+fi

@@ -13,7 +13,4 @@ OUT=${OUT:-runs/compare-$CONFIG-full}
 for seed in 0 1 2 3 4; do cmwb compare "$CONFIG" --set data=$CONFIG:full --seeds $seed --out "$OUT/methods"; done
 cmwb compare "$CONFIG" --set data=$CONFIG:full --seeds 0,1,2,3,4 --out "$OUT/methods"     # the table over all seeds
 [ "$CONFIG" = digitsmm ] || exit 0
-for ab in "no-pmr method_settings.pmr=null" "no-growth method_settings.grow=false" "no-cmoe method_settings.cmoe=false" "slowed-codes method_settings.old_code_rate=0.1"; do
-  set -- $ab
-  cmwb compare digitsmm --methods comet --set data=digitsmm:full --set "$2" --seeds 0,1,2,3,4 --out "$OUT/ablation-$1"
-done
+OUT=$OUT/ablations bash tools/compare_ablations.sh comet full     # COMET's ablations, one script for every size

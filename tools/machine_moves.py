@@ -1,0 +1,67 @@
+"""How far a results table's figures move when the same runs are made on another CPU code path (issue #19).
+    python tools/machine_moves.py REFERENCE_DIR OTHER_DIR [OUT.md]
+Both folders hold finished `cmwb compare` runs (METHOD-sSEED) of one config. For every method and figure present in
+both, it prints the move of the 5-seed mean (other minus reference), the largest single-seed move, and the reference
+table's 95% CI half-width, and says whether the mean's move stays inside that CI. Writes the table to OUT.md if given.
+Make OTHER_DIR by re-running the table with another kernel path, e.g.
+    ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 cmwb compare digitsmm ... --out OTHER_DIR
+(the code path a CPU without AVX-512, e.g. an AMD EPYC before Zen 4, takes: other rounding in matrix products)."""
+import sys
+from pathlib import Path
+import numpy as np
+from scipy import stats
+from cmwb.tables import run_row
+from cmwb.core import write_text
+
+FIGURES = ['final_r1', 'forget_r1', 'unseen_r1', 'unseen_transfer', 'code_agree_final', 'code_r1',
+           'unseen_code_transfer']
+
+def finished_rows(folder:Path) -> dict:
+    "(method, seed) -> the run's row, for every finished run in `folder`."
+    done = [f for f in sorted(folder.glob('*-s*')) if (f/'summary.json').exists()]
+    return {(r['method'], r['seed']): r for r in map(run_row, done)}
+
+def half_width(values:list) -> float:
+    "The 95% Student-t confidence half-width of the mean of `values` (as cmwb compare prints it)."
+    n = len(values)
+    return float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / np.sqrt(n)) if n > 1 else float('nan')
+
+def moves(ref:dict, other:dict) -> list[dict]:
+    "One record per (method, figure) both folders have on the same seeds."
+    out = []
+    for method in sorted({m for m, _ in ref} & {m for m, _ in other}):
+        seeds = sorted(s for m, s in ref if m == method and (m, s) in other)
+        for f in FIGURES:
+            a = [ref[method, s].get(f) for s in seeds]
+            b = [other[method, s].get(f) for s in seeds]
+            if not seeds or any(v is None for v in a + b):
+                continue
+            d = np.array(b, dtype=float) - np.array(a, dtype=float)
+            ci = half_width(a)
+            out.append(dict(method=method, figure=f, seeds=len(seeds), mean_move=float(d.mean()),
+                            largest_seed_move=float(np.abs(d).max()), ci=ci, inside=bool(abs(d.mean()) <= ci)))
+    return out
+
+def markdown(recs:list[dict]) -> str:
+    "The records as a markdown table, with the count of means inside their CI."
+    lines = ['| method | figure | seeds | move of the mean | largest move of one seed | reference 95% CI ± | inside |',
+             '|---|---|---|---|---|---|---|']
+    for r in recs:
+        lines.append(f"| {r['method']} | {r['figure']} | {r['seeds']} | {r['mean_move']:+.3f} | "
+                     f"{r['largest_seed_move']:.3f} | {r['ci']:.3f} | {'yes' if r['inside'] else '**no**'} |")
+    inside = sum(r['inside'] for r in recs)
+    identical = sum(r['largest_seed_move'] == 0 for r in recs)
+    lines.append('')
+    lines.append(f"{inside} of {len(recs)} means moved less than their 95% CI half-width; {identical} figures did not "
+                 f"move at all; largest move of a mean {max(abs(r['mean_move']) for r in recs):.3f}.")
+    return '\n'.join(lines)
+
+def main():
+    ref, other = finished_rows(Path(sys.argv[1])), finished_rows(Path(sys.argv[2]))
+    text = markdown(moves(ref, other))
+    print(text)
+    if len(sys.argv) > 3:
+        write_text(Path(sys.argv[3]), text + '\n')
+
+if __name__ == '__main__':
+    main()
