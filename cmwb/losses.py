@@ -68,7 +68,7 @@ class _SoftCodes(torch.autograd.Function):
                 blocks += [p, ns]
                 torch.mean(p.view(-1, T, K), 1, out=probs[it])
         ctx.save_for_backward(flat, e, *blocks)
-        ctx.rows, ctx.dtype = rows, z.dtype
+        ctx.rows, ctx.dtype, ctx.steps = rows, z.dtype, T
         ctx.mark_non_differentiable(idx)
         return probs, idx.view(B, T)
 
@@ -77,7 +77,8 @@ class _SoftCodes(torch.autograd.Function):
     def backward(ctx, g, _):
         flat, e, *blocks = ctx.saved_tensors
         B, K = g.shape
-        T = len(flat) // B
+        # from the forward: a shard of a data-parallel batch may hold no item
+        T = ctx.steps
         gt, gz = (g / T).unsqueeze(1), torch.empty_like(flat)
         with no_autocast(flat):
             for j, (it, r) in enumerate(_blocks(B, T, ctx.rows)):
@@ -89,7 +90,7 @@ class _SoftCodes(torch.autograd.Function):
                     y = torch.where(ctx.kept[j], y, 0.)
                 # through d = |z|² - 2 z·e + |e|²
                 torch.mm(y, e, out=gz[r]).neg_().add_(y.sum(-1, keepdim=True) * flat[r])
-        return gz.view(B, T, -1).to(ctx.dtype), None, None, None
+        return gz.view(B, T, flat.shape[1]).to(ctx.dtype), None, None, None
 
 # %% ../nbs/06_losses.ipynb #cbabb77c
 def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=256) -> tuple[torch.Tensor, torch.Tensor]:

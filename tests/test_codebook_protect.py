@@ -105,7 +105,7 @@ def test_removing_pmr_changes_the_protected_figure(six):
     "Without `keep_codes`, text drifts onto grown codes and the old pair comes apart; PMR's pseudo images hold some of it."
     # In the raw code space (center_codes, partner_codes off). In the centred space PMR did not move this figure with
     # slowed codes at ci seed 0 (0.33 with and without; 0.42 ± 0.08 over seeds 0-1 either way); with frozen codes,
-    # keep_codes and frozen paths nothing earlier can move, and `pmr` is refused there (08a).
+    # keep_codes and frozen paths an earlier modality cannot move at all (PMR is off by default, 08a).
     raw = dict(keep_codes=False, center_codes=False, partner_codes=0.)
     with_pmr, without = six('kc', **raw, pmr='code'), six('kc-nopmr', **raw, pmr=None)
     a, b = with_pmr.get('code_agree')[1, 0], without.get('code_agree')[1, 0]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A method's ablations on DigitsMM (ci by default), 5 seeds each: one `cmwb compare` per variant (one switch each), then
+# A method's ablations on DigitsMM (ci by default), 5 seeds each: one `cmwb compare` per variant (its switches), then
 # one table of every variant with paired tests against the full method (OUT/results.md), from cmwb.tables.
 #   bash tools/compare_ablations.sh [comet|cma|comm] [ci|full]      (comet by default; `ci` or `full` alone: comet)
 #   CONFIG=fashionsound bash tools/compare_ablations.sh cma         (another config of configs/)
@@ -18,11 +18,11 @@ TAG=$SIZE; [ "$CONFIG" != digitsmm ] && TAG=$CONFIG-$SIZE
 if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$TAG}; else OUT=${OUT:-runs/ablations-$METHOD-$TAG}; fi
 
 # Each variant: a name, then the config switches it changes ("all": the full method, the reference).
-# PMR acts only where earlier codes move (it is refused on frozen codes), so its ablation is slowed codes with PMR,
-# read against slowed codes without it (OUT/pmr/results.md).
+# PMR is off by default, so its variant turns it on. EXTRA variants run too but stay out of the main table: PMR on
+# slowed codes (where earlier codes move), read against slowed codes without it (OUT/pmr/results.md).
 COMET_VARIANTS=(
   "all"
-  "slowed-pmr method_settings.old_code_rate=0.1 method_settings.pmr=code"
+  "pmr method_settings.pmr=code"
   "no-growth method_settings.grow=false"
   "no-cmoe method_settings.cmoe=false"
   "no-freeze method_settings.freeze=false"
@@ -30,6 +30,7 @@ COMET_VARIANTS=(
   "no-centre method_settings.center_codes=false"
   "no-partner method_settings.partner_codes=0"
 )
+COMET_EXTRA=("slowed-pmr method_settings.old_code_rate=0.1 method_settings.pmr=code")
 CMA_VARIANTS=(
   "all"
   "no-context method_settings.context=none"
@@ -45,13 +46,14 @@ COMM_VARIANTS=(
   "no-aggregate method_settings.aggregate=false"
   "no-self-reg method_settings.self_reg=0"
 )
+EXTRA=()
 case "$METHOD" in
-  comet) VARIANTS=("${COMET_VARIANTS[@]}") ;;
+  comet) VARIANTS=("${COMET_VARIANTS[@]}"); EXTRA=("${COMET_EXTRA[@]}") ;;
   cma) VARIANTS=("${CMA_VARIANTS[@]}") ;;
   comm) VARIANTS=("${COMM_VARIANTS[@]}") ;;
 esac
 
-for v in "${VARIANTS[@]}"; do
+for v in "${VARIANTS[@]}" "${EXTRA[@]}"; do
   set -- $v
   name=$1; shift
   extra=(); for s in "$@"; do extra+=(--set "$s"); done

@@ -13,4 +13,5 @@ OUT=${OUT:-runs/compare-$CONFIG-full}
 for seed in 0 1 2 3 4; do cmwb compare "$CONFIG" --set data=$CONFIG:full --seeds $seed --out "$OUT/methods"; done
 cmwb compare "$CONFIG" --set data=$CONFIG:full --seeds 0,1,2,3,4 --out "$OUT/methods"     # the table over all seeds
 [ "$CONFIG" = digitsmm ] || exit 0
-OUT=$OUT/ablations bash tools/compare_ablations.sh comet full     # COMET's ablations, one script for every size
+# COMET's ablations (the same script as at ci size; its `all` variant re-runs comet under its own folder)
+OUT=$OUT/ablations bash tools/compare_ablations.sh comet full

@@ -27,7 +27,7 @@ class CometSettings(Settings):
     grow: bool = True               # grow by stage.new_codes per stage
     old_code_rate: float = 0.0      # EMA rate of earlier stages' codes, from the second stage on (0: frozen)
     cmoe: bool = True               # CMoE-Adapter (False: one shared, always-trainable MoE adapter)
-    pmr: str | None = None          # pseudo-modality replay: 'code', 'linear' or None (it acts where old codes move)
+    pmr: str | None = None          # pseudo-modality replay: 'code', 'linear' or None (off: no measured benefit)
     # freeze earlier modalities' paths when a new modality arrives (with cmoe: their experts, routers)
     freeze: bool = True
     freeze_mediator: bool = True    # freeze the text path after its first stage
@@ -92,10 +92,6 @@ def _refuse_idle(self:Comet, given:set):
         why['protect_codes'] = ("old_code_rate=0 freezes every earlier stage's code, and a frozen code is never "
                                 "re-initialised, so there is nothing left to protect (it acts with old_code_rate > 0)")
     if not s.dead_after: why['protect_codes'] = "no code is ever re-initialised (dead_after: 0)"
-    if s.pmr and s.grow and not s.old_code_rate and s.keep_codes and s.freeze and s.freeze_mediator and s.cmoe:
-        why['pmr'] = ("with old_code_rate=0 and keep_codes every code an earlier modality may pick is frozen, and its "
-                      "path and the mediator's are frozen too, so nothing PMR could keep can move; it acts with "
-                      "old_code_rate > 0, keep_codes: false, freeze: false, freeze_mediator: false or cmoe: false")
     if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
     elif s.freeze_mediator and s.freeze and s.cmoe:
         why['pmr_weight'] = "the mediator's path is frozen after its first stage, so the PMR loss has nothing to shape"
@@ -180,7 +176,7 @@ def _report_protection(self:Comet, t:int, stage):
     )
     if not self.stage_new:
         rec['note'] = (
-            'no new modality: nothing frozen; held codes protected from reset; PMR has no absent modality to replay'
+            'no new modality: nothing frozen; held codes protected from reset'
         )
     self.protection.append(rec)
     get_logger('cmwb.comet').info(f"stage {t} ({stage.name}) protects: {rec}")
