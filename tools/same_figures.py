@@ -1,0 +1,59 @@
+"""Does this checkout make bit-identical runs to another commit? (How a results table may keep rows of older commits.)
+    python tools/same_figures.py OLD_COMMIT [METHOD ...]
+Checks OLD_COMMIT out into a temporary git worktree, runs each METHOD (default: every registered method) there and
+here on DigitsMM ci (4 stages, 2 epochs per stage, seed 0, one thread), and compares, per method, the sha256 of
+`matrices.json`, `summary.json` (without timings and the commit) and every tensor of the final embeddings and the
+last checkpoint. Prints IDENTICAL or what differs, per method; exits 1 if any method differs."""
+import hashlib, json, os, subprocess, sys, tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VOLATILE = ('time', 'commit', 'second', '_sha256', 'elapsed')
+
+def sha(b:bytes) -> str:
+    return hashlib.sha256(b).hexdigest()[:16]
+
+def digest(run:Path) -> dict:
+    "The figures and tensors of one finished run, as short hashes."
+    from safetensors.numpy import load_file
+    m = json.loads((run/'matrices.json').read_text())
+    m.pop('_sha256', None)
+    s = json.loads((run/'summary.json').read_text())
+    s = {k: v for k, v in s.items() if not any(w in k for w in VOLATILE)}
+    out = dict(matrices=sha(json.dumps(m, sort_keys=True).encode()), summary=sha(json.dumps(s, sort_keys=True).encode()))
+    for name in ('embeddings/stage03.safetensors', 'checkpoints/stage03-done.safetensors'):
+        tensors = load_file(run/name)
+        out[name] = sha(''.join(sorted(sha(v.tobytes()) for v in tensors.values())).encode())
+    return out
+
+def run_at(code:Path, methods:list, out:Path) -> dict:
+    "Run `methods` with the package in `code` (a separate process, so each side imports its own cmwb)."
+    script = ("import sys, torch; torch.set_num_threads(1); from cmwb.train import compare; from pathlib import Path; "
+              "compare('digitsmm', sys.argv[2:], [0], Path(sys.argv[1]), {'train.epochs': 2})")
+    env = {**os.environ, 'PYTHONPATH': str(code), 'OMP_NUM_THREADS': '1', 'PYTHONHASHSEED': '0'}
+    subprocess.run([sys.executable, '-c', script, str(out), *methods], env=env, cwd=code, check=True,
+                   stdout=subprocess.DEVNULL)
+    return {m: digest(out/f'{m}-s0') for m in methods}
+
+def main():
+    old = sys.argv[1]
+    from cmwb.train import ALL_METHODS
+    methods = sys.argv[2:] or list(ALL_METHODS)
+    with tempfile.TemporaryDirectory(prefix='cmwb-same-') as tmp:
+        tree = Path(tmp)/'old'
+        subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', str(tree), old], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            before = run_at(tree, methods, Path(tmp)/'runs-old')
+            now = run_at(ROOT, methods, Path(tmp)/'runs-new')
+        finally:
+            subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tree)], check=False)
+    differ = 0
+    for m in methods:
+        bad = [k for k in before[m] if before[m][k] != now[m][k]]
+        differ += bool(bad)
+        print(f"{m:10s} {'IDENTICAL' if not bad else 'differs: ' + ', '.join(bad)}")
+    sys.exit(1 if differ else 0)
+
+if __name__ == '__main__':
+    main()
