@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, os, platform, subprocess, sys, time
 from pathlib import Path
-from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions, write_json
+from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions, write_json, machine_record
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook', 'reference_method',
@@ -27,22 +27,8 @@ def best_time(f, repeat:int=3, sync=None) -> float:
     return min(ts)
 
 def machine() -> dict:
-    "CPU, threads, GPU and library versions of this machine."
-    import torch
-    cpu = (
-        next(
-            (
-                l.split(':', 1)[1].strip()
-                for l in Path('/proc/cpuinfo').read_text().splitlines()
-                if l.startswith('model name')
-            ),
-            platform.processor(),
-        )
-        if Path('/proc/cpuinfo').exists()
-        else platform.processor()
-    )
-    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
-    return dict(cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu, **versions())
+    "CPU, threads, kernel level, GPU and library versions of this machine (what a run records, plus versions)."
+    return {**machine_record(), **versions()}
 
 # %% ../nbs/15_bench.ipynb #3ffceb90
 def bench_import(quick:bool=False) -> dict:

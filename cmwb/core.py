@@ -11,11 +11,12 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SEAL', 'YAML_SEAL', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError', 'seal', 'unseal',
-           'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict', 'seed_everything', 'DeviceInfo', 'pick_device',
-           'reuse_freed_memory', 'failpoint', 'file_mode', 'atomic_write', 'write_text', 'write_json', 'write_yaml',
-           'sha256_file', 'save_checkpoint', 'read_json', 'load_checkpoint', 'verify_checkpoint', 'get_logger',
-           'set_verbosity', 'git_commit', 'versions', 'LockedError', 'FolderLock', 'RunDir']
+__all__ = ['SEAL', 'YAML_SEAL', 'NUMERICS_ENV', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError',
+           'seal', 'unseal', 'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict', 'seed_everything', 'DeviceInfo',
+           'pick_device', 'reuse_freed_memory', 'failpoint', 'file_mode', 'atomic_write', 'write_text', 'write_json',
+           'write_yaml', 'sha256_file', 'save_checkpoint', 'read_json', 'load_checkpoint', 'verify_checkpoint',
+           'get_logger', 'set_verbosity', 'git_commit', 'versions', 'cpu_name', 'machine_record', 'LockedError',
+           'FolderLock', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #bcff8b3f
 class CmwbError(Exception):
@@ -348,6 +349,28 @@ def versions() -> dict:
         except PackageNotFoundError: out[pkg] = None
     return out
 
+NUMERICS_ENV = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'ATEN_CPU_CAPABILITY', 'MKL_ENABLE_INSTRUCTIONS', 'MKL_CBWR',
+                'ONEDNN_MAX_CPU_ISA', 'CUBLAS_WORKSPACE_CONFIG')
+
+def cpu_name() -> str:
+    "The CPU's model name (from /proc/cpuinfo on Linux, else the platform's processor string)."
+    info = Path('/proc/cpuinfo')
+    lines = info.read_text().splitlines() if info.exists() else []
+    return next((l.split(':', 1)[1].strip() for l in lines if l.startswith('model name')), platform.processor())
+
+def machine_record() -> dict:
+    "What figures depend on beside the code: CPU, cores, torch's threads and kernel level, GPU, kernel-choosing variables."
+    import torch
+    return dict(
+        cpu=cpu_name(),
+        cores=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        env={k: os.environ[k] for k in NUMERICS_ENV if k in os.environ},
+    )
+
+
 # %% ../nbs/00_core.ipynb #fc497a12
 class LockedError(CmwbError):
     "Another process holds the folder's lock."
@@ -402,10 +425,10 @@ class RunDir:
 # %% ../nbs/00_core.ipynb #1ada40ac
 @patch
 def write_manifest(self:RunDir, config:dict, seed:int, **extra):
-    "Write the resolved config and a run manifest (seed, versions, git commit, extras)."
+    "Write the resolved config and a run manifest (seed, versions, git commit, machine, extras)."
     write_yaml(self.path/'config.yaml', config)
     write_json(self.path/'run.json', dict(seed=seed, created=time.strftime('%Y-%m-%dT%H:%M:%S'),
-               git_commit=git_commit(), versions=versions(), argv=sys.argv, **extra))
+               git_commit=git_commit(), versions=versions(), machine=machine_record(), argv=sys.argv, **extra))
 
 @patch
 def log_metrics(self:RunDir, **row):
