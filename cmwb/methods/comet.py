@@ -32,7 +32,7 @@ class CometSettings(Settings):
     freeze: bool = True
     freeze_mediator: bool = True    # freeze the text path after its first stage
     protect_codes: bool = True      # never re-initialise a code that an earlier stage's modality holds
-    keep_codes: bool = True         # a frozen modality picks only the codes that existed when it was frozen
+    keep_codes: bool = True         # a frozen or absent modality picks only the codes there were before
     pmr_weight: float = 0.5         # CMCM between the mediator and PMR's pseudo features (shapes a trainable mediator)
     commit: float = 1.0             # commitment loss weight (β inside the codebook)
     cmcm: float = 0.5               # cross-modal code matching weight
@@ -88,6 +88,8 @@ def _refuse_idle(self:Comet, given:set):
     why['hidden'] = "COMET's projections are one Linear + LayerNorm into the shared width; it has no hidden layer"
     why['cache_teacher'] = f"{self.name} distils from no teacher"
     if not s.grow: why['old_code_rate'] = "the codebook never grows (grow: false), so there are no older codes to slow"
+    if not s.grow:
+        why['keep_codes'] = "the codebook never grows (grow: false), so every modality already picks among all its codes"
     if s.grow and not s.old_code_rate:
         why['protect_codes'] = ("old_code_rate=0 freezes every earlier stage's code, and a frozen code is never "
                                 "re-initialised, so there is nothing left to protect (it acts with old_code_rate > 0)")
@@ -95,8 +97,6 @@ def _refuse_idle(self:Comet, given:set):
     if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
     elif s.freeze_mediator and s.freeze and s.cmoe:
         why['pmr_weight'] = "the mediator's path is frozen after its first stage, so the PMR loss has nothing to shape"
-    if not s.freeze and not s.freeze_mediator:
-        why['keep_codes'] = "no modality is ever frozen (freeze and freeze_mediator are off)"
     bad = sorted(given & set(why))
     if bad: raise CmwbError(f"{self.name} setting {bad[0]}: {why[bad[0]]}; remove it from method_settings")
 
@@ -137,12 +137,21 @@ def setup_stage(self:Comet, t:int, stage):
                                   router=None if (s.cmoe or first) else 0)
         self.seen.append(m)
     if s.keep_codes and t > 0:
-        for m in self.adapter.proj:
-            if not any(p.requires_grad for p in self.adapter.proj[m].parameters()):
-                self.codebook.fix_limit(m)
+        self._keep_codes(stage)
     # every later stage slows (or freezes) the earlier codes, also one that adds none
     if t > 0 and s.grow:
         self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
+
+@patch
+def _keep_codes(self:Comet, stage):
+    "Limit each frozen modality, and each earlier one the stage leaves out, to the codes there are before it grows."
+    for m in self.adapter.proj:
+        frozen = not any(p.requires_grad for p in self.adapter.proj[m].parameters())
+        if frozen or m not in stage.modalities:
+            self.codebook.fix_limit(m)
+        else:
+            self.codebook.limits.pop(m, None)           # back in the stage and trainable: every code again
+
 
 # %% ../../nbs/08a_comet.ipynb #190c04a1
 @patch
