@@ -145,9 +145,11 @@ def setup_stage(self:Comet, t:int, stage):
 @patch
 def _keep_codes(self:Comet, stage):
     "Limit each frozen modality, and each earlier one the stage leaves out, to the codes there are before it grows."
+    # a method that sees all data trains every modality seen so far in every stage: none is left out
+    present = set(self.adapter.proj) if self.sees_all_data else set(stage.modalities)
     for m in self.adapter.proj:
         frozen = not any(p.requires_grad for p in self.adapter.proj[m].parameters())
-        if frozen or m not in stage.modalities:
+        if frozen or m not in present:
             self.codebook.fix_limit(m)
         else:
             self.codebook.limits.pop(m, None)           # back in the stage and trainable: every code again
