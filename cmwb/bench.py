@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_bench.ipynb #9af28120
 from __future__ import annotations
-import json, os, platform, subprocess, sys, time
+import json, os, subprocess, sys, time
 from pathlib import Path
 from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions, write_json, machine_record
 

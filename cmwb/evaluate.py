@@ -140,7 +140,7 @@ def code_transfer(ia:torch.Tensor, ya:torch.Tensor, ib:torch.Tensor, yb:torch.Te
         head = CodeHead(n_codes, n_classes, hidden)
     fit_one(head, ia.long(), ya, steps, lr)
     with torch.no_grad(): pred = head(ib.long()).argmax(1)
-    return _code_scores(pred, yb)
+    return _prediction_scores(pred, yb)
 
 def label_chance(pred:torch.Tensor, y:torch.Tensor) -> float:
     "Expected accuracy of `pred` against a uniform permutation of `y`: the sum over labels of their two shares' product."
@@ -148,7 +148,7 @@ def label_chance(pred:torch.Tensor, y:torch.Tensor) -> float:
     pred_counts = (pred[:, None] == labels[None]).sum(0)
     return float((pred_counts.double() * y_counts.double()).sum() / len(y) ** 2)
 
-def _code_scores(pred:torch.Tensor, yb:torch.Tensor) -> dict:
+def _prediction_scores(pred:torch.Tensor, yb:torch.Tensor) -> dict:
     "Accuracy of `pred` on `yb`, and `chance`: the same predictions' expected accuracy against permuted labels (exact)."
     return dict(acc=float((pred == yb).float().mean()), chance=label_chance(pred, yb))
 
@@ -297,12 +297,8 @@ def transfer_many(jobs:list, n_classes:int, steps:int=200, lr:float=3e-3, seed:i
                   block:int=2**24) -> list:
     "`transfer` of every job (`xa`, `ya`, `xb`, `yb`), the heads trained together: a list of `acc` and its `chance`."
     heads = fit_heads([j[0] for j in jobs], [j[1] for j in jobs], n_classes, steps, lr, seed, hidden, block)
-    out = []
-    for h, j in zip(heads, jobs):
-        with torch.no_grad():
-            pred = h(j[2].float()).argmax(1)
-        out.append(dict(acc=float((pred == j[3]).float().mean()), chance=label_chance(pred, j[3])))
-    return out
+    with torch.no_grad():
+        return [_prediction_scores(h(j[2].float()).argmax(1), j[3]) for h, j in zip(heads, jobs)]
 
 def code_transfer_many(jobs:list, n_codes:int, n_classes:int, steps:int=100, lr:float=3e-3, seed:int=0,
                        hidden:int=128, block:int=2**24) -> list:
@@ -310,7 +306,7 @@ def code_transfer_many(jobs:list, n_codes:int, n_classes:int, steps:int=100, lr:
     idxs, ys = [j[0] for j in jobs], [j[1] for j in jobs]
     heads = fit_code_heads(idxs, ys, n_codes, n_classes, steps, lr, seed, hidden, block)
     with torch.no_grad():
-        return [_code_scores(h(j[2].long()).argmax(1), j[3]) for h, j in zip(heads, jobs)]
+        return [_prediction_scores(h(j[2].long()).argmax(1), j[3]) for h, j in zip(heads, jobs)]
 
 # %% ../nbs/09_evaluate.ipynb #ef7d4623
 def prototype_accuracy(x:torch.Tensor, y:torch.Tensor, protos:torch.Tensor, proto_labels:torch.Tensor) -> float:

@@ -11,9 +11,9 @@ Make OTHER_DIR by re-running the table with another kernel path, e.g.
 import sys
 from pathlib import Path
 import numpy as np
-from scipy import stats
 from cmwb.tables import run_row
 from cmwb.core import write_text
+from cmwb.stats import mean_ci
 
 FIGURES = ['final_r1', 'forget_r1', 'unseen_r1', 'unseen_transfer', 'code_agree_final', 'code_r1',
            'unseen_code_transfer']
@@ -26,11 +26,6 @@ def finished_rows(folder:Path) -> dict:
 def commits(rows:list) -> str:
     "The short commits of `rows`, each once."
     return ' '.join(sorted({(r['commit'] or '?')[:7] + ('+dirty' if 'dirty' in (r['commit'] or '') else '') for r in rows}))
-
-def half_width(values:list) -> float:
-    "The 95% Student-t confidence half-width of the mean of `values` (as cmwb compare prints it)."
-    n = len(values)
-    return float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / np.sqrt(n)) if n > 1 else float('nan')
 
 def moves(ref:dict, other:dict) -> list[dict]:
     "One record per (method, figure) both folders have on the same seeds."
@@ -45,7 +40,7 @@ def moves(ref:dict, other:dict) -> list[dict]:
             if not seeds or any(v is None for v in a + b):
                 continue
             d = np.array(b, dtype=float) - np.array(a, dtype=float)
-            ci = half_width(a)
+            ci = mean_ci(a)[1]                                     # as cmwb compare prints it
             out.append(dict(method=name, figure=f, seeds=len(seeds), mean_move=float(d.mean()),
                             largest_seed_move=float(np.abs(d).max()), ci=ci, inside=bool(abs(d.mean()) <= ci),
                             commits=sides))
