@@ -93,7 +93,7 @@ def reference_method(name:str, quick:bool=False, B:int|None=None, T:int=10, D:in
         else {}
     )
     # CMG's 4·W; no dropout masks to split over ranks
-    if name == 'cmg': settings = dict(codes=codes, d_ff=4 * W, dropout=0.)
+    if name in ('cmg', 'comet-cmg'): settings = dict(codes=codes, d_ff=4 * W, dropout=0.)
     meth = make_method(name, dims, width=W, settings=settings)
     g = torch.Generator().manual_seed(0)
     data = lambda ms: StageData(

@@ -459,9 +459,7 @@ def save_embeddings(run:RunDir, method, rd:RunData, cfg:ExperimentConfig, t:int,
         out[f'{m}.label'] = labels[pick]
         ids[m] = [all_ids[i] for i in pick]
         if getattr(method, 'uses_codebook', False):
-            out[f'{m}.code'] = _batched(
-                lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1], x, m, dev
-            ).long()
+            out[f'{m}.code'] = _codes(method, x, m, dev)
     method.train()
     save_checkpoint(run.path/'embeddings'/f'stage{t:02d}', out, dict(stage=t, ids=ids))
 

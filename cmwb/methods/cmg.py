@@ -219,12 +219,13 @@ def check_settings(s:CmgSettings, width:int):
 class Cmg(Method):
     "Uni-Code as CMG's official code builds it, trained jointly on all pairs seen so far."
     name, Settings, uses_codebook, sees_all_data, rank = 'cmg', CmgSettings, True, True, 10
+    codebook_type = CmgCodebook        # a subclass may bring its own (`comet-cmg`: one that grows)
     checkpointed = ('rng_state', 'club_state')
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
         s = self.s
         check_settings(s, self.width)
-        self.codebook = CmgCodebook(s.codes, self.width, s.decay, s.eps, s.beta, s.commit_own, s.commit_partners,
+        self.codebook = self.codebook_type(s.codes, self.width, s.decay, s.eps, s.beta, s.commit_own, s.commit_partners,
                                     s.own_ema, s.dead_after, s.active_within, s.reset_noise)
         self.spec, self.dec_vq, self.dec_out, self.club = (nn.ModuleDict() for _ in range(4))
         self.cpc = CrossCPC(self.width, s.cpc_layers, s.cpc_self)
@@ -289,6 +290,11 @@ def restore_extra(self:Cmg):
 
 # %% ../../nbs/08d_cmg.ipynb #13fd383a
 @patch
+def _soft(self:Cmg, zm:torch.Tensor, codes:torch.Tensor, m:str) -> tuple:
+    "CMCM's code distributions [B, K] and the nearest codes [B, T] of modality `m`'s features `zm`, among all `codes`."
+    return per_item(lambda x: soft_codes(x, codes), zm)
+
+@patch
 def training_step(self:Cmg, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     gen = torch.Generator()
@@ -298,7 +304,7 @@ def training_step(self:Cmg, batch:dict, t:int) -> dict:
     codes = self.codebook.embed.clone()                                   # the codes before this step's update
     probs, idx = {}, {}
     for m in mods:
-        probs[m], idx[m] = per_item(lambda zm: soft_codes(zm, codes), z[m])
+        probs[m], idx[m] = self._soft(z[m], codes, m)
     raw = {m: F.embedding(idx[m], codes).to(z[m].dtype) for m in mods}
     vq = {m: z[m] + (raw[m] - z[m]).detach() for m in mods}
     loss = dict(commit=self.codebook.commitment(z, raw))
