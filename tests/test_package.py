@@ -157,7 +157,7 @@ STEP = {'training_step', 'after_backward', 'align_loss', 'label_loss', '_partner
 @pytest.mark.parametrize('module, functions', [
     ('train.py', {'next_stage', 'train_stage', 'train_batch'}),     # the stage loop and the training step
     ('losses.py', None),                                            # every loss
-    *[(f'methods/{m}.py', STEP) for m in ('base', 'baselines', 'comet', 'cma', 'comm', 'cmg')],   # each method's step
+    *[(f'methods/{m}.py', STEP) for m in ('base', 'baselines', 'comet', 'cma', 'comm', 'cmg', 'comet_cmg')],   # each method's step
 ])
 def test_one_statement_per_line(module, functions):
     "No line of the stage loop, the training step (the trainer's and each method's) or the losses holds two statements."
