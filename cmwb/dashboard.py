@@ -67,7 +67,9 @@ def train_next_stage(self:Dashboard, wait:bool=False):
     self.error = None
     def work():
         try: s.next_stage(stop=self.stop, on_step=self._on_step)
-        except Exception as e: self.error = e
+        except Exception as e:
+            self.error = e
+            self.close()                    # past the checkpoint in memory: the next click restores it
         finally: self._after_stage()
     if wait: work()
     else:

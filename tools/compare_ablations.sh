@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A method's ablations on DigitsMM (ci by default), 5 seeds each: one `cmwb compare` per variant (its switches), then
 # one table of every variant with paired tests against the full method (OUT/results.md), from cmwb.tables.
-#   bash tools/compare_ablations.sh [comet|cma|comm] [ci|full]      (comet by default; `ci` or `full` alone: comet)
+#   bash tools/compare_ablations.sh [comet|cma|comm|comet-cmg] [ci|full]   (comet by default; `ci` or `full` alone: comet)
 #   CONFIG=fashionsound bash tools/compare_ablations.sh cma         (another config of configs/)
+# comet-cmg runs on configs/digitsmm-seq-cmg.yaml by default (CMG's parts need sequences and CMG's recipe); the data
+# is the config name's first word (digitsmm-seq-cmg: digitsmm).
 # OUT defaults to runs/ablations-SIZE for comet, runs/ablations-METHOD-SIZE for the others (with -CONFIG before
 # -SIZE for a config other than digitsmm).
 set -euo pipefail
@@ -10,10 +12,11 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 METHOD=comet
 case "${1:-}" in
-  comet|cma|comm) METHOD=$1; shift ;;
+  comet|cma|comm|comet-cmg) METHOD=$1; shift ;;
 esac
 SIZE=${1:-ci}
-CONFIG=${CONFIG:-digitsmm}
+if [ "$METHOD" = comet-cmg ]; then CONFIG=${CONFIG:-digitsmm-seq-cmg}; else CONFIG=${CONFIG:-digitsmm}; fi
+DATA=${CONFIG%%-*}
 TAG=$SIZE; [ "$CONFIG" != digitsmm ] && TAG=$CONFIG-$SIZE
 if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$TAG}; else OUT=${OUT:-runs/ablations-$METHOD-$TAG}; fi
 
@@ -38,6 +41,14 @@ CMA_VARIANTS=(
   "newest-router method_settings.mediator_router=newest"
   "no-relation method_settings.relation=0"
 )
+# COMET's continual parts on CMG's model, each switched off alone (`freeze` acts only where an earlier modality other
+# than the mediator returns, which DigitsMM's stages never do: 08f_comet_cmg)
+COMET_CMG_VARIANTS=(
+  "all"
+  "no-growth method_settings.grow=false"
+  "no-freeze-mediator method_settings.freeze_mediator=false"
+  "no-keep-codes method_settings.keep_codes=false"
+)
 COMM_VARIANTS=(
   "all"
   "labels train.supervision=labels"
@@ -51,13 +62,14 @@ case "$METHOD" in
   comet) VARIANTS=("${COMET_VARIANTS[@]}"); EXTRA=("${COMET_EXTRA[@]}") ;;
   cma) VARIANTS=("${CMA_VARIANTS[@]}") ;;
   comm) VARIANTS=("${COMM_VARIANTS[@]}") ;;
+  comet-cmg) VARIANTS=("${COMET_CMG_VARIANTS[@]}") ;;
 esac
 
 for v in "${VARIANTS[@]}" "${EXTRA[@]}"; do
   set -- $v
   name=$1; shift
   extra=(); for s in "$@"; do extra+=(--set "$s"); done
-  run=(cmwb compare "$CONFIG" --methods "$METHOD" --set data=$CONFIG:$SIZE "${extra[@]}" --out "$OUT/$name")
+  run=(cmwb compare "$CONFIG" --methods "$METHOD" --set data=$DATA:$SIZE "${extra[@]}" --out "$OUT/$name")
   "${run[@]}" --seeds 0,2,4 > /dev/null &
   "${run[@]}" --seeds 1,3 > /dev/null
   wait

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['CHOICES', 'CmgCodebook', 'partners_at', 'CLUB', 'CrossCPC', 'CmgSettings', 'check_settings', 'Cmg', 'mode_agreement',
-           'finished_run', 'run_agreement', 'spread', 'run_collapse']
+           'code_indices', 'finished_run', 'run_agreement', 'spread', 'run_collapse']
 
 # %% ../../nbs/08d_cmg.ipynb #45fb0c74
 class CmgCodebook(nn.Module):
@@ -374,6 +374,11 @@ def mode_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> float:
     if len(idx_a) != len(idx_b): raise CmwbError(f"mode_agreement: {len(idx_a)} and {len(idx_b)} items are not pairs")
     return float((idx_a.mode(-1).values == idx_b.mode(-1).values).float().mean())
 
+def code_indices(method, x:torch.Tensor, m:str) -> torch.Tensor:
+    "Code indices of features `x` of modality `m`: the method's own search if it has one (a limit per modality), else the nearest code."
+    own = getattr(method, 'code_indices', None)
+    return own(x, m) if own else method.codebook.quantize(method.encode(x, m))[1]
+
 def finished_run(folder) -> tuple:
     "The config, data and method (last checkpoint, eval mode) of the finished run `folder` of a codebook method."
     from pathlib import Path
@@ -393,7 +398,7 @@ def finished_run(folder) -> tuple:
 def run_agreement(folder) -> dict:
     "Pair-level mode-code agreement on each trained pair's test pairs, after the last stage of run `folder`."
     cfg, rd, method = finished_run(folder)
-    codes = lambda x, m: torch.cat([method.codebook.quantize(method.encode(b, m))[1] for b in x.split(1024)])
+    codes = lambda x, m: torch.cat([code_indices(method, b, m) for b in x.split(1024)])
     out = {}
     for st, pairs in zip(cfg.schedule.stages, rd.test):
         a, b = st.modalities[:2]
@@ -416,8 +421,9 @@ def run_collapse(folder) -> dict:
     out = {}
     for m in method.seen:
         ids, _ = modality_items(rd.manifest, m, 'test')
-        z = torch.cat([method.encode(b, m) for b in rd.features[m].rows(ids).split(1024)])
-        idx = method.codebook.quantize(z)[1].reshape(-1)
+        x = rd.features[m].rows(ids).split(1024)
+        z = torch.cat([method.encode(b, m) for b in x])
+        idx = torch.cat([code_indices(method, b, m) for b in x]).reshape(-1)
         out[m] = dict(codes=int(idx.unique().numel()), top_share=float(idx.bincount().max() / idx.numel()),
                       spread=spread(z.mean(1)))
     return out

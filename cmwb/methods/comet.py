@@ -165,7 +165,8 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
         self._report_protection(t, stage)
     born = self.codebook.born == t
     if t > 0 and born.any() and self.mediator in data.feats:
-        z = self.codebook.space(self.encode(data.feats[self.mediator][:4096], self.mediator), self.mediator)
+        x = data.feats[self.mediator][:4096].to(self.codebook.embed.device)      # the stage's data stays on the CPU
+        z = self.codebook.space(self.encode(x, self.mediator), self.mediator)
         from cmwb.codebook import init_codes
         new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
         for buf in (self.codebook.embed, self.codebook.ema_weight):
