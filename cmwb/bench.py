@@ -9,9 +9,9 @@ from pathlib import Path
 from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions, write_json, machine_record
 
 # %% auto #0
-__all__ = ['SECTIONS', 'TARGETS', 'best_time', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook', 'reference_method',
-           'bench_training', 'bench_gpu', 'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard',
-           'bench_evaluation', 'check_targets', 'run_bench', 'format_targets']
+__all__ = ['SECTIONS', 'TARGETS', 'best_time', 'best_times', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook',
+           'reference_method', 'bench_training', 'bench_gpu', 'bench_retrieval', 'bench_extraction', 'bench_demo',
+           'bench_dashboard', 'bench_evaluation', 'check_targets', 'run_bench', 'format_targets']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -25,6 +25,19 @@ def best_time(f, repeat:int=3, sync=None) -> float:
         if sync: sync()
         ts.append(time.perf_counter() - t)
     return min(ts)
+
+def best_times(fs:list, repeat:int=5, sync=None) -> list[float]:
+    "Fastest wall time in seconds of each function of `fs`, after one warm-up call each, their calls interleaved `repeat` times."
+    for f in fs: f()
+    ts = [[] for _ in fs]
+    for _ in range(repeat):
+        for f, t in zip(fs, ts):
+            if sync: sync()
+            start = time.perf_counter()
+            f()
+            if sync: sync()
+            t.append(time.perf_counter() - start)
+    return [min(t) for t in ts]
 
 def machine() -> dict:
     "CPU, threads, kernel level, GPU and library versions of this machine (what a run records, plus versions)."
@@ -152,19 +165,22 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
             loss.backward()
             opt.step()
             opt.zero_grad()
-        tf, tb = best_time(full, 3, sync), best_time(bare, 3, sync)
-        out[name] = dict(samples_per_s=B / tf, full_s=tf, bare_s=tb, overhead=tf / tb)
+        steps = dict(full=full, bare=bare)
         # how much of the rest is CMCM's soft code assignment (loss math, not bookkeeping)
         if getattr(meth, 'uses_codebook', False):
-            tc = best_time(lambda: bare(code_probs=True), 3, sync)
-            out[name].update(bare_code_probs_s=tc, overhead_beyond_code_probs=tf / tc)
+            steps['code_probs'] = lambda: bare(code_probs=True)
         # how much of the rest is the replayed pairs' own forward and backward
-        if hasattr(meth, 'replayed'):
-            rep = meth.replayed()
-            tr = best_time(lambda: bare(replayed=rep), 3, sync)
-            out[name].update(
-                replayed_pairs=sum(len(g['label']) for g in rep), bare_replayed_s=tr, overhead_beyond_replayed=tf / tr
-            )
+        rep = meth.replayed() if hasattr(meth, 'replayed') else None
+        if rep is not None:
+            steps['replayed'] = lambda: bare(replayed=rep)
+        t = dict(zip(steps, best_times(list(steps.values()), 5, sync)))
+        tf = t['full']
+        out[name] = dict(samples_per_s=B / tf, full_s=tf, bare_s=t['bare'], overhead=tf / t['bare'])
+        if 'code_probs' in t:
+            out[name].update(bare_code_probs_s=t['code_probs'], overhead_beyond_code_probs=tf / t['code_probs'])
+        if rep is not None:
+            out[name].update(replayed_pairs=sum(len(g['label']) for g in rep), bare_replayed_s=t['replayed'],
+                             overhead_beyond_replayed=tf / t['replayed'])
         if device.startswith('cuda'):
             torch.cuda.reset_peak_memory_stats()
             full()
