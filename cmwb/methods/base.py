@@ -85,7 +85,7 @@ class Method(nn.Module):
     `set_unregistered`."""
     name, Settings, uses_codebook, sees_all_data = 'base', Settings, False, False
     checkpointed: tuple = ()     # attributes (tensors or nested dicts of them) that checkpoints save
-    rank: float = 100            # position in `method_names()` (built-ins 0-10), read from the class itself
+    rank: float = 100            # position in `method_names()` (built-ins 0-10.5), read from the class itself
     def __init__(self, dims:dict, width:int=256, n_classes:int=10, temperature:float=0.07, settings:dict|None=None, mediator:str|None='text'):
         super().__init__()
         self.dims, self.width, self.n_classes, self.temperature, self.mediator = (
