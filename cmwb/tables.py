@@ -18,6 +18,7 @@ METRICS = ('final_r1', 'avg_inc_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen
 CHANCES = ('final_r1_chance', 'unseen_r1_chance', 'unseen_map10_chance', 'unseen_transfer_chance')
 CODE_METRICS = {
     'code_agree_learned': 'agree_learned',
+    'code_agree_learned_chance': 'agree_learned_chance',
     'code_agree_final': 'agree_final',
     'code_agree_chance': 'agree_final_chance',
     'code_r1': 'r1',
@@ -27,12 +28,21 @@ CODE_METRICS = {
     'unseen_code_transfer_chance': 'unseen_transfer_chance',
 }
 
+def _learned_chance(folder:Path) -> float|None:
+    "The chance of a run's 'pair code agreement when learned', from its stored matrices (for summaries made before it)."
+    from cmwb.evaluate import Matrices
+    from cmwb.train import _code_summary
+    M = Matrices.from_dict(read_json(folder/'matrices.json'))
+    return _code_summary(M, len(M.stages), [])['agree_learned_chance']
+
 def run_row(folder) -> dict:
     "Headline figures of one finished run folder (`METRICS`, plus identity and training time)."
     folder = Path(folder)
     s, c = read_json(folder/'summary.json'), read_json(folder/'run.json')
     cfg = read_yaml(folder/'config.yaml', sealed=True)
-    r1, un = s.get('r1', {}), s.get('unseen', {})
+    r1, un, code = s.get('r1', {}), s.get('unseen', {}), s.get('code', {})
+    if code and 'agree_learned_chance' not in code:
+        code = dict(code, agree_learned_chance=_learned_chance(folder))
     return dict(
         run=folder.name,
         method=cfg['method'],
@@ -52,14 +62,15 @@ def run_row(folder) -> dict:
         train_s=s.get('train_seconds'),
         supervision=(cfg.get('train') or {}).get('supervision', 'pairs'),
         commit=c.get('git_commit'),
-        **{k: s.get('code', {}).get(v) for k, v in CODE_METRICS.items()},
+        **{k: code.get(v) for k, v in CODE_METRICS.items()},
     )
 
 # %% ../nbs/10a_tables.ipynb #c0be8832
 COLUMNS = [('final_r1', 'final R@1 (seen)'), ('final_r1_chance', 'its chance'), ('forget_r1', 'forgetting R@1'),
            ('bwt_r1', 'BWT R@1'), ('unseen_r1', 'zero-shot R@1 (unseen pairs)'), ('unseen_r1_chance', 'its chance'),
            ('unseen_transfer', 'CMG transfer acc (unseen)'), ('unseen_transfer_chance', 'its chance'),
-           ('code_agree_learned', 'pair code agreement when learned'), ('code_agree_final', 'pair code agreement, end'),
+           ('code_agree_learned', 'pair code agreement when learned'), ('code_agree_learned_chance', 'its chance'),
+           ('code_agree_final', 'pair code agreement, end'),
            ('code_agree_chance', 'its chance'), ('code_r1', 'code R@1 (seen)'), ('code_r1_chance', 'its chance'),
            ('unseen_code_transfer', 'discrete transfer (unseen)'), ('unseen_code_transfer_chance', 'its chance'),
            ('train_s', 'train time (s)')]

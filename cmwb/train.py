@@ -774,7 +774,8 @@ def _code_summary(M:Matrices, T:int, unseen:list) -> dict:
     "Discrete-space headline figures: pair agreement when learned and at the end, code vs continuous R@1, unseen transfer."
     A, C = M.stage_block('code_agree'), M.stage_block('code_agree_chance')
     mean = lambda xs: float(np.nanmean(xs)) if np.isfinite(np.asarray(xs, dtype=float)).any() else None
-    out = dict(agree_learned=mean(np.diag(A)), agree_final=mean(A[-1]), agree_final_chance=mean(C[-1]),
+    out = dict(agree_learned=mean(np.diag(A)), agree_learned_chance=mean(np.diag(C)), agree_final=mean(A[-1]),
+               agree_final_chance=mean(C[-1]),
                agree_drop_old=mean([A[j, j] - A[-1, j] for j in range(T - 1)]) if T > 1 else None)
     if 'code_r1' in M.m:
         out.update(r1=mean(M.stage_block('code_r1')[-1]), r1_chance=mean(M.stage_block('code_r1_chance')[-1]))
