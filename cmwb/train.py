@@ -484,10 +484,12 @@ class Session:
 
     State the stage loop reads and advances: `cfg`, `rd` (the data), `method`, `dev`, `dp` (the data-parallel group),
     `run` (the folder), `M` (the matrices), `t` (the next stage), `epoch0` (its first epoch: > 0 when resuming
-    mid-stage), `step` (optimizer steps so far), `got` (the restored checkpoint, or None), `tb` (TensorBoard or None)."""
+    mid-stage), `step` (optimizer steps so far), `got` (the restored checkpoint, or None), `tb` (TensorBoard or None),
+    `broken` (why a stage stopped part-way, or None: such a session trains no further)."""
     def __init__(self, cfg:ExperimentConfig, out, resume:bool=False, progress:bool=True, accept_changes:bool=False):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, get_logger('cmwb.train')
         self.idle_stages: set[int] = set()       # stages in which no loss reached a trainable parameter
+        self.broken: str|None = None
         # under torchrun: this rank; only rank 0 locks and writes the folder
         self.dp = Shards.from_env()
         self.run = RunDir(self.out).__enter__() if self.dp.lead else RunDir(self.out)
@@ -628,6 +630,19 @@ def next_stage(self:Session, stop=None, on_step=None) -> dict:
     "Train, consolidate and evaluate the next stage; return its evaluation row. `stop`: a threading.Event."
     if self.finished:
         raise CmwbError(f"{self.out}: every stage is already trained")
+    if self.broken:
+        raise CmwbError(
+            f"{self.out}: this session stopped part-way through stage {self.t} ({self.broken}), so its model holds steps "
+            "past the run's last checkpoint; open a new Session with resume=True to continue from that checkpoint"
+        )
+    try: return self._next_stage(stop, on_step)
+    except BaseException as e:
+        self.broken = f"{type(e).__name__}: {e}"
+        raise
+
+@patch
+def _next_stage(self:Session, stop=None, on_step=None) -> dict:
+    "`next_stage`'s work, from the stage's setup to its recorded evaluation."
     t, method, data = self.t, self.method, self.rd.train[self.t]
     st = self.cfg.schedule.stages[t]
     cont = self.got is not None and self.epoch0 > 0    # resuming inside the stage: it was set up and begun before
