@@ -635,7 +635,8 @@ def next_stage(self:Session, stop=None, on_step=None) -> dict:
             f"{self.out}: this session stopped part-way through stage {self.t} ({self.broken}), so its model holds steps "
             "past the run's last checkpoint; open a new Session with resume=True to continue from that checkpoint"
         )
-    try: return self._next_stage(stop, on_step)
+    try:
+        return self._next_stage(stop, on_step)
     except BaseException as e:
         self.broken = f"{type(e).__name__}: {e}"
         raise

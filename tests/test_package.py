@@ -155,7 +155,7 @@ STEP = {'training_step', 'after_backward', 'align_loss', 'label_loss', '_partner
         'cpc_loss', 'recon_loss', 'modality_loss'}      # a method's training step and the losses it calls
 
 @pytest.mark.parametrize('module, functions', [
-    ('train.py', {'next_stage', 'train_stage', 'train_batch'}),     # the stage loop and the training step
+    ('train.py', {'next_stage', '_next_stage', 'train_stage', 'train_batch'}),     # the stage loop and the training step
     ('losses.py', None),                                            # every loss
     *[(f'methods/{m}.py', STEP) for m in ('base', 'baselines', 'comet', 'cma', 'comm', 'cmg', 'comet_cmg')],   # each method's step
 ])
