@@ -14,7 +14,7 @@ from .scenario import Schedule, Stage, stage_pairs, modality_items, concept_inde
 from .evaluate import (Matrices, both_ways, hit_rate_chance, map_chance, prototype_accuracy, prototypes, summarize,
     transfer, code_agreement, concept_agreement, code_retrieval_both, code_transfer, code_health, transfer_many,
     code_transfer_many)
-from .methods.base import StageData, make_method
+from .methods.base import StageData, make_method, code_indices
 from .parallel import Shards
 from .tables import run_row
 from fastcore.basics import patch
@@ -308,8 +308,7 @@ def _fit_transfers(method, rd, cfg, row:dict, jobs:dict):
 
 def _codes(method, x, m, dev) -> torch.Tensor:
     "Code indices [N, T] of features `x` of modality `m` (the method's own search, limits included)."
-    fn = getattr(method, 'code_indices', None) or (lambda b, mod: method.codebook.quantize(method.encode(b, mod))[1])
-    return _batched(fn, x, m, dev).long()
+    return _batched(lambda b, mod: code_indices(method, b, mod), x, m, dev).long()
 
 def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev, jobs:list) -> dict:
     "The discrete-space figures of a task (see the table above), each with its chance line; code heads go to `jobs`."

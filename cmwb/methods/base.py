@@ -15,9 +15,9 @@ from ..parallel import per_item
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'register', 'load_methods',
-           'import_methods', 'method_names', 'MethodNames', 'make_method', 'flatten_state', 'nest_state',
-           'encode_groups']
+__all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'code_indices', 'register',
+           'load_methods', 'import_methods', 'method_names', 'MethodNames', 'make_method', 'flatten_state',
+           'nest_state', 'encode_groups']
 
 # %% ../../nbs/08_methods.ipynb #0204ebd0
 class HiddenLabels:
@@ -150,6 +150,12 @@ def structure(self:Method) -> dict:
 def trainable(self:Method) -> list:
     "The parameters the trainer's optimiser steps (built once per stage)."
     return [p for p in self.parameters() if p.requires_grad]
+
+# %% ../../nbs/08_methods.ipynb #c0de1d02
+def code_indices(method:Method, x:torch.Tensor, m:str) -> torch.Tensor:
+    "Code indices [B, T] of features `x` of modality `m`: the method's own search if it has one, else the nearest code."
+    own = getattr(method, 'code_indices', None)
+    return own(x, m) if own else method.codebook.quantize(method.encode(x, m))[1]
 
 # %% ../../nbs/08_methods.ipynb #a2e02255
 @patch

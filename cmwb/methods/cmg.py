@@ -9,13 +9,13 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError
 from ..codebook import nearest_code
 from ..losses import cmcm_probs, soft_codes
-from .base import Method, Settings, register, modalities
+from .base import Method, Settings, register, modalities, code_indices
 from ..parallel import per_item
 from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['CHOICES', 'CmgCodebook', 'partners_at', 'CLUB', 'CrossCPC', 'CmgSettings', 'check_settings', 'Cmg', 'mode_agreement',
-           'code_indices', 'finished_run', 'run_agreement', 'spread', 'run_collapse']
+           'finished_run', 'run_agreement', 'spread', 'run_collapse']
 
 # %% ../../nbs/08d_cmg.ipynb #45fb0c74
 class CmgCodebook(nn.Module):
@@ -373,11 +373,6 @@ def mode_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> float:
     "Share of paired items whose mode code over time (the smallest on ties, as `torch.mode`) agrees: [N, Ta] vs [N, Tb]."
     if len(idx_a) != len(idx_b): raise CmwbError(f"mode_agreement: {len(idx_a)} and {len(idx_b)} items are not pairs")
     return float((idx_a.mode(-1).values == idx_b.mode(-1).values).float().mean())
-
-def code_indices(method, x:torch.Tensor, m:str) -> torch.Tensor:
-    "Code indices of features `x` of modality `m`: the method's own search if it has one (a limit per modality), else the nearest code."
-    own = getattr(method, 'code_indices', None)
-    return own(x, m) if own else method.codebook.quantize(method.encode(x, m))[1]
 
 def finished_run(folder) -> tuple:
     "The config, data and method (last checkpoint, eval mode) of the finished run `folder` of a codebook method."
