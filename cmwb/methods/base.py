@@ -15,8 +15,8 @@ from ..parallel import per_item
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'code_indices', 'register',
-           'load_methods', 'import_methods', 'method_names', 'MethodNames', 'make_method', 'flatten_state',
+__all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'code_indices', 'is_frozen',
+           'register', 'load_methods', 'import_methods', 'method_names', 'MethodNames', 'make_method', 'flatten_state',
            'nest_state', 'encode_groups']
 
 # %% ../../nbs/08_methods.ipynb #0204ebd0
@@ -156,6 +156,10 @@ def code_indices(method:Method, x:torch.Tensor, m:str) -> torch.Tensor:
     "Code indices [B, T] of features `x` of modality `m`: the method's own search if it has one, else the nearest code."
     own = getattr(method, 'code_indices', None)
     return own(x, m) if own else method.codebook.quantize(method.encode(x, m))[1]
+
+def is_frozen(module:nn.Module) -> bool:
+    "True when none of `module`'s parameters trains."
+    return not any(p.requires_grad for p in module.parameters())
 
 # %% ../../nbs/08_methods.ipynb #a2e02255
 @patch

@@ -11,12 +11,12 @@ from ..codebook import Codebook, nearest_code, code_distances
 from ..adapters import CMoEAdapter
 from ..losses import cmcm_probs, soft_codes, CrossCPC
 from ..replay import CodePMR, LinearPMR
-from .base import Method, Settings, StageData, register, modalities
+from .base import Method, Settings, StageData, register, modalities, is_frozen
 from ..parallel import per_item
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PARTNER_TAU', 'PMR_FIELDS', 'CometSettings', 'Comet', 'UnicodeSettings', 'Unicode']
+__all__ = ['PARTNER_TAU', 'PMR_FIELDS', 'CometSettings', 'Comet', 'keep_codes', 'soft_codes_within', 'UnicodeSettings', 'Unicode']
 
 # %% ../../nbs/08a_comet.ipynb #09e4dfd4
 PARTNER_TAU = 0.1                   # temperature of the partner-code cross-entropy (unit-norm code space)
@@ -137,22 +137,20 @@ def setup_stage(self:Comet, t:int, stage):
                                   router=None if (s.cmoe or first) else 0)
         self.seen.append(m)
     if s.keep_codes and t > 0:
-        self._keep_codes(stage)
+        # a method that sees all data trains every modality seen so far in every stage: none is left out
+        present = set(self.adapter.proj) if self.sees_all_data else set(stage.modalities)
+        keep_codes(self.codebook, self.adapter.proj, present)
     # every later stage slows (or freezes) the earlier codes, also one that adds none
     if t > 0 and s.grow:
         self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
 
-@patch
-def _keep_codes(self:Comet, stage):
-    "Limit each frozen modality, and each earlier one the stage leaves out, to the codes there are before it grows."
-    # a method that sees all data trains every modality seen so far in every stage: none is left out
-    present = set(self.adapter.proj) if self.sees_all_data else set(stage.modalities)
-    for m in self.adapter.proj:
-        frozen = not any(p.requires_grad for p in self.adapter.proj[m].parameters())
-        if frozen or m not in present:
-            self.codebook.fix_limit(m)
+def keep_codes(codebook, paths:dict, present:set):
+    "Limit each modality whose path is frozen, and each one not `present`, to the codes there are now (before growth)."
+    for m, path in paths.items():
+        if is_frozen(path) or m not in present:
+            codebook.fix_limit(m)
         else:
-            self.codebook.limits.pop(m, None)           # back in the stage and trainable: every code again
+            codebook.limits.pop(m, None)                # back in the stage and trainable: every code again
 
 
 # %% ../../nbs/08a_comet.ipynb #190c04a1
@@ -175,7 +173,7 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
 @patch
 def _report_protection(self:Comet, t:int, stage):
     "Log and record what stage `t` protects: frozen paths, held codes, limits, PMR."
-    frozen = [m for m in self.adapter.proj if not any(p.requires_grad for p in self.adapter.proj[m].parameters())]
+    frozen = [m for m in self.adapter.proj if is_frozen(self.adapter.proj[m])]
     held = int(self.codebook.held.any(0).sum()) if len(self.codebook.held) else 0
     absent = sorted(m for m in self.pmr if m not in stage.modalities)
     rec = dict(
@@ -215,13 +213,16 @@ def _partner_loss(self:Comet, z:dict, codes:torch.Tensor):
 
 
 # %% ../../nbs/08a_comet.ipynb #3a1fc803
+def soft_codes_within(z:torch.Tensor, codes:torch.Tensor, limit:int) -> tuple:
+    "`soft_codes` of `z` among the first `limit` codes (a modality's limit): distributions [B, K], zero beyond them."
+    probs, idx = per_item(lambda x: soft_codes(x, codes[:limit]), z)
+    return (F.pad(probs, (0, len(codes) - limit)) if limit < len(codes) else probs), idx
+
 @patch
 def _soft(self:Comet, zm:torch.Tensor, codes:torch.Tensor, m:str, placed:bool=False):
     "CMCM's code distribution [B, K] (zero beyond `m`'s limit) and nearest codes of `zm` (`placed`: in the code space)."
-    lim = self.codebook.limits.get(m, len(codes))
     zm = zm if placed else self.codebook.space(zm, m)
-    probs, idx = per_item(lambda x: soft_codes(x, codes[:lim]), zm)
-    return (F.pad(probs, (0, len(codes) - lim)) if lim < len(codes) else probs), idx
+    return soft_codes_within(zm, codes, self.codebook.limits.get(m, len(codes)))
 
 @patch
 def training_step(self:Comet, batch:dict, t:int) -> dict:

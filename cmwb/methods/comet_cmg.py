@@ -8,12 +8,10 @@ from dataclasses import dataclass
 import torch
 from ..core import CmwbError, get_logger
 from ..codebook import nearest_code, init_codes
-from ..losses import soft_codes
-from .base import register, StageData
+from .base import register, StageData, is_frozen
 from .cmg import Cmg, CmgCodebook, CmgSettings
-from ..parallel import per_item
+from .comet import keep_codes, soft_codes_within
 from fastcore.basics import patch
-import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['GrowingCmgCodebook', 'CometCmgSettings', 'CometCmg']
@@ -104,9 +102,7 @@ class CometCmg(Cmg):
 @patch
 def _soft(self:CometCmg, zm:torch.Tensor, codes:torch.Tensor, m:str) -> tuple:
     "CMG's code distributions and nearest codes of modality `m`, among the codes it may pick (zero beyond them)."
-    lim = self.codebook.limits.get(m, len(codes))
-    probs, idx = per_item(lambda x: soft_codes(x, codes[:lim]), zm)
-    return (F.pad(probs, (0, len(codes) - lim)) if lim < len(codes) else probs), idx
+    return soft_codes_within(zm, codes, self.codebook.limits.get(m, len(codes)))
 
 # %% ../../nbs/08f_comet_cmg.ipynb #c51ce410
 @patch
@@ -127,12 +123,8 @@ def setup_stage(self:CometCmg, t:int, stage):
         self._freeze(self.mediator)
     Cmg.setup_stage(self, t, stage)
     if t > 0 and s.grow:
-        for m in self.proj:
-            frozen = not any(p.requires_grad for p in self.proj[m].parameters())
-            if s.keep_codes and (frozen or m not in stage.modalities):
-                self.codebook.fix_limit(m)
-            elif s.keep_codes:
-                self.codebook.limits.pop(m, None)      # back in the stage and trainable: every code again
+        if s.keep_codes:
+            keep_codes(self.codebook, self.proj, set(stage.modalities))
         self.codebook.freeze_codes()
         self.codebook.grow(self.codebook.embed.new_zeros(stage.new_codes, self.width))
 
@@ -152,7 +144,7 @@ def begin_stage(self:CometCmg, t:int, stage, data:StageData):
         new = init_codes(cb.embed.new_zeros(0, self.width), n, 'uniform').to(cb.embed)     # no mediator to start from
     for buf in (cb.embed, cb.ema_weight):
         buf[len(buf) - n:] = new
-    rec = dict(stage=t, frozen=[m for m in self.proj if not any(p.requires_grad for p in self.proj[m].parameters())],
+    rec = dict(stage=t, frozen=[m for m in self.proj if is_frozen(self.proj[m])],
                frozen_codes=int(cb.frozen.sum()), codes=cb.n_codes, limits=dict(cb.limits))
     self.protection.append(rec)
     get_logger('cmwb.comet-cmg').info(f"stage {t} ({stage.name}) protects: {rec}")
