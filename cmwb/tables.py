@@ -30,10 +30,12 @@ CODE_METRICS = {
 
 def _learned_chance(folder:Path) -> float|None:
     "The chance of a run's 'pair code agreement when learned', from its stored matrices (for summaries made before it)."
-    from cmwb.evaluate import Matrices
-    from cmwb.train import _code_summary
-    M = Matrices.from_dict(read_json(folder/'matrices.json'))
-    return _code_summary(M, len(M.stages), [])['agree_learned_chance']
+    m = read_json(folder/'matrices.json')
+    T = len(m['stages'])
+    # each stage's own task, at the end of that stage (None: not measured)
+    when = [m['metrics']['code_agree_chance'][t][t] for t in range(T)]
+    when = [np.nan if v is None else v for v in when]
+    return None if np.isnan(when).all() else float(np.nanmean(when))
 
 def run_row(folder) -> dict:
     "Headline figures of one finished run folder (`METRICS`, plus identity and training time)."
