@@ -1,5 +1,6 @@
 """Per trained pair, means over a method's seeds in one folder of runs: R@1 when the pair is learned and after the last
-stage, pair code agreement when learned and at the end with the chance of each, and the codes each side uses at the end.
+stage with its chance, and for codebook methods pair code agreement when learned and at the end with the chance of
+each, and the codes each side uses at the end.
   python tools/per_pair.py runs/seq-cometcmg cmg comet-cmg"""
 import glob, json, statistics, sys
 
@@ -11,12 +12,14 @@ def pair_figures(folder:str, method:str) -> dict:
     out = {}
     for j, task in enumerate(runs[0]['tasks'][:len(stages)]):
         at = lambda key, row: statistics.mean(r['metrics'][key][row][j] for r in runs)
-        out[task] = dict(
-            r1_learned=at('r1', j), r1_end=at('r1', -1),
-            agree_learned=at('code_agree', j), agree_learned_chance=at('code_agree_chance', j),
-            agree_end=at('code_agree', -1), agree_end_chance=at('code_agree_chance', -1),
-            codes_a=at('code_used_a', -1), codes_b=at('code_used_b', -1), runs=len(runs),
-        )
+        out[task] = dict(r1_learned=at('r1', j), r1_end=at('r1', -1), r1_chance=at('r1_chance', j))
+        if 'code_agree' in runs[0]['metrics']:           # codebook methods
+            out[task].update(
+                agree_learned=at('code_agree', j), agree_learned_chance=at('code_agree_chance', j),
+                agree_end=at('code_agree', -1), agree_end_chance=at('code_agree_chance', -1),
+                codes_a=at('code_used_a', -1), codes_b=at('code_used_b', -1),
+            )
+        out[task]['runs'] = len(runs)
     return out
 
 if __name__ == '__main__':
