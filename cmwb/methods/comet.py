@@ -41,7 +41,7 @@ class CometSettings(Settings):
     k: int = 2                      # experts per input
     expert_hidden: int = 64         # expert bottleneck width
     decay: float = 0.99             # codebook EMA decay
-    dead_after: int = 50            # batches before an idle code is re-initialised
+    dead_after: int = 0             # batches before an idle code is re-initialised (0: never; see `dead_after` below)
     quantized_retrieval: bool = False  # retrieve with code vectors instead of continuous embeddings
     center_codes: bool = True       # quantise each modality's features minus its running mean, at unit norm
     partner_codes: float = 0.3      # cross-entropy of a new modality's codes toward its mediator partner's code
