@@ -631,13 +631,13 @@ def next_stage(self:Session, stop=None, on_step=None) -> dict:
         raise CmwbError(f"{self.out}: every stage is already trained")
     if self.broken:
         raise CmwbError(
-            f"{self.out}: this session stopped part-way through stage {self.t} ({self.broken}), so its model holds steps "
-            "past the run's last checkpoint; open a new Session with resume=True to continue from that checkpoint"
+            f"{self.out}: this session stopped part-way through stage {self.t} ({self.broken}), so its model may hold "
+            "steps past the run's last checkpoint; open a new Session with resume=True to continue from that checkpoint"
         )
     try:
         return self._next_stage(stop, on_step)
     except BaseException as e:
-        self.broken = f"{type(e).__name__}: {e}"
+        self.broken = type(e).__name__ + (f": {e}" if str(e) else '')
         raise
 
 @patch

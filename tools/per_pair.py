@@ -6,8 +6,9 @@ import glob, json, statistics, sys
 
 def pair_figures(folder:str, method:str) -> dict:
     "Trained pair -> its figures, means over the runs `folder/method-s*` (from each run's matrices.json)."
-    runs = [json.load(open(f)) for f in sorted(glob.glob(f'{folder}/{method}-s*/matrices.json'))]
-    if not runs: raise SystemExit(f"no runs {folder}/{method}-s*/matrices.json")
+    done = sorted(glob.glob(f'{folder}/{method}-s*/COMPLETE'))
+    runs = [json.load(open(f.replace('COMPLETE', 'matrices.json'))) for f in done]
+    if not runs: raise SystemExit(f"no finished runs {folder}/{method}-s*")
     stages = runs[0]['stages']
     out = {}
     for j, task in enumerate(runs[0]['tasks'][:len(stages)]):
