@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #8b444ed7
 from __future__ import annotations
-import itertools, json, math, os, time
+import dataclasses, itertools, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, torch
@@ -23,8 +23,8 @@ from fastcore.basics import patch
 __all__ = ['FIXED_ON_RESUME', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config', 'set_dotted',
            'load_experiment', 'RunData', 'check_finite_features', 'prepare_data', 'eval_tasks', 'unevaluable_pairs',
            'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'save_embeddings', 'Stopped',
-           'Session', 'config_diff', 'check_resume_config', 'record_changes', 'trim_metrics', 'run_experiment',
-           'stage_chance', 'summarize_run', 'print_run', 'stage_lines', 'compare']
+           'Session', 'check_method_defaults', 'config_diff', 'check_resume_config', 'record_changes', 'trim_metrics',
+           'run_experiment', 'stage_chance', 'summarize_run', 'print_run', 'stage_lines', 'compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -532,6 +532,10 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
         reuse_freed_memory()   # steps remake large tensors: keep their memory (see core)
     seed_everything(cfg.seed)                      # after data preparation, whose draws depend on the cache
     self.method = _method(cfg, self.rd).to(self.dev.device)
+    # the method's settings as they resolve now, defaults included: a default changed since the run began is a change
+    settings = json.loads(json.dumps(dataclasses.asdict(self.method.s), default=str))
+    if resume:
+        changes += check_method_defaults(out, cfg.method, settings, accept_changes, run.complete)
     S = cfg.schedule
     self.M = Matrices([s.name for s in S.stages], [t[0] for t in eval_tasks(S)])
     self.t, self.epoch0, self.step, self.got = 0, 0, 0, _restore_checked(run, self.method, S) if resume else None
@@ -544,6 +548,7 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
             amp=self.dev.amp_dtype,
             processes=self.dp.world,
             features={m: str(fs.folder) for m, fs in self.rd.features.items()},
+            method_settings=settings,
         )
     if self.got:
         tensors, meta = self.got
@@ -562,6 +567,25 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
 # what a checkpoint is: never changed on resume
 FIXED_ON_RESUME = ('name', 'method', 'data', 'encoders', 'width', 'data_root')
 
+def check_method_defaults(out:Path, method:str, settings:dict, accept:bool, complete:bool) -> list[tuple]:
+    "Settings of `method` that resolve otherwise now than when `out` began (a default changed): a config change."
+    meta = read_json(out/'run.json') if (out/'run.json').exists() else {}
+    if 'method_settings' not in meta:                  # a run made before runs recorded their resolved settings
+        return []
+    changes = config_diff(meta['method_settings'], settings, 'method_settings.')
+    if not changes:
+        return []
+    diff = '\n  '.join(f"{k}: {a!r} -> {b!r}" for k, a, b in changes)
+    pin = ' '.join(f"--set {k}={a}" for k, a, _ in changes)
+    head = f"{out}: {method}'s settings resolve otherwise now than when this run began (a default changed):\n  "
+    head += diff + '\n'
+    if complete:
+        raise CmwbError(head + f"to reuse this finished run pin the old values ({pin}), or choose another --out")
+    if not accept:
+        raise CmwbError(head + f"pin the old values ({pin}), pass --accept-changes to continue under the new ones "
+                        "(the change is recorded), or choose another --out")
+    return changes
+
 def config_diff(old, new, prefix:str='') -> list[tuple]:
     "(dotted key, old value, new value) for every leaf where two config dicts differ."
     if isinstance(old, dict) and isinstance(new, dict):
@@ -572,7 +596,8 @@ def check_resume_config(out:Path, new:dict, accept:bool, complete:bool) -> list[
     "The changes between `out`'s recorded config and `new`; refused (CmwbError with a diff) unless `accept` allows them."
     if not (out/'config.yaml').exists(): return []
     changes = config_diff(read_yaml(out/'config.yaml', sealed=True), new)
-    if not changes: return []
+    if not changes:
+        return []
     diff = '\n  '.join(f"{k}: {a!r} -> {b!r}" for k, a, b in changes)
     fixed = [k for k, _, _ in changes if k.split('.')[0] in FIXED_ON_RESUME]
     if fixed: raise CmwbError(f"{out}: the run was made with another config, and {', '.join(fixed)} cannot change on resume "
