@@ -702,6 +702,7 @@ def train_stage(self:Session, opt, stop=None, on_step=None):
     log_run = self.run if self.dp.lead else None       # only rank 0 writes
     epochs = st.epochs or tc.epochs
     step = self.step
+    method.train()          # training mode, whatever a notebook left it in (eval mode stops the codebook's EMA)
     from tqdm.auto import tqdm
     for epoch in range(self.epoch0, epochs):
         hist, first = [], step

@@ -21,7 +21,7 @@ TAG=$SIZE; [ "$CONFIG" != digitsmm ] && TAG=$CONFIG-$SIZE
 if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$TAG}; else OUT=${OUT:-runs/ablations-$METHOD-$TAG}; fi
 
 # Each variant: a name, then the config switches it changes ("all": the full method, the reference).
-# PMR and the dead-code reset are off by default, so their variants turn them on. EXTRA variants run too but stay out of the main table: PMR on
+# PMR, the dead-code reset and the EMA of grown codes are off by default, so their variants turn them on. EXTRA variants run too but stay out of the main table: PMR on
 # slowed codes (where earlier codes move), read against slowed codes without it (OUT/pmr/results.md).
 COMET_VARIANTS=(
   "all"
@@ -33,6 +33,7 @@ COMET_VARIANTS=(
   "no-centre method_settings.center_codes=false"
   "no-partner method_settings.partner_codes=0"
   "reset method_settings.dead_after=50"
+  "grown-ema method_settings.grown_code_rate=1"
 )
 COMET_EXTRA=("slowed-pmr method_settings.old_code_rate=0.1 method_settings.pmr=code")
 CMA_VARIANTS=(

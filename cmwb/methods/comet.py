@@ -26,6 +26,7 @@ class CometSettings(Settings):
     codes: int = 64                 # codes at the start
     grow: bool = True               # grow by stage.new_codes per stage
     old_code_rate: float = 0.0      # EMA rate of earlier stages' codes, from the second stage on (0: frozen)
+    grown_code_rate: float = 0.0    # EMA rate of a later stage's grown codes (0: they stay at the mediator's centroids)
     cmoe: bool = True               # CMoE-Adapter (False: one shared, always-trainable MoE adapter)
     pmr: str | None = None          # pseudo-modality replay: 'code', 'linear' or None (off: no measured benefit)
     # freeze earlier modalities' paths when a new modality arrives (with cmoe: their experts, routers)
@@ -88,6 +89,7 @@ def _refuse_idle(self:Comet, given:set):
     why['hidden'] = "COMET's projections are one Linear + LayerNorm into the shared width; it has no hidden layer"
     why['cache_teacher'] = f"{self.name} distils from no teacher"
     if not s.grow: why['old_code_rate'] = "the codebook never grows (grow: false), so there are no older codes to slow"
+    if not s.grow: why['grown_code_rate'] = "the codebook never grows (grow: false), so no code is grown"
     if not s.grow:
         why['keep_codes'] = "the codebook never grows (grow: false), so every modality already picks among all its codes"
     if s.grow and not s.old_code_rate:
@@ -169,6 +171,7 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
         new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
         for buf in (self.codebook.embed, self.codebook.ema_weight):
             buf[born] = new
+        self.codebook.rate[born] = self.s.grown_code_rate         # 0: placed by the mediator, not moved by the EMA
 
 @patch
 def _report_protection(self:Comet, t:int, stage):
