@@ -161,8 +161,6 @@ def keep_codes(codebook, paths:dict, present:set):
 def begin_stage(self:Comet, t:int, stage, data:StageData):
     "Initialise this stage's new codes from k-means of the mediator's embeddings; say what this stage protects."
     self.codebook.new_stage()
-    if t > 0:
-        self._report_protection(t, stage)
     born = self.codebook.born == t
     if t > 0 and born.any() and self.mediator in data.feats:
         x = data.feats[self.mediator][:4096].to(self.codebook.embed.device)      # the stage's data stays on the CPU
@@ -172,6 +170,8 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
         for buf in (self.codebook.embed, self.codebook.ema_weight):
             buf[born] = new
         self.codebook.rate[born] = self.s.grown_code_rate         # 0: placed by the mediator, not moved by the EMA
+    if t > 0:
+        self._report_protection(t, stage)
 
 @patch
 def _report_protection(self:Comet, t:int, stage):
