@@ -1,6 +1,8 @@
 """Per trained pair, means over a method's seeds in one folder of runs: R@1 when the pair is learned and after the last
 stage with its chance, and for codebook methods pair code agreement when learned and at the end with the chance of
-each, and the codes each side uses at the end.
+each, the codes each side uses at the end and, where the codebook grew, the share of each side's saved test items that
+pick a code grown after the first stage at the end (`grown_a`, `grown_b`; a mediator frozen after its first stage
+cannot pick one, so such an item is off its partner's code).
   python tools/per_pair.py runs/seq-cometcmg cmg comet-cmg"""
 import glob, json, statistics, sys
 
@@ -20,8 +22,26 @@ def pair_figures(folder:str, method:str) -> dict:
                 agree_end=at('code_agree', -1), agree_end_chance=at('code_agree_chance', -1),
                 codes_a=at('code_used_a', -1), codes_b=at('code_used_b', -1),
             )
+            grown = grown_shares(done, stages, task, len(stages) - 1)
+            if grown: out[task].update(grown)
         out[task]['runs'] = len(runs)
     return out
+
+def grown_shares(done:list, stages:list, task:str, last:int) -> dict:
+    "Mean share of each side's saved test items (embeddings of the last stage) on codes grown after the first stage."
+    from safetensors.torch import load_file
+    a, b = task.split('-')[:2] if task.count('-') == 1 else (None, None)
+    shares = {'grown_a': [], 'grown_b': []}
+    for f in done:
+        run = f[:-len('COMPLETE')]
+        first = json.load(open(run + 'matrices.json'))['metrics']['n_codes'][0][0]
+        saved = load_file(f'{run}embeddings/stage{last:02d}.safetensors')
+        if first is None or saved.get(f'{a}.code') is None or saved.get(f'{b}.code') is None: return {}
+        if json.load(open(run + 'matrices.json'))['metrics']['n_codes'][-1][0] == first: return {}   # never grew
+        for side, m in (('grown_a', a), ('grown_b', b)):
+            codes = saved[f'{m}.code'].reshape(len(saved[f'{m}.code']), -1).mode(-1).values
+            shares[side].append(float((codes >= first).float().mean()))
+    return {k: statistics.mean(v) for k, v in shares.items()}
 
 if __name__ == '__main__':
     folder, methods = sys.argv[1], sys.argv[2:]
