@@ -572,18 +572,25 @@ def check_method_defaults(out:Path, method:str, settings:dict, accept:bool, comp
     meta = read_json(out/'run.json') if (out/'run.json').exists() else {}
     if 'method_settings' not in meta:                  # a run made before runs recorded their resolved settings
         return []
-    changes = config_diff(meta['method_settings'], settings, 'method_settings.')
+    record = meta['method_settings']
+    changes = config_diff(record, settings, 'method_settings.')
     if not changes:
         return []
-    diff = '\n  '.join(f"{k}: {a!r} -> {b!r}" for k, a, b in changes)
-    pin = ' '.join(f"--set {k}={a}" for k, a, _ in changes)
+    top = lambda k: k.split('.')[1]
+    unknown = [k for k, _, _ in changes if top(k) not in record]      # settings added since: their old value is unknown
+    diff = '\n  '.join(
+        f"{k}: not recorded (a setting added since this run began) -> {b!r}" if k in unknown else f"{k}: {a!r} -> {b!r}"
+        for k, a, b in changes
+    )
+    pins = ' '.join(f"--set {k}={a}" for k, a, _ in changes if k not in unknown and top(k) in settings)
+    pin = f"pin the old values ({pins})" if pins and not unknown else "its old values are not all on record"
     head = f"{out}: {method}'s settings resolve otherwise now than when this run began (a default changed):\n  "
     head += diff + '\n'
     if complete:
-        raise CmwbError(head + f"to reuse this finished run pin the old values ({pin}), or choose another --out")
+        raise CmwbError(head + f"to reuse this finished run {pin}; or choose another --out")
     if not accept:
-        raise CmwbError(head + f"pin the old values ({pin}), pass --accept-changes to continue under the new ones "
-                        "(the change is recorded), or choose another --out")
+        raise CmwbError(head + f"{pin}; pass --accept-changes to continue under the new ones (the change is recorded), "
+                        "or choose another --out")
     return changes
 
 def config_diff(old, new, prefix:str='') -> list[tuple]:

@@ -1,8 +1,8 @@
 """Per trained pair, means over a method's seeds in one folder of runs: R@1 when the pair is learned and after the last
 stage with its chance, and for codebook methods pair code agreement when learned and at the end with the chance of
 each, the codes each side uses at the end and, where the codebook grew, the share of each side's saved test items that
-pick a code grown after the first stage at the end (`grown_a`, `grown_b`; a mediator frozen after its first stage
-cannot pick one, so such an item is off its partner's code).
+pick a code grown after the first stage at the end, by modal code (`grown_a`, `grown_b`; a mediator frozen after its
+first stage cannot pick one, so such an item is off its partner's code).
   python tools/per_pair.py runs/seq-cometcmg cmg comet-cmg"""
 import glob, json, statistics, sys
 
@@ -28,19 +28,22 @@ def pair_figures(folder:str, method:str) -> dict:
     return out
 
 def grown_shares(done:list, stages:list, task:str, last:int) -> dict:
-    "Mean share of each side's saved test items (embeddings of the last stage) on codes grown after the first stage."
+    "Mean share of each side's saved test items (embeddings of the last stage) whose modal code was grown after stage 0."
+    # the modal code as the agreement figure takes it (cmwb.evaluate.modal_code: ties to the smallest code, so an item
+    # whose positions tie between an old and a grown code counts as old); the saved sample is up to 300 items a modality
+    import yaml
     from safetensors.torch import load_file
-    a, b = task.split('-')[:2] if task.count('-') == 1 else (None, None)
+    from cmwb.evaluate import modal_code
     shares = {'grown_a': [], 'grown_b': []}
     for f in done:
         run = f[:-len('COMPLETE')]
-        first = json.load(open(run + 'matrices.json'))['metrics']['n_codes'][0][0]
+        n_codes = json.load(open(run + 'matrices.json'))['metrics']['n_codes']
+        first, end = n_codes[0][0], n_codes[-1][0]
+        if first is None or end == first: return {}                          # no codebook, or it never grew
+        stage = next(s for s in yaml.safe_load(open(run + 'config.yaml'))['schedule']['stages'] if s['name'] == task)
         saved = load_file(f'{run}embeddings/stage{last:02d}.safetensors')
-        if first is None or saved.get(f'{a}.code') is None or saved.get(f'{b}.code') is None: return {}
-        if json.load(open(run + 'matrices.json'))['metrics']['n_codes'][-1][0] == first: return {}   # never grew
-        for side, m in (('grown_a', a), ('grown_b', b)):
-            codes = saved[f'{m}.code'].reshape(len(saved[f'{m}.code']), -1).mode(-1).values
-            shares[side].append(float((codes >= first).float().mean()))
+        for side, m in zip(('grown_a', 'grown_b'), stage['modalities'][:2]):
+            shares[side].append(float((modal_code(saved[f'{m}.code']) >= first).float().mean()))
     return {k: statistics.mean(v) for k, v in shares.items()}
 
 if __name__ == '__main__':

@@ -25,7 +25,7 @@ PARTNER_TAU = 0.1                   # temperature of the partner-code cross-entr
 class CometSettings(Settings):
     codes: int = 64                 # codes at the start
     grow: bool = True               # grow by stage.new_codes per stage
-    old_code_rate: float = 0.0      # EMA rate of earlier stages' codes, from the second stage on (0: frozen)
+    old_code_rate: float = 0.0      # each later stage multiplies every earlier code's EMA rate by this (0: frozen)
     grown_code_rate: float = 0.0    # EMA rate of a later stage's grown codes (0: they stay at the mediator's centroids)
     cmoe: bool = True               # CMoE-Adapter (False: one shared, always-trainable MoE adapter)
     pmr: str | None = None          # pseudo-modality replay: 'code', 'linear' or None (off: no measured benefit)
@@ -58,6 +58,9 @@ class Comet(Method):
         s = self.s
         if s.pmr not in ('code', 'linear', None):
             raise CmwbError(f"{self.name} setting pmr={s.pmr!r}: use 'code', 'linear' or null")
+        for rate in ('old_code_rate', 'grown_code_rate'):
+            if not 0 <= getattr(s, rate) <= 1:
+                raise CmwbError(f"{self.name} setting {rate}={getattr(s, rate)!r}: an EMA rate share, from 0 to 1")
         self._refuse_idle(set(kw.get('settings') or {}))
         self.adapter = CMoEAdapter(self.width, k=s.k, hidden=s.expert_hidden)
         self.codebook = Codebook(
@@ -169,6 +172,7 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
         new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
         for buf in (self.codebook.embed, self.codebook.ema_weight):
             buf[born] = new
+    if t > 0 and born.any():
         self.codebook.rate[born] = self.s.grown_code_rate         # 0: placed by the mediator, not moved by the EMA
     if t > 0:
         self._report_protection(t, stage)
