@@ -12,39 +12,42 @@ def pair_figures(folder:str, method:str) -> dict:
     runs = [json.load(open(f.replace('COMPLETE', 'matrices.json'))) for f in done]
     if not runs: raise SystemExit(f"no finished runs {folder}/{method}-s*")
     stages = runs[0]['stages']
+    codebook = 'code_agree' in runs[0]['metrics']
+    grown = grown_shares(done, runs) if codebook else {}
     out = {}
     for j, task in enumerate(runs[0]['tasks'][:len(stages)]):
         at = lambda key, row: statistics.mean(r['metrics'][key][row][j] for r in runs)
         out[task] = dict(r1_learned=at('r1', j), r1_end=at('r1', -1), r1_chance=at('r1_chance', j))
-        if 'code_agree' in runs[0]['metrics']:           # codebook methods
+        if codebook:
             out[task].update(
                 agree_learned=at('code_agree', j), agree_learned_chance=at('code_agree_chance', j),
                 agree_end=at('code_agree', -1), agree_end_chance=at('code_agree_chance', -1),
                 codes_a=at('code_used_a', -1), codes_b=at('code_used_b', -1),
             )
-            grown = grown_shares(done, stages, task, len(stages) - 1)
-            if grown: out[task].update(grown)
+            out[task].update(grown.get(task, {}))
         out[task]['runs'] = len(runs)
     return out
 
-def grown_shares(done:list, stages:list, task:str, last:int) -> dict:
-    "Mean share of each side's saved test items (embeddings of the last stage) whose modal code was grown after stage 0."
-    # the modal code as the agreement figure takes it (cmwb.evaluate.modal_code: ties to the smallest code, so an item
-    # whose positions tie between an old and a grown code counts as old); the saved sample is up to 300 items a modality
+def grown_shares(done:list, runs:list) -> dict:
+    "Trained pair -> mean share of each side's saved test items (after the last stage) whose modal code was grown after"
+    # stage 0 ({} where the codebook never grew); each run's embeddings and config are read once. The modal code is the
+    # agreement figure's (cmwb.evaluate.modal_code: ties to the smallest code, so an item whose positions tie between an
+    # old and a grown code counts as old); the saved sample is up to 300 items a modality
     import yaml
     from safetensors.torch import load_file
     from cmwb.evaluate import modal_code
-    shares = {'grown_a': [], 'grown_b': []}
-    for f in done:
+    shares = {}
+    for f, matrices in zip(done, runs):
+        n_codes = matrices['metrics']['n_codes']
+        first = n_codes[0][0]
+        if first is None or n_codes[-1][0] == first: return {}                 # no codebook, or it never grew
         run = f[:-len('COMPLETE')]
-        n_codes = json.load(open(run + 'matrices.json'))['metrics']['n_codes']
-        first, end = n_codes[0][0], n_codes[-1][0]
-        if first is None or end == first: return {}                          # no codebook, or it never grew
-        stage = next(s for s in yaml.safe_load(open(run + 'config.yaml'))['schedule']['stages'] if s['name'] == task)
-        saved = load_file(f'{run}embeddings/stage{last:02d}.safetensors')
-        for side, m in zip(('grown_a', 'grown_b'), stage['modalities'][:2]):
-            shares[side].append(float((modal_code(saved[f'{m}.code']) >= first).float().mean()))
-    return {k: statistics.mean(v) for k, v in shares.items()}
+        saved = load_file(f"{run}embeddings/stage{len(matrices['stages']) - 1:02d}.safetensors")
+        for stage in yaml.safe_load(open(run + 'config.yaml'))['schedule']['stages']:
+            pair = shares.setdefault(stage['name'], {'grown_a': [], 'grown_b': []})
+            for side, m in zip(pair, stage['modalities'][:2]):
+                pair[side].append(float((modal_code(saved[f'{m}.code']) >= first).float().mean()))
+    return {task: {k: statistics.mean(v) for k, v in pair.items()} for task, pair in shares.items()}
 
 if __name__ == '__main__':
     folder, methods = sys.argv[1], sys.argv[2:]
