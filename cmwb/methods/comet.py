@@ -165,14 +165,14 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
     "Initialise this stage's new codes from k-means of the mediator's embeddings; say what this stage protects."
     self.codebook.new_stage()
     born = self.codebook.born == t
-    if t > 0 and born.any() and self.mediator in data.feats:
-        x = data.feats[self.mediator][:4096].to(self.codebook.embed.device)      # the stage's data stays on the CPU
-        z = self.codebook.space(self.encode(x, self.mediator), self.mediator)
-        from cmwb.codebook import init_codes
-        new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
-        for buf in (self.codebook.embed, self.codebook.ema_weight):
-            buf[born] = new
     if t > 0 and born.any():
+        if self.mediator in data.feats:
+            x = data.feats[self.mediator][:4096].to(self.codebook.embed.device)  # the stage's data stays on the CPU
+            z = self.codebook.space(self.encode(x, self.mediator), self.mediator)
+            from cmwb.codebook import init_codes
+            new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
+            for buf in (self.codebook.embed, self.codebook.ema_weight):
+                buf[born] = new
         self.codebook.rate[born] = self.s.grown_code_rate         # 0: placed by the mediator, not moved by the EMA
     if t > 0:
         self._report_protection(t, stage)
