@@ -23,8 +23,9 @@ from fastcore.basics import patch
 __all__ = ['FIXED_ON_RESUME', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config', 'set_dotted',
            'load_experiment', 'RunData', 'check_finite_features', 'prepare_data', 'eval_tasks', 'unevaluable_pairs',
            'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'save_embeddings', 'Stopped',
-           'Session', 'check_method_defaults', 'config_diff', 'check_resume_config', 'record_changes', 'trim_metrics',
-           'run_experiment', 'stage_chance', 'summarize_run', 'print_run', 'stage_lines', 'compare']
+           'Session', 'settings_before', 'check_method_defaults', 'config_diff', 'check_resume_config',
+           'record_changes', 'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run', 'print_run',
+           'stage_lines', 'compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -567,12 +568,18 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
 # what a checkpoint is: never changed on resume
 FIXED_ON_RESUME = ('name', 'method', 'data', 'encoders', 'width', 'data_root')
 
+def settings_before(method:str) -> dict:
+    "Settings of `method` added after runs began recording theirs, each with the value runs made before it ran with."
+    from cmwb.methods.base import METHODS
+    return {f.name: f.metadata['before'] for f in dataclasses.fields(METHODS[method].Settings) if 'before' in f.metadata}
+
 def check_method_defaults(out:Path, method:str, settings:dict, accept:bool, complete:bool) -> list[tuple]:
     "Settings of `method` that resolve otherwise now than when `out` began (a default changed): a config change."
     meta = read_json(out/'run.json') if (out/'run.json').exists() else {}
     if 'method_settings' not in meta:                  # a run made before runs recorded their resolved settings
         return []
-    record = meta['method_settings']
+    # a setting added since, at the value every run made before it ran with (its `before`), is no change
+    record = {**settings_before(method), **meta['method_settings']}
     changes = config_diff(record, settings, 'method_settings.')
     if not changes:
         return []
@@ -633,7 +640,10 @@ def record_changes(run:RunDir, new:dict, changes:list, stage:int, epoch:int):
 def _restore_checked(run:RunDir, method, schedule:Schedule):
     "`restore`, with a checkpoint that does not fit the method named as such."
     try: return restore(run, method, schedule)
-    except CmwbError: raise
+    except CmwbError as e:
+        # a method's own refusal: named with the checkpoint it refused
+        ckpt = str(latest_ckpt(run))
+        raise CmwbError(str(e) if ckpt in str(e) else f"{ckpt}: {e}") from None
     except (RuntimeError, KeyError, ValueError, IndexError, TypeError) as e:
         raise CmwbError(
             f"{latest_ckpt(run)}: this checkpoint does not fit the run's config ({type(e).__name__}: {str(e)[:300]}); "

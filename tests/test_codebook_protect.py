@@ -171,6 +171,26 @@ def test_grown_codes_stay_where_the_mediator_placed_them(ci_manifest):
     # moves them; on full DigitsMM they follow the new modality's clusters, 08a)
     assert (end != start).any(1).all()
 
+def test_mediator_codes_keep_a_new_modality_on_its_mediators_codes(ci_manifest):
+    "`mediator_codes` (with `grow: false`): speech picks only codes its frozen text picks in its stage; without it, it does not."
+    import torch
+    from cmwb.train import prepare_data
+    cfg = load_experiment('digitsmm', {**CHEAP, 'method': 'comet'})
+    rd = prepare_data(cfg)
+    feats = rd.train[1].feats
+    def codes(m, modality):
+        m.eval()
+        with torch.no_grad(): return set(m.code_indices(feats[modality], modality).flatten().tolist())
+    _, on = _drive(rd, cfg, 'comet', dict(mediator_codes=True, grow=False))
+    text = codes(on, 'text')
+    assert len(on.codebook.embed) == 64 and (on.codebook.rate == 0).all()         # no growth, still frozen
+    assert set(on.code_choices['speech'].tolist()) == text                      # 13 of the 64 codes
+    assert codes(on, 'speech') <= text
+    _, off = _drive(rd, cfg, 'comet', dict(grow=False))
+    assert not codes(off, 'speech') <= codes(off, 'text')                        # speech also on codes text never picks
+    with pytest.raises(CmwbError, match='mediator_codes.*grow: false'):           # growth: codes no modality could pick
+        _drive(rd, cfg, 'comet', dict(mediator_codes=True))
+
 @pytest.mark.parametrize('method', ['comet', 'unicode'])
 def test_every_switch_acts_or_is_refused(ci_manifest, method):
     "Flip each documented switch from its default: the trained state (or, for retrieval switches, the evaluation) changes, or a CmwbError names it."

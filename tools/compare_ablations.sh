@@ -21,7 +21,8 @@ TAG=$SIZE; [ "$CONFIG" != digitsmm ] && TAG=$CONFIG-$SIZE
 if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$TAG}; else OUT=${OUT:-runs/ablations-$METHOD-$TAG}; fi
 
 # Each variant: a name, then the config switches it changes ("all": the full method, the reference).
-# PMR, the dead-code reset and the EMA of grown codes are off by default, so their variants turn them on. EXTRA variants run too but stay out of the main table: PMR on
+# PMR, the dead-code reset, the EMA of grown codes and `mediator_codes` (which needs `grow: false`) are off by default,
+# so their variants turn them on. EXTRA variants run too but stay out of the main table: PMR on
 # slowed codes (where earlier codes move), read against slowed codes without it (OUT/pmr/results.md).
 COMET_VARIANTS=(
   "all"
@@ -34,6 +35,7 @@ COMET_VARIANTS=(
   "no-partner method_settings.partner_codes=0"
   "reset method_settings.dead_after=50"
   "grown-ema method_settings.grown_code_rate=1"
+  "mediator-codes method_settings.mediator_codes=true method_settings.grow=false"
 )
 COMET_EXTRA=("slowed-pmr method_settings.old_code_rate=0.1 method_settings.pmr=code")
 CMA_VARIANTS=(

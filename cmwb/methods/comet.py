@@ -4,7 +4,7 @@
 
 # %% ../../nbs/08a_comet.ipynb #e5cbfc58
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError, get_logger
 from ..codebook import Codebook, nearest_code, code_distances
@@ -16,7 +16,8 @@ from ..parallel import per_item
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PARTNER_TAU', 'PMR_FIELDS', 'CometSettings', 'Comet', 'keep_codes', 'soft_codes_within', 'UnicodeSettings', 'Unicode']
+__all__ = ['PARTNER_TAU', 'PMR_FIELDS', 'CometSettings', 'Comet', 'keep_codes', 'partner_among', 'soft_codes_within',
+           'soft_codes_among', 'pmr_kind', 'UnicodeSettings', 'Unicode']
 
 # %% ../../nbs/08a_comet.ipynb #09e4dfd4
 PARTNER_TAU = 0.1                   # temperature of the partner-code cross-entropy (unit-norm code space)
@@ -34,6 +35,9 @@ class CometSettings(Settings):
     freeze_mediator: bool = True    # freeze the text path after its first stage
     protect_codes: bool = True      # never re-initialise a code that an earlier stage's modality holds
     keep_codes: bool = True         # a frozen or absent modality picks only the codes there were before
+    # a modality that first comes after the first stage picks only the codes its mediator's items of its stages pick
+    # (`before`: runs made before the setting existed ran as with False)
+    mediator_codes: bool = field(default=False, metadata={'before': False})
     pmr_weight: float = 0.5         # CMCM between the mediator and PMR's pseudo features (shapes a trainable mediator)
     commit: float = 1.0             # commitment loss weight (β inside the codebook)
     cmcm: float = 0.5               # cross-modal code matching weight
@@ -70,20 +74,27 @@ class Comet(Method):
         self.stage_new: list[str] = []        # the modalities the current stage brings
         self.pmr_fits: dict = {}              # modality -> its pseudo-modality generator's fitted tensors
         self.pmr: dict = {}                   # modality -> its generator, rebuilt from `pmr_fits`
+        self.code_choices: dict = {}          # modality -> the codes it may pick (`mediator_codes`)
         self.cpc = CrossCPC(list(dims), self.width, hidden=128) if s.cpc else None
     def encode(self, x, modality): return self.adapter(x, modality)[0]
-    def represent(self, x, modality): return self.codebook.quantize(self.encode(x, modality), modality=modality)[0]
-    def code_indices(self, x, modality): return self.codebook.quantize(self.encode(x, modality), modality=modality)[1]
+    def represent(self, x, modality): return self._quantize(self.encode(x, modality), modality)[0]
+    def code_indices(self, x, modality): return self._quantize(self.encode(x, modality), modality)[1]
     def embed(self, x, modality):
         z = self.represent(x, modality) if self.s.quantized_retrieval else self.encode(x, modality)
         return F.normalize(z.mean(1), dim=-1)
     def structure(self):
         return dict(seen=list(self.seen), codes=self.codebook.n_codes, code_modalities=list(self.codebook.modalities),
-                    code_limits=dict(self.codebook.limits), protection=list(self.protection))
+                    code_limits=dict(self.codebook.limits), protection=list(self.protection),
+                    code_choices={m: v.tolist() for m, v in self.code_choices.items()})
     def apply_structure(self, st):
         self.codebook.modalities = list(st.get('code_modalities', []))
         self.codebook.limits = dict(st.get('code_limits', {}))
         self.protection = list(st.get('protection', []))
+        self.code_choices = {m: torch.tensor(v, dtype=torch.long) for m, v in st.get('code_choices', {}).items()}
+    @property
+    def ages_old_codes(self) -> bool:
+        "Whether each later stage multiplies every earlier code's EMA rate by `old_code_rate` (a joint method that never grows: no code is older)."
+        return self.s.grow or not self.sees_all_data
 
 @patch
 def _refuse_idle(self:Comet, given:set):
@@ -91,14 +102,21 @@ def _refuse_idle(self:Comet, given:set):
     s, why = self.s, {}
     why['hidden'] = "COMET's projections are one Linear + LayerNorm into the shared width; it has no hidden layer"
     why['cache_teacher'] = f"{self.name} distils from no teacher"
-    if not s.grow: why['old_code_rate'] = "the codebook never grows (grow: false), so there are no older codes to slow"
+    if not self.ages_old_codes:
+        why['old_code_rate'] = f"{self.name} trains every code on all data seen so far and never grows: no code is older"
     if not s.grow: why['grown_code_rate'] = "the codebook never grows (grow: false), so no code is grown"
     if not s.grow:
         why['keep_codes'] = "the codebook never grows (grow: false), so every modality already picks among all its codes"
-    if s.grow and not s.old_code_rate:
+    if self.ages_old_codes and not s.old_code_rate:
         why['protect_codes'] = ("old_code_rate=0 freezes every earlier stage's code, and a frozen code is never "
                                 "re-initialised, so there is nothing left to protect (it acts with old_code_rate > 0)")
     if not s.dead_after: why['protect_codes'] = "no code is ever re-initialised (dead_after: 0)"
+    if not (s.freeze_mediator and s.cmoe) or self.sees_all_data:
+        why['mediator_codes'] = ("the mediator's path trains in later stages (freeze_mediator: false, a shared adapter "
+                                 "with cmoe: false, or a joint method), so the codes it picks move within a stage")
+    elif s.grow and s.keep_codes:
+        why['mediator_codes'] = ("the frozen mediator never picks a grown code (keep_codes), so no modality could pick "
+                                 "one: set grow: false (each later stage still freezes the earlier codes)")
     if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
     elif s.freeze_mediator and s.freeze and s.cmoe:
         why['pmr_weight'] = "the mediator's path is frozen after its first stage, so the PMR loss has nothing to shape"
@@ -145,9 +163,9 @@ def setup_stage(self:Comet, t:int, stage):
         # a method that sees all data trains every modality seen so far in every stage: none is left out
         present = set(self.adapter.proj) if self.sees_all_data else set(stage.modalities)
         keep_codes(self.codebook, self.adapter.proj, present)
-    # every later stage slows (or freezes) the earlier codes, also one that adds none
-    if t > 0 and s.grow:
-        self.codebook.grow(stage.new_codes, init='uniform', old_rate=s.old_code_rate, stage=t)
+    # every later stage slows (or freezes) the earlier codes, also one that adds none, also without growth
+    if t > 0 and self.ages_old_codes:
+        self.codebook.grow(stage.new_codes if s.grow else 0, init='uniform', old_rate=s.old_code_rate, stage=t)
 
 def keep_codes(codebook, paths:dict, present:set):
     "Limit each modality whose path is frozen, and each one not `present`, to the codes there are now (before growth)."
@@ -174,8 +192,26 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
             for buf in (self.codebook.embed, self.codebook.ema_weight):
                 buf[born] = new
         self.codebook.rate[born] = self.s.grown_code_rate         # 0: placed by the mediator, not moved by the EMA
+    if t > 0 and self.s.mediator_codes:
+        self._choose_codes(stage, data)
     if t > 0:
         self._report_protection(t, stage)
+
+@patch
+@torch.no_grad()
+def _choose_codes(self:Comet, stage, data:StageData, chunk:int=1024):
+    "`mediator_codes`: a modality new after the first stage may pick only the codes its mediator's items of its stages pick."
+    if self.mediator not in data.feats:
+        return
+    was = self.training
+    self.eval()
+    x = data.feats[self.mediator]
+    dev = self.codebook.embed.device
+    picked = torch.cat([self.code_indices(c.to(dev), self.mediator).flatten() for c in x.split(chunk)]).cpu()
+    self.train(was)
+    for m in stage.modalities:
+        if m != self.mediator and (m in self.stage_new or m in self.code_choices):
+            self.code_choices[m] = torch.unique(torch.cat([self.code_choices.get(m, picked[:0]), picked]))
 
 @patch
 def _report_protection(self:Comet, t:int, stage):
@@ -186,11 +222,13 @@ def _report_protection(self:Comet, t:int, stage):
     rec = dict(
         stage=t,
         frozen=frozen,
-        held_codes=held if self.s.protect_codes or (self.s.grow and not self.s.old_code_rate) else 0,
+        held_codes=held if self.s.protect_codes or (self.ages_old_codes and not self.s.old_code_rate) else 0,
         frozen_codes=int((self.codebook.rate == 0).sum()),
         limits=dict(self.codebook.limits),
         pmr=absent,
     )
+    if self.s.mediator_codes:
+        rec['choices'] = {m: len(v) for m, v in self.code_choices.items()}
     if not self.stage_new:
         rec['note'] = (
             'no new modality: nothing frozen; held codes protected from reset'
@@ -215,8 +253,19 @@ def _partner_loss(self:Comet, z:dict, codes:torch.Tensor):
     for m in new:
         logits = -code_distances(cb.space(z[m], m), codes) / PARTNER_TAU
         tg = target[:, None].expand(logits.shape[:-1])
-        total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.reshape(-1))
+        if m in self.code_choices:
+            total = total + partner_among(logits, tg, self.code_choices[m].to(codes.device))
+        else:
+            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.reshape(-1))
     return total / len(new)
+
+def partner_among(logits:torch.Tensor, target:torch.Tensor, choices:torch.Tensor) -> torch.Tensor:
+    "The partner cross-entropy over the codes `choices` only; a target outside them (codes moved since) pulls nothing."
+    allowed = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    allowed[choices] = True
+    logits = logits.masked_fill(~allowed, float('-inf')).reshape(-1, logits.shape[-1])
+    target = torch.where(allowed[target], target, -100).reshape(-1)
+    return F.cross_entropy(logits, target, reduction='sum') / (target >= 0).sum().clamp_min(1)
 
 
 # %% ../../nbs/08a_comet.ipynb #3a1fc803
@@ -225,11 +274,34 @@ def soft_codes_within(z:torch.Tensor, codes:torch.Tensor, limit:int) -> tuple:
     probs, idx = per_item(lambda x: soft_codes(x, codes[:limit]), z)
     return (F.pad(probs, (0, len(codes) - limit)) if limit < len(codes) else probs), idx
 
+def soft_codes_among(z:torch.Tensor, codes:torch.Tensor, choices:torch.Tensor) -> tuple:
+    "`soft_codes` of `z` among the codes `choices` only: distributions [B, K], zero elsewhere, and nearest codes."
+    probs, idx = per_item(lambda x: soft_codes(x, codes[choices]), z)
+    return probs.new_zeros(len(probs), len(codes)).index_copy(1, choices, probs), choices[idx]
+
 @patch
 def _soft(self:Comet, zm:torch.Tensor, codes:torch.Tensor, m:str, placed:bool=False):
-    "CMCM's code distribution [B, K] (zero beyond `m`'s limit) and nearest codes of `zm` (`placed`: in the code space)."
+    "CMCM's code distribution [B, K] (zero beyond the codes `m` may pick) and nearest codes of `zm` (`placed`: in the code space)."
     zm = zm if placed else self.codebook.space(zm, m)
+    if m in self.code_choices:
+        return soft_codes_among(zm, codes, self.code_choices[m].to(codes.device))
     return soft_codes_within(zm, codes, self.codebook.limits.get(m, len(codes)))
+
+@patch
+def _pick(self:Comet, zs:torch.Tensor, m:str):
+    "Nearest codes of `zs` (in the code space) among the codes `m` may pick with `mediator_codes` (None: its limit applies)."
+    if m not in self.code_choices:
+        return None
+    choices = self.code_choices[m].to(self.codebook.embed.device)
+    return choices[nearest_code(zs.detach(), self.codebook.embed[choices])]
+
+@patch
+def _quantize(self:Comet, z:torch.Tensor, m:str) -> tuple:
+    "The codebook's quantisation of `m`'s features `z`, searching the codes `m` may pick (`code_choices`, else its limit)."
+    if m not in self.code_choices:
+        return self.codebook.quantize(z, modality=m)
+    zs = self.codebook.space(z, m)
+    return self.codebook.quantize(zs, idx=self._pick(zs, m), placed=True)
 
 @patch
 def training_step(self:Comet, batch:dict, t:int) -> dict:
@@ -243,6 +315,8 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
     for m in mods:
         probs[m], idx[m] = self._soft(z[m], codes, m)
     fake = self.pseudo(z)
+    # pseudo items of a modality with `code_choices` pick among its codes, as its real items do
+    idx.update({m: self._pick(v, m) for m, v in fake.items() if m in self.code_choices})
     # PMR's pseudo features are made in the code space; only modalities whose path trains move their mean
     vq = self.codebook({**z, **fake}, idx=idx, placed=tuple(fake), track=[m for m in mods if z[m].requires_grad])
     pairs = [(a, b) for i, a in enumerate(mods) for b in mods[i + 1:]]
@@ -298,10 +372,24 @@ def end_stage(self:Comet, t:int, stage, data:StageData):
         self.pmr_fits[m] = {f: getattr(g, f) for f in PMR_FIELDS[self.s.pmr]}
     self.restore_extra()
 
+def pmr_kind(fits:dict) -> str | None:
+    "The `pmr` setting whose generators `fits` holds (by their fields): None for no generators, '?' for unknown ones."
+    if not fits:
+        return None
+    fields = {frozenset(f) for f in fits.values()}
+    return next((k for k, fs in PMR_FIELDS.items() if fields == {frozenset(fs)}), '?')
+
 @patch
 def restore_extra(self:Comet):
     "Rebuild the PMR generators from `pmr_fits` (in modality order: a checkpoint's order is not the fitting order)."
     self.pmr = {}
+    saved = pmr_kind(self.pmr_fits)
+    if saved is not None and saved != self.s.pmr:
+        raise CmwbError(
+            f"this checkpoint holds pseudo-modality generators for {sorted(self.pmr_fits)} fitted with pmr: {saved}, "
+            f"but the config has pmr: {self.s.pmr}; continue it with --set method_settings.pmr={saved}, "
+            "or start the new config in another --out"
+        )
     for m in sorted(self.pmr_fits):
         g = self._generator()
         for f in PMR_FIELDS[self.s.pmr]: setattr(g, f, self.pmr_fits[m][f])
