@@ -4,19 +4,19 @@
 
 # %% ../nbs/00_core.ipynb #b09f1b69
 from __future__ import annotations
-import contextlib, dataclasses, fcntl, hashlib, json, logging, os, platform, random, subprocess, sys, tempfile, time, types
+import contextlib, dataclasses, errno, fcntl, hashlib, json, logging, os, platform, random, subprocess, sys, tempfile, time, types
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SEAL', 'YAML_SEAL', 'NUMERICS_ENV', 'CmwbError', 'ConfigError', 'check_value', 'from_dict', 'CorruptFileError',
-           'seal', 'unseal', 'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict', 'seed_everything', 'DeviceInfo',
-           'pick_device', 'reuse_freed_memory', 'failpoint', 'file_mode', 'atomic_write', 'write_text', 'write_json',
-           'write_yaml', 'sha256_file', 'save_checkpoint', 'read_json', 'load_checkpoint', 'verify_checkpoint',
-           'get_logger', 'set_verbosity', 'git_commit', 'versions', 'cpu_name', 'machine_record', 'LockedError',
-           'FolderLock', 'RunDir']
+__all__ = ['SEAL', 'YAML_SEAL', 'DISK_REFUSED', 'NUMERICS_ENV', 'CmwbError', 'ConfigError', 'check_value', 'from_dict',
+           'CorruptFileError', 'seal', 'unseal', 'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict',
+           'seed_everything', 'DeviceInfo', 'pick_device', 'reuse_freed_memory', 'failpoint', 'file_mode', 'unwritable',
+           'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file', 'save_checkpoint', 'read_json',
+           'load_checkpoint', 'verify_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions', 'cpu_name',
+           'machine_record', 'LockedError', 'FolderLock', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #bcff8b3f
 class CmwbError(Exception):
@@ -224,12 +224,26 @@ def file_mode() -> int:
     os.umask(mask)
     return 0o666 & ~mask
 
+# a disk that is full, over quota or read-only: what the user must fix, not a bug
+DISK_REFUSED = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+def unwritable(path, e:OSError) -> CmwbError:
+    "The error for a write of `path` that the disk refused: what happened, that nothing was lost, and what to do."
+    return CmwbError(
+        f"{path}: could not write it ({e.strerror}); anything already there is untouched. Free disk space (or make the "
+        "folder writable), then run again: an interrupted run continues with --resume"
+    )
+
 @contextlib.contextmanager
 def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
     "Open a temp file beside `path` for writing; rename it onto `path` only if the block succeeds."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    except OSError as e:
+        if e.errno in DISK_REFUSED + (errno.EACCES, errno.EPERM): raise unwritable(path, e) from None
+        raise
     try:
         with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as f:
             yield f
@@ -238,8 +252,9 @@ def atomic_write(path, mode:str='w', encoding:str|None='utf-8'):
         # mkstemp makes it private (0600); a written file is as readable as any other
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno in DISK_REFUSED: raise unwritable(path, e) from None
         raise
 
 # %% ../nbs/00_core.ipynb #657c3c4a
@@ -432,11 +447,16 @@ def write_manifest(self:RunDir, config:dict, seed:int, **extra):
 
 @patch
 def log_metrics(self:RunDir, **row):
-    "Append one JSON line to metrics.jsonl (flushed and synced)."
-    with open(self.path/'metrics.jsonl', 'a', encoding='utf-8') as f:
-        f.write(json.dumps(seal(row, default=float), separators=(',', ':')) + '\n')
-        f.flush()
-        os.fsync(f.fileno())
+    "Append one JSON line to metrics.jsonl (flushed and synced; a line a full disk cuts short is skipped on reading)."
+    path = self.path/'metrics.jsonl'
+    try:
+        with open(path, 'a', encoding='utf-8') as f:
+            f.write(json.dumps(seal(row, default=float), separators=(',', ':')) + '\n')
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        if e.errno in DISK_REFUSED: raise unwritable(path, e) from None
+        raise
 
 @patch
 def read_metrics(self:RunDir) -> list[dict]:
