@@ -230,7 +230,7 @@ DISK_REFUSED = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 def unwritable(path, e:OSError) -> CmwbError:
     "The error for a write of `path` that the disk refused: what happened, that nothing was lost, and what to do."
     return CmwbError(
-        f"{path}: could not write it ({e.strerror}); anything already there is untouched. Free disk space (or make the "
+        f"{path}: could not write it ({e.strerror}); what it held before is kept. Free disk space (or make the "
         "folder writable), then run again: an interrupted run continues with --resume"
     )
 

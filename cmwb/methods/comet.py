@@ -111,9 +111,10 @@ def _refuse_idle(self:Comet, given:set):
         why['protect_codes'] = ("old_code_rate=0 freezes every earlier stage's code, and a frozen code is never "
                                 "re-initialised, so there is nothing left to protect (it acts with old_code_rate > 0)")
     if not s.dead_after: why['protect_codes'] = "no code is ever re-initialised (dead_after: 0)"
-    if not (s.freeze_mediator and s.cmoe) or self.sees_all_data:
-        why['mediator_codes'] = ("the mediator's path trains in later stages (freeze_mediator: false, a shared adapter "
-                                 "with cmoe: false, or a joint method), so the codes it picks move within a stage")
+    if not (s.freeze_mediator and s.freeze and s.cmoe) or self.sees_all_data:
+        why['mediator_codes'] = ("the mediator's path trains in later stages (freeze_mediator: false, its router and "
+                                 "experts with freeze: false, a shared adapter with cmoe: false, or a joint method), so "
+                                 "the codes it picks move within a stage")
     elif s.grow and s.keep_codes:
         why['mediator_codes'] = ("the frozen mediator never picks a grown code (keep_codes), so no modality could pick "
                                  "one: set grow: false (each later stage still freezes the earlier codes)")
