@@ -23,9 +23,9 @@ from fastcore.basics import patch
 __all__ = ['FIXED_ON_RESUME', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config', 'set_dotted',
            'load_experiment', 'RunData', 'check_finite_features', 'prepare_data', 'eval_tasks', 'unevaluable_pairs',
            'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'save_embeddings', 'Stopped',
-           'Session', 'settings_before', 'check_method_defaults', 'config_diff', 'check_resume_config',
-           'record_changes', 'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run', 'print_run',
-           'stage_lines', 'compare']
+           'Session', 'settings_before', 'settings_changed_meaning', 'check_method_defaults', 'config_diff',
+           'check_resume_config', 'record_changes', 'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run',
+           'print_run', 'stage_lines', 'compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -573,11 +573,28 @@ def settings_before(method:str) -> dict:
     from cmwb.methods.base import METHODS
     return {f.name: f.metadata['before'] for f in dataclasses.fields(METHODS[method].Settings) if 'before' in f.metadata}
 
+def settings_changed_meaning(method:str, record:dict) -> list[tuple]:
+    "(key, value, what changed) for each recorded setting whose value meant something else when the run began."
+    # a field's `changed` metadata: (a setting added with the change, so absent from older records; the value whose
+    # meaning changed; what changed)
+    from cmwb.methods.base import METHODS
+    out = []
+    for f in dataclasses.fields(METHODS[method].Settings):
+        marker, value, what = f.metadata.get('changed', (None, None, None))
+        if marker is not None and marker not in record and f.name in record and record[f.name] == value:
+            out.append((f'method_settings.{f.name}', value, what))
+    return out
+
 def check_method_defaults(out:Path, method:str, settings:dict, accept:bool, complete:bool) -> list[tuple]:
     "Settings of `method` that resolve otherwise now than when `out` began (a default changed): a config change."
     meta = read_json(out/'run.json') if (out/'run.json').exists() else {}
     if 'method_settings' not in meta:                  # a run made before runs recorded their resolved settings
         return []
+    changed = settings_changed_meaning(method, meta['method_settings'])
+    if changed:
+        k, v, what = changed[0]
+        raise CmwbError(f"{out}: {k}: {v!r} meant something else when this run began ({what}); its figures are not "
+                        "this version's: choose another --out")
     # a setting added since, at the value every run made before it ran with (its `before`), is no change
     record = {**settings_before(method), **meta['method_settings']}
     changes = config_diff(record, settings, 'method_settings.')

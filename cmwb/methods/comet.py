@@ -25,7 +25,10 @@ PARTNER_TAU = 0.1                   # temperature of the partner-code cross-entr
 @dataclass
 class CometSettings(Settings):
     codes: int = 64                 # codes at the start
-    grow: bool = True               # grow by stage.new_codes per stage
+    # grow by stage.new_codes per stage (`changed`: before `mediator_codes` came, false also left every code trainable)
+    grow: bool = field(default=True, metadata={'changed': (
+        'mediator_codes', False,
+        'without growth every code stayed trainable; now the earlier codes freeze at each later stage')})
     old_code_rate: float = 0.0      # each later stage multiplies every earlier code's EMA rate by this (0: frozen)
     grown_code_rate: float = 0.0    # EMA rate of a later stage's grown codes (0: they stay at the mediator's centroids)
     cmoe: bool = True               # CMoE-Adapter (False: one shared, always-trainable MoE adapter)
