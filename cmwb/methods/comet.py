@@ -207,12 +207,7 @@ def _choose_codes(self:Comet, stage, data:StageData, chunk:int=1024):
     "`mediator_codes`: a modality new after the first stage may pick only the codes its mediator's items of its stages pick."
     if self.mediator not in data.feats:
         return
-    was = self.training
-    self.eval()
-    x = data.feats[self.mediator]
-    dev = self.codebook.embed.device
-    picked = torch.cat([self.code_indices(c.to(dev), self.mediator).flatten() for c in x.split(chunk)]).cpu()
-    self.train(was)
+    picked = self._stage_codes(data.feats[self.mediator], self.mediator, chunk).flatten().cpu()
     for m in stage.modalities:
         if m != self.mediator and (m in self.stage_new or m in self.code_choices):
             self.code_choices[m] = torch.unique(torch.cat([self.code_choices.get(m, picked[:0]), picked]))
@@ -402,14 +397,19 @@ def restore_extra(self:Comet):
 @patch
 @torch.no_grad()
 def _hold_codes(self:Comet, data:StageData, chunk:int=1024):
-    "Record, per modality of the stage, the codes its training items pick (in eval mode: no expert usage is counted)."
+    "Record, per modality of the stage, the codes its training items pick."
+    for m, x in data.feats.items():
+        self.codebook.hold(m, self._stage_codes(x, m, chunk))
+
+@patch
+@torch.no_grad()
+def _stage_codes(self:Comet, x:torch.Tensor, m:str, chunk:int=1024) -> torch.Tensor:
+    "The codes `m`'s items `x` pick, a chunk at a time on the codebook's device (in eval mode: no expert usage is counted)."
     was = self.training
     self.eval()
-    for m, x in data.feats.items():
-        self.codebook.hold(
-            m, torch.cat([self.code_indices(c.to(self.codebook.embed.device), m) for c in x.split(chunk)])
-        )
+    codes = torch.cat([self.code_indices(c.to(self.codebook.embed.device), m) for c in x.split(chunk)])
     self.train(was)
+    return codes
 
 # %% ../../nbs/08a_comet.ipynb #873668e9
 @dataclass
