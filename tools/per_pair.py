@@ -45,9 +45,10 @@ def saved_shares(done:list, runs:list) -> dict:
         grew = first is not None and n_codes[-1][0] != first
         run = f[:-len('COMPLETE')]
         saved = load_file(f"{run}embeddings/stage{len(matrices['stages']) - 1:02d}.safetensors")
+        # each modality's modal codes once (the mediator is in every stage)
+        code = {k[:-len('.code')]: modal_code(v) for k, v in saved.items() if k.endswith('.code')}
         for stage in yaml.safe_load(open(run + 'config.yaml'))['schedule']['stages']:
             a, b = stage['modalities'][:2]
-            code = {m: modal_code(saved[f'{m}.code']) for m in (a, b)}
             pair = shares.setdefault(stage['name'], {})
             for side, m, other in (('a', a, b), ('b', b, a)):
                 off = ~torch.isin(code[m], code[other].unique())
