@@ -8,8 +8,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError
 
 # %% auto #0
-__all__ = ['info_nce', 'code_probs', 'cmcm_probs', 'cmcm', 'soft_codes', 'CrossCPC', 'relation_distill', 'logit_distill', 'EWC',
-           'NullSpaceProjector']
+__all__ = ['info_nce', 'code_probs', 'cmcm_probs', 'cmcm', 'soft_codes', 'soft_codes_pulled', 'CrossCPC', 'relation_distill',
+           'logit_distill', 'EWC', 'NullSpaceProjector']
 
 # %% ../nbs/06_losses.ipynb #c01ba2de
 def info_nce(a:torch.Tensor, b:torch.Tensor, temperature:float=0.07) -> torch.Tensor:
@@ -42,14 +42,35 @@ def _blocks(B:int, T:int, rows:int) -> list[tuple[slice, slice]]:
     n = max(1, rows // T)
     return [(slice(i, min(B, i + n)), slice(i * T, min(B, i + n) * T)) for i in range(0, B, n)]
 
+def _pull_block(d:torch.Tensor, least:torch.Tensor, target:torch.Tensor, tau:float, out:torch.Tensor) -> tuple:
+    "Each row's cross-entropy toward its `target` code (-1: none, 0) over the logits -d/τ, into `out` (`least`: each row's smallest d); returns exp((least - d)/τ) and its row sums."
+    # shifted by the largest logit, -least/τ: every exponent is at most 0
+    q = torch.add((least / tau)[:, None], d, alpha=-1 / tau).exp_()
+    total = q.sum(-1)
+    # log-sum-exp minus the target's logit
+    aimed = d.gather(1, target.clamp_min(0)[:, None])[:, 0]
+    torch.add(total.log(), aimed.sub(least), alpha=1 / tau, out=out)
+    out.mul_(target >= 0)
+    return q, total
+
+def _pull_grad(y:torch.Tensor, q:torch.Tensor, total:torch.Tensor, target:torch.Tensor, g:torch.Tensor, tau:float):
+    "Add the pull's 2·∂L/∂d to `y` in place: (softmax − one-hot of the target) · (−2g/τ), nothing for a row without one."
+    w = g * (target >= 0) * (-2 / tau)
+    y.addcmul_(q, (w / total)[:, None])
+    rows = torch.arange(len(y), device=y.device)
+    y[rows, target.clamp_min(0)] -= w
+
 class _SoftCodes(torch.autograd.Function):
-    "Squared distances → clamp at 0 → p = softmax(-sqrt(d + eps)) → mean over time, and the nearest codes; block by block."
+    """Squared distances → clamp at 0 → p = softmax(-sqrt(d + eps)) → mean over time, and the nearest codes; block by block.
+    With `target` (a code per row, -1: none), also each row's cross-entropy toward it over the logits -d/τ."""
     @staticmethod
-    def forward(ctx, z, codes, eps, rows):
+    def forward(ctx, z, codes, eps, rows, target=None, tau=1.):
         (B, T, D), K = z.shape, len(codes)
         flat, e = widen(z.reshape(B * T, D)), widen(codes)
         e2 = (e * e).sum(1)
         probs, idx, blocks, ctx.kept = flat.new_empty(B, K), flat.new_empty(B * T, dtype=torch.long), [], {}
+        pulled = target is not None
+        pulls = flat.new_zeros(B * T if pulled else 0)
         # torch.min's values (it is faster than argmin)
         least = flat.new_empty(B * T)
         with no_autocast(z):
@@ -62,35 +83,40 @@ class _SoftCodes(torch.autograd.Function):
                     ctx.kept[j] = d >= 0
                     d.clamp_min_(0)
                     nearest()
+                # the pull reads the squared distances before the square root overwrites them
+                q = [*_pull_block(d, least[r], target[r], tau, pulls[r])] if pulled else []
                 # -s: softmax's input, kept for the backward
                 ns = torch.sqrt(d.add_(eps), out=d).neg_()
                 p = torch.softmax(ns, -1)
-                blocks += [p, ns]
+                blocks += [p, ns, *q]
                 torch.mean(p.view(-1, T, K), 1, out=probs[it])
-        ctx.save_for_backward(flat, e, *blocks)
-        ctx.rows, ctx.dtype, ctx.steps = rows, z.dtype, T
+        ctx.save_for_backward(flat, e, target if pulled else idx[:0], *blocks)
+        ctx.rows, ctx.dtype, ctx.steps, ctx.tau, ctx.pulled = rows, z.dtype, T, tau, pulled
         ctx.mark_non_differentiable(idx)
-        return probs, idx.view(B, T)
+        return probs, idx.view(B, T), pulls
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, g, _):
-        flat, e, *blocks = ctx.saved_tensors
+    def backward(ctx, g, _, g_pulls):
+        flat, e, target, *blocks = ctx.saved_tensors
         B, K = g.shape
         # from the forward: a shard of a data-parallel batch may hold no item
-        T = ctx.steps
+        T, per = ctx.steps, 4 if ctx.pulled else 2
         gt, gz = (g / T).unsqueeze(1), torch.empty_like(flat)
         with no_autocast(flat):
             for j, (it, r) in enumerate(_blocks(B, T, ctx.rows)):
-                p, ns = blocks[2 * j], blocks[2 * j + 1]
+                p, ns = blocks[per * j], blocks[per * j + 1]
                 x = (p.view(-1, T, K) * gt[it]).view(-1, K)
                 # 2·∂L/∂d: through softmax and sqrt
                 y = x.addcmul_(p, x.sum(-1, keepdim=True), value=-1).div_(ns)
+                if ctx.pulled:                                                           # and through the pull
+                    _pull_grad(y, *blocks[per * j + 2:per * j + 4], target[r], g_pulls[r], ctx.tau)
                 if j in ctx.kept:                                                        # through the clamp
                     y = torch.where(ctx.kept[j], y, 0.)
                 # through d = |z|² - 2 z·e + |e|²
                 torch.mm(y, e, out=gz[r]).neg_().add_(y.sum(-1, keepdim=True) * flat[r])
-        return gz.view(B, T, flat.shape[1]).to(ctx.dtype), None, None, None
+        return gz.view(B, T, flat.shape[1]).to(ctx.dtype), None, None, None, None, None
+
 
 # %% ../nbs/06_losses.ipynb #cbabb77c
 def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=256) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,8 +124,26 @@ def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=256)
     if codes.requires_grad:
         raise CmwbError("soft_codes treats the codes as constants (the EMA moves them); pass codes.detach()")
     z3 = z if z.dim() == 3 else z.unsqueeze(1)
-    probs, idx = _SoftCodes.apply(z3, codes, eps, z3.shape[0] * z3.shape[1] if z.is_cuda else rows)
+    probs, idx, _ = _SoftCodes.apply(z3, codes, eps, z3.shape[0] * z3.shape[1] if z.is_cuda else rows)
     return probs, idx if z.dim() == 3 else idx[:, 0]
+
+
+# %% ../nbs/06_losses.ipynb #b3d2f4a5
+def soft_codes_pulled(z:torch.Tensor, codes:torch.Tensor, target:torch.Tensor, tau:float=0.1, eps:float=1e-6,
+                      rows:int=256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "`soft_codes` of `z` [B, (T,) D], and each vector's cross-entropy [B, (T)] toward its `target` code [B, (T)] (−1: none, 0) over the logits −d²/τ."
+    if codes.requires_grad:
+        raise CmwbError("soft_codes_pulled treats the codes as constants (the EMA moves them); pass codes.detach()")
+    if target.shape != z.shape[:-1]:
+        raise CmwbError(f"soft_codes_pulled needs one target code per vector: z {tuple(z.shape)}, target {tuple(target.shape)}")
+    if len(target) and int(target.max()) >= len(codes):
+        raise CmwbError(f"soft_codes_pulled: target code {int(target.max())} is beyond the {len(codes)} codes given")
+    z3 = z if z.dim() == 3 else z.unsqueeze(1)
+    rows = z3.shape[0] * z3.shape[1] if z.is_cuda else rows
+    probs, idx, pulls = _SoftCodes.apply(z3, codes, eps, rows, target.reshape(-1).long(), tau)
+    pulls = pulls.view(z3.shape[:2])
+    return (probs, idx, pulls) if z.dim() == 3 else (probs, idx[:, 0], pulls[:, 0])
+
 
 # %% ../nbs/06_losses.ipynb #945324f6
 class CrossCPC(nn.Module):

@@ -177,17 +177,20 @@ def test_mediator_codes_keep_a_new_modality_on_its_mediators_codes(ci_manifest):
     from cmwb.train import prepare_data
     cfg = load_experiment('digitsmm', {**CHEAP, 'method': 'comet'})
     rd = prepare_data(cfg)
-    feats = rd.train[1].feats
-    def codes(m, modality):
+    feats = dict(rd.train[1].feats)
+    # speech-shaped noise: inputs far from any trained item, so the search shows which codes speech may pick
+    feats['noise'] = torch.randn(4096, *feats['speech'].shape[1:], generator=torch.Generator().manual_seed(0))
+    def codes(m, modality, x=None):
         m.eval()
-        with torch.no_grad(): return set(m.code_indices(feats[modality], modality).flatten().tolist())
+        with torch.no_grad(): return set(m.code_indices(feats[x or modality], modality).flatten().tolist())
     _, on = _drive(rd, cfg, 'comet', dict(mediator_codes=True, grow=False))
     text = codes(on, 'text')
     assert len(on.codebook.embed) == 64 and (on.codebook.rate == 0).all()         # no growth, still frozen
     assert set(on.code_choices['speech'].tolist()) == text                      # 13 of the 64 codes
     assert codes(on, 'speech') <= text
+    assert codes(on, 'speech', 'noise') <= text
     _, off = _drive(rd, cfg, 'comet', dict(grow=False))
-    assert not codes(off, 'speech') <= codes(off, 'text')                        # speech also on codes text never picks
+    assert not codes(off, 'speech', 'noise') <= codes(off, 'text')               # speech may pick codes text never picks
     with pytest.raises(CmwbError, match='mediator_codes.*grow: false'):           # growth: codes no modality could pick
         _drive(rd, cfg, 'comet', dict(mediator_codes=True))
 

@@ -9,15 +9,15 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError, get_logger
 from ..codebook import Codebook, nearest_code, code_distances
 from ..adapters import CMoEAdapter
-from ..losses import cmcm_probs, soft_codes, CrossCPC
+from ..losses import cmcm_probs, soft_codes, soft_codes_pulled, CrossCPC
 from ..replay import CodePMR, LinearPMR
 from .base import Method, Settings, StageData, register, modalities, is_frozen
 from ..parallel import per_item
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PARTNER_TAU', 'PMR_FIELDS', 'CometSettings', 'Comet', 'keep_codes', 'partner_among', 'soft_codes_within',
-           'soft_codes_among', 'pmr_kind', 'UnicodeSettings', 'Unicode']
+__all__ = ['PARTNER_TAU', 'PMR_FIELDS', 'CometSettings', 'Comet', 'keep_codes', 'soft_codes_within', 'soft_codes_among',
+           'pmr_kind', 'UnicodeSettings', 'Unicode']
 
 # %% ../../nbs/08a_comet.ipynb #09e4dfd4
 PARTNER_TAU = 0.1                   # temperature of the partner-code cross-entropy (unit-norm code space)
@@ -237,54 +237,47 @@ def _report_protection(self:Comet, t:int, stage):
 
 # %% ../../nbs/08a_comet.ipynb #65479d96
 @patch
-def _partner_loss(self:Comet, z:dict, codes:torch.Tensor):
-    "Cross-entropy of new modalities' codes toward their mediator partner's code (None: nothing to pull)."
-    new = [m for m in self.stage_new if m in z and m != self.mediator]
-    if not self.s.partner_codes or self.mediator not in z or self.mediator in self.stage_new:
+def _partner_target(self:Comet, m:str, idx:dict):
+    "The code each item of `m` is pulled toward (`partner_codes`): its mediator partner's modal code in the step's search; None where `m` is not pulled."
+    if not self.s.partner_codes or m == self.mediator or m not in self.stage_new:
         return None
-    if not new:
+    if self.mediator not in idx or self.mediator in self.stage_new:
         return None
-    cb = self.codebook
-    with torch.no_grad():
-        text = cb.space(z[self.mediator], self.mediator)
-        target = nearest_code(text, codes[:cb.limits.get(self.mediator, len(codes))]).mode(-1).values
-    total = 0.
-    for m in new:
-        logits = -code_distances(cb.space(z[m], m), codes) / PARTNER_TAU
-        tg = target[:, None].expand(logits.shape[:-1])
-        if m in self.code_choices:
-            total = total + partner_among(logits, tg, self.code_choices[m].to(codes.device))
-        else:
-            total = total + F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.reshape(-1))
-    return total / len(new)
-
-def partner_among(logits:torch.Tensor, target:torch.Tensor, choices:torch.Tensor) -> torch.Tensor:
-    "The partner cross-entropy over the codes `choices` only; a target outside them (codes moved since) pulls nothing."
-    allowed = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
-    allowed[choices] = True
-    logits = logits.masked_fill(~allowed, float('-inf')).reshape(-1, logits.shape[-1])
-    target = torch.where(allowed[target], target, -100).reshape(-1)
-    return F.cross_entropy(logits, target, reduction='sum') / (target >= 0).sum().clamp_min(1)
+    return idx[self.mediator].mode(-1).values
 
 
 # %% ../../nbs/08a_comet.ipynb #3a1fc803
-def soft_codes_within(z:torch.Tensor, codes:torch.Tensor, limit:int) -> tuple:
-    "`soft_codes` of `z` among the first `limit` codes (a modality's limit): distributions [B, K], zero beyond them."
-    probs, idx = per_item(lambda x: soft_codes(x, codes[:limit]), z)
-    return (F.pad(probs, (0, len(codes) - limit)) if limit < len(codes) else probs), idx
+def _soft_pulled(z:torch.Tensor, codes:torch.Tensor, target:torch.Tensor|None) -> tuple:
+    "`soft_codes` of `z` [B, (T,) D] among `codes`; with `target` [B] (a code of `codes` per item, -1: none), also the mean pull of the vectors of items that have one (else None)."
+    if target is None:
+        return (*per_item(lambda x: soft_codes(x, codes), z), None)
+    aimed = target.view(-1, *[1] * (z.dim() - 2)).expand(z.shape[:-1])
+    probs, idx, pulls = per_item(lambda x, tg: soft_codes_pulled(x, codes, tg, PARTNER_TAU), z, aimed)
+    return probs, idx, pulls.sum() / (aimed >= 0).sum().clamp_min(1)
 
-def soft_codes_among(z:torch.Tensor, codes:torch.Tensor, choices:torch.Tensor) -> tuple:
-    "`soft_codes` of `z` among the codes `choices` only: distributions [B, K], zero elsewhere, and nearest codes."
-    probs, idx = per_item(lambda x: soft_codes(x, codes[choices]), z)
-    return probs.new_zeros(len(probs), len(codes)).index_copy(1, choices, probs), choices[idx]
+def soft_codes_within(z:torch.Tensor, codes:torch.Tensor, limit:int, target:torch.Tensor|None=None) -> tuple:
+    "`soft_codes` of `z` among the first `limit` codes (a modality's limit): distributions [B, K], zero beyond them, nearest codes, and the mean pull toward `target` [B] (a target beyond the limit pulls nothing; None without `target`)."
+    within = None if target is None else torch.where(target < limit, target, -1)
+    probs, idx, pull = _soft_pulled(z, codes[:limit], within)
+    return (F.pad(probs, (0, len(codes) - limit)) if limit < len(codes) else probs), idx, pull
+
+def soft_codes_among(z:torch.Tensor, codes:torch.Tensor, choices:torch.Tensor, target:torch.Tensor|None=None) -> tuple:
+    "`soft_codes` of `z` among the codes `choices` only: distributions [B, K], zero elsewhere, nearest codes, and the mean pull toward `target` [B] (a target outside the choices pulls nothing; None without `target`)."
+    where = None
+    if target is not None:
+        position = torch.full((len(codes),), -1, dtype=torch.long, device=codes.device)
+        position[choices] = torch.arange(len(choices), device=codes.device)
+        where = position[target]
+    probs, idx, pull = _soft_pulled(z, codes[choices], where)
+    return probs.new_zeros(len(probs), len(codes)).index_copy(1, choices, probs), choices[idx], pull
 
 @patch
-def _soft(self:Comet, zm:torch.Tensor, codes:torch.Tensor, m:str, placed:bool=False):
-    "CMCM's code distribution [B, K] (zero beyond the codes `m` may pick) and nearest codes of `zm` (`placed`: in the code space)."
+def _soft(self:Comet, zm:torch.Tensor, codes:torch.Tensor, m:str, placed:bool=False, target:torch.Tensor|None=None):
+    "CMCM's code distribution [B, K] (zero beyond the codes `m` may pick), nearest codes of `zm` (`placed`: in the code space), and the mean partner pull toward `target` (None without)."
     zm = zm if placed else self.codebook.space(zm, m)
     if m in self.code_choices:
-        return soft_codes_among(zm, codes, self.code_choices[m].to(codes.device))
-    return soft_codes_within(zm, codes, self.codebook.limits.get(m, len(codes)))
+        return soft_codes_among(zm, codes, self.code_choices[m].to(codes.device), target)
+    return soft_codes_within(zm, codes, self.codebook.limits.get(m, len(codes)), target)
 
 @patch
 def _pick(self:Comet, zs:torch.Tensor, m:str):
@@ -309,10 +302,10 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
     z = {m: o[0] for m, o in out.items()}
     # a copy: the EMA update changes the buffer
     codes = self.codebook.embed.clone()
-    # CMCM's code distributions, nearest codes: one pass
-    probs, idx = {}, {}
-    for m in mods:
-        probs[m], idx[m] = self._soft(z[m], codes, m)
+    # CMCM's code distributions, nearest codes and partner pulls: one pass per modality, the mediator's first
+    probs, idx, pulls = {}, {}, {}
+    for m in sorted(mods, key=lambda m: m != self.mediator):
+        probs[m], idx[m], pulls[m] = self._soft(z[m], codes, m, target=self._partner_target(m, idx))
     fake = self.pseudo(z)
     # pseudo items of a modality with `code_choices` pick among its codes, as its real items do
     idx.update({m: self._pick(v, m) for m, v in fake.items() if m in self.code_choices})
@@ -325,12 +318,13 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
     if fake and s.pmr_weight and self.mediator in probs and probs[self.mediator].requires_grad:
         pm = [self._soft(v[:, None], codes, m, placed=True)[0] for m, v in fake.items()]
         loss['pmr'] = s.pmr_weight * sum(cmcm_probs(probs[self.mediator], p) for p in pm) / len(pm)
-    partner = self._partner_loss(z, codes)
-    if partner is not None:
-        loss['partner'] = s.partner_codes * partner
+    pulled = [v for v in pulls.values() if v is not None]
+    if pulled:
+        loss['partner'] = s.partner_codes * sum(pulled) / len(pulled)
     if self.cpc is not None and all(z[m].shape[1] > 1 for m in mods):
         loss['cpc'] = s.cpc * self.cpc(z)
     return loss
+
 
 # %% ../../nbs/08a_comet.ipynb #c5d31534
 @patch

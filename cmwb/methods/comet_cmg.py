@@ -102,7 +102,8 @@ class CometCmg(Cmg):
 @patch
 def _soft(self:CometCmg, zm:torch.Tensor, codes:torch.Tensor, m:str) -> tuple:
     "CMG's code distributions and nearest codes of modality `m`, among the codes it may pick (zero beyond them)."
-    return soft_codes_within(zm, codes, self.codebook.limits.get(m, len(codes)))
+    probs, idx, _ = soft_codes_within(zm, codes, self.codebook.limits.get(m, len(codes)))
+    return probs, idx
 
 # %% ../../nbs/08f_comet_cmg.ipynb #c51ce410
 @patch
