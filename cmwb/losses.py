@@ -117,33 +117,31 @@ class _SoftCodes(torch.autograd.Function):
                 torch.mm(y, e, out=gz[r]).neg_().add_(y.sum(-1, keepdim=True) * flat[r])
         return gz.view(B, T, flat.shape[1]).to(ctx.dtype), None, None, None, None, None
 
-
 # %% ../nbs/06_losses.ipynb #cbabb77c
+def _soft_codes_of(caller:str, z:torch.Tensor, codes:torch.Tensor, eps:float, rows:int, target:torch.Tensor|None=None,
+                   tau:float=1.) -> tuple:
+    "`_SoftCodes` of `z` [B, (T,) D] for `caller`: distributions [B, K], nearest codes and pulls [B, (T)] (None without `target`)."
+    if codes.requires_grad:
+        raise CmwbError(f"{caller} treats the codes as constants (the EMA moves them); pass codes.detach()")
+    z3 = z if z.dim() == 3 else z.unsqueeze(1)
+    rows = z3.shape[0] * z3.shape[1] if z.is_cuda else rows
+    probs, idx, pulls = _SoftCodes.apply(z3, codes, eps, rows, None if target is None else target.reshape(-1).long(), tau)
+    steps = slice(None) if z.dim() == 3 else 0
+    return probs, idx[:, steps], None if target is None else pulls.view(z3.shape[:2])[:, steps]
+
 def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=256) -> tuple[torch.Tensor, torch.Tensor]:
     "CMCM's code distributions [B, K] (softmax of minus distances, averaged over time) and the nearest codes [B, (T)] of `z` [B, (T,) D]."
-    if codes.requires_grad:
-        raise CmwbError("soft_codes treats the codes as constants (the EMA moves them); pass codes.detach()")
-    z3 = z if z.dim() == 3 else z.unsqueeze(1)
-    probs, idx, _ = _SoftCodes.apply(z3, codes, eps, z3.shape[0] * z3.shape[1] if z.is_cuda else rows)
-    return probs, idx if z.dim() == 3 else idx[:, 0]
-
+    return _soft_codes_of('soft_codes', z, codes, eps, rows)[:2]
 
 # %% ../nbs/06_losses.ipynb #b3d2f4a5
 def soft_codes_pulled(z:torch.Tensor, codes:torch.Tensor, target:torch.Tensor, tau:float=0.1, eps:float=1e-6,
                       rows:int=256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "`soft_codes` of `z` [B, (T,) D], and each vector's cross-entropy [B, (T)] toward its `target` code [B, (T)] (−1: none, 0) over the logits −d²/τ."
-    if codes.requires_grad:
-        raise CmwbError("soft_codes_pulled treats the codes as constants (the EMA moves them); pass codes.detach()")
     if target.shape != z.shape[:-1]:
         raise CmwbError(f"soft_codes_pulled needs one target code per vector: z {tuple(z.shape)}, target {tuple(target.shape)}")
     if len(target) and int(target.max()) >= len(codes):
         raise CmwbError(f"soft_codes_pulled: target code {int(target.max())} is beyond the {len(codes)} codes given")
-    z3 = z if z.dim() == 3 else z.unsqueeze(1)
-    rows = z3.shape[0] * z3.shape[1] if z.is_cuda else rows
-    probs, idx, pulls = _SoftCodes.apply(z3, codes, eps, rows, target.reshape(-1).long(), tau)
-    pulls = pulls.view(z3.shape[:2])
-    return (probs, idx, pulls) if z.dim() == 3 else (probs, idx[:, 0], pulls[:, 0])
-
+    return _soft_codes_of('soft_codes_pulled', z, codes, eps, rows, target, tau)
 
 # %% ../nbs/06_losses.ipynb #945324f6
 class CrossCPC(nn.Module):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError, get_logger
-from ..codebook import Codebook, nearest_code, code_distances
+from ..codebook import Codebook, nearest_code
 from ..adapters import CMoEAdapter
 from ..losses import cmcm_probs, soft_codes, soft_codes_pulled, CrossCPC
 from ..replay import CodePMR, LinearPMR
@@ -179,7 +179,6 @@ def keep_codes(codebook, paths:dict, present:set):
         else:
             codebook.limits.pop(m, None)                # back in the stage and trainable: every code again
 
-
 # %% ../../nbs/08a_comet.ipynb #190c04a1
 @patch
 @torch.no_grad()
@@ -244,7 +243,6 @@ def _partner_target(self:Comet, m:str, idx:dict):
     if self.mediator not in idx or self.mediator in self.stage_new:
         return None
     return idx[self.mediator].mode(-1).values
-
 
 # %% ../../nbs/08a_comet.ipynb #3a1fc803
 def _soft_pulled(z:torch.Tensor, codes:torch.Tensor, target:torch.Tensor|None) -> tuple:
@@ -324,7 +322,6 @@ def training_step(self:Comet, batch:dict, t:int) -> dict:
     if self.cpc is not None and all(z[m].shape[1] > 1 for m in mods):
         loss['cpc'] = s.cpc * self.cpc(z)
     return loss
-
 
 # %% ../../nbs/08a_comet.ipynb #c5d31534
 @patch
