@@ -150,7 +150,7 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
             meth.after_backward(2)
             opt.step()
             opt.zero_grad()
-        def bare(code_probs=False, replayed=()):
+        def bare(code_probs=False, replayed=(), networks=False):
             with cast():
                 # CMA's steps attend to the paired modality: its bare pass runs that attention too
                 if name == 'cma':
@@ -159,6 +159,9 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
                 elif replayed: z = [v for g in encode_groups(meth, [batch, *replayed]) for v in g.values()]
                 else: z = [meth.encode(batch[m], m) for m in mods]
                 loss = sum(v.float().pow(2).mean() for v in z)
+                if networks:
+                    others = meth.other_networks(batch, dict(zip(mods, z)), gen)
+                    loss = loss + sum(v.float().pow(2).mean() for v in others)
                 for v in z if getattr(meth, 'uses_codebook', False) else []:
                     E = meth.codebook.embed
                     loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
@@ -166,6 +169,10 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
             opt.step()
             opt.zero_grad()
         steps = dict(full=full, bare=bare)
+        # how much of the rest is the method's other networks (CMG's: specific encoders, CLUB, CPC, decoders)
+        gen = torch.Generator().manual_seed(0)
+        if hasattr(meth, 'other_networks'):
+            steps['networks'] = lambda: bare(networks=True)
         # how much of the rest is CMCM's soft code assignment (loss math, not bookkeeping)
         if getattr(meth, 'uses_codebook', False):
             steps['code_probs'] = lambda: bare(code_probs=True)
@@ -178,6 +185,8 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
         out[name] = dict(samples_per_s=B / tf, full_s=tf, bare_s=t['bare'], overhead=tf / t['bare'])
         if 'code_probs' in t:
             out[name].update(bare_code_probs_s=t['code_probs'], overhead_beyond_code_probs=tf / t['code_probs'])
+        if 'networks' in t:
+            out[name].update(bare_networks_s=t['networks'], overhead_beyond_networks=tf / t['networks'])
         if rep is not None:
             out[name].update(replayed_pairs=sum(len(g['label']) for g in rep), bare_replayed_s=t['replayed'],
                              overhead_beyond_replayed=tf / t['replayed'])

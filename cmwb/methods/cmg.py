@@ -368,6 +368,36 @@ def recon_loss(self:Cmg, x:torch.Tensor, vq:torch.Tensor, sp:torch.Tensor, m:str
     rec = per_item(lambda q, p: self.dec_out[m](torch.cat([self.dec_vq[m](q), p], -1)), vq, sp)
     return F.mse_loss(rec.float(), x.float())
 
+# %% ../../nbs/08d_cmg.ipynb #b3c51389
+@patch
+def other_networks(self:Cmg, batch:dict, z:dict, gen:torch.Generator) -> list:
+    """The networks `training_step` runs beyond the semantic encoders, once each in its shapes on the encodings `z`,
+    with no loss math: the specific encoders, CLUB's inner Adam steps and networks, the Cross-CPC contexts and
+    predictors (a step t drawn from `gen` per length, as the step draws it), the decoders. Their outputs, to square."""
+    s, mods = self.s, list(z)
+    square = lambda v: v.float().pow(2).mean()
+    sp = {m: per_item(self.spec[m], batch[m]) for m in mods}
+    out = list(sp.values())
+    for m in mods if s.club else []:
+        club, x = self.club[m], z[m].detach()
+        opt = self.club_opt(m)
+        for _ in range(s.club_steps):
+            opt.zero_grad(set_to_none=True)
+            (square(club.mu(x)) + square(club.logvar(x))).backward()
+            opt.step()
+        opt.zero_grad(set_to_none=True)
+        now = {k: v.detach() for k, v in club.named_parameters()}
+        part = lambda net: {k.split('.', 1)[1]: v for k, v in now.items() if k.startswith(net + '.')}
+        out += [torch.func.functional_call(club.mu, part('mu'), (z[m],))]
+        out += [torch.func.functional_call(club.logvar, part('logvar'), (z[m],))]
+    sources = dict.fromkeys(a for a, _ in self.cpc.directions(z)) if s.cpc else {}
+    for a in sources:
+        ta = int(torch.randint(z[a].shape[1] - 2, (1,), generator=gen)) + 1
+        out += [self.cpc.pred[a](self.cpc.rnn[a](z[a][:, :ta + 1])[0][:, ta])]
+    for m in mods if s.recon else []:
+        out += [per_item(lambda q, p: self.dec_out[m](torch.cat([self.dec_vq[m](q), p], -1)), z[m], sp[m])]
+    return out
+
 # %% ../../nbs/08d_cmg.ipynb #37c0f2a3
 def mode_agreement(idx_a:torch.Tensor, idx_b:torch.Tensor) -> float:
     "Share of paired items whose mode code over time (the smallest on ties, as `torch.mode`) agrees: [N, Ta] vs [N, Tb]."
