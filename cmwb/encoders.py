@@ -14,9 +14,9 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['LITE0', 'HF_KINDS', 'DEFAULTS', 'REGISTRY', 'Encoder', 'segments', 'package_dir', 'HFTextEncoder', 'minilm',
            'SameConv', 'MBConv', 'EfficientNetLite0', 'load_effnet_lite0', 'image_batch', 'ImageEncoder',
-           'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'SpeechEmbeddingEncoder', 'TextSegmentsEncoder',
-           'minilm_segments', 'ImageGridEncoder', 'SpeechSegmentsEncoder', 'HFEncoder', 'register_encoder',
-           'get_encoder']
+           'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'sounding_span', 'SoundingLogMelEncoder',
+           'SpeechEmbeddingEncoder', 'TextSegmentsEncoder', 'minilm_segments', 'ImageGridEncoder',
+           'SpeechSegmentsEncoder', 'HFEncoder', 'register_encoder', 'get_encoder']
 
 # %% ../nbs/02_encoders.ipynb #06e89716
 class Encoder:
@@ -213,6 +213,29 @@ class LogMelEncoder(Encoder):
         parts = m.chunk(self.frames, 1)
         return torch.stack([torch.cat([p.mean(1), p.std(1)], -1) for p in parts], 1)
 
+# %% ../nbs/02_encoders.ipynb #c14193ab
+def sounding_span(m:torch.Tensor) -> slice:
+    "The frames of a log-mel clip `m` [frames, mels] from the first to the last whose energy is above the midpoint between its quietest and loudest frame."
+    energy = m.logsumexp(-1)
+    loud = (energy >= (energy.max() + energy.min()) / 2).nonzero()[:, 0]
+    return slice(int(loud[0]), int(loud[-1]) + 1)
+
+class SoundingLogMelEncoder(LogMelEncoder):
+    "`LogMelEncoder` over each clip's sounding part (`sounding_span`), unpadded: no segment is silence or padding."
+    name = 'logmel-sounding'
+    def settings(self): return dict(sr=self.sr, n_mels=self.n_mels, t=self.frames)
+    @torch.no_grad()
+    def encode(self, raw):
+        least = 2 * self.frames * self.mel.hop_length                 # two frames a segment, for its std
+        out = []
+        for clip in raw:
+            x = torch.from_numpy(pad_batch([clip], max(len(clip), least)))
+            m = (self.mel(x) + 1e-6).log()[0].T                            # [frames, mels]
+            span = m[sounding_span(m)]
+            parts = (span if len(span) >= 2 * self.frames else m).tensor_split(self.frames)
+            out.append(torch.stack([torch.cat([p.mean(0), p.std(0)]) for p in parts]))
+        return torch.stack(out)
+
 # %% ../nbs/02_encoders.ipynb #f1a60b35
 class SpeechEmbeddingEncoder(Encoder):
     "Google speech_embedding (ONNX in openwakeword 0.4.0): 96-d per 80 ms, summarised by mean and max over the clip."
@@ -393,6 +416,7 @@ REGISTRY = {
     'effnet-video': lambda arg, mod: VideoEncoder(),
     'speech-embedding': lambda arg, mod: SpeechEmbeddingEncoder(),
     'logmel': lambda arg, mod: LogMelEncoder(mod or 'audio'),
+    'logmel-sounding': lambda arg, mod: SoundingLogMelEncoder(mod or 'audio', t=int(arg or 4)),
     'minilm-segments': lambda arg, mod: minilm_segments(int(arg or 4)),
     'effnet-grid': lambda arg, mod: ImageGridEncoder(grid=int(arg or 2)),
     'speech-embedding-segments': lambda arg, mod: SpeechSegmentsEncoder(t=int(arg or 4)),
