@@ -373,7 +373,7 @@ def recon_loss(self:Cmg, x:torch.Tensor, vq:torch.Tensor, sp:torch.Tensor, m:str
 def other_networks(self:Cmg, batch:dict, z:dict, gen:torch.Generator) -> list:
     """The networks `training_step` runs beyond the semantic encoders, once each in its shapes on the encodings `z`,
     with no loss math: the specific encoders, CLUB's inner Adam steps and networks, the Cross-CPC contexts and
-    predictors (a step t drawn from `gen` per length, as the step draws it), the decoders. Their outputs, to square."""
+    predictors (one step t drawn from `gen` per sequence length, as `cpc_loss` draws it), the decoders. Their outputs, to square."""
     s, mods = self.s, list(z)
     square = lambda v: v.float().pow(2).mean()
     sp = {m: per_item(self.spec[m], batch[m]) for m in mods}
@@ -391,8 +391,9 @@ def other_networks(self:Cmg, batch:dict, z:dict, gen:torch.Generator) -> list:
         out += [torch.func.functional_call(club.mu, part('mu'), (z[m],))]
         out += [torch.func.functional_call(club.logvar, part('logvar'), (z[m],))]
     sources = dict.fromkeys(a for a, _ in self.cpc.directions(z)) if s.cpc else {}
+    steps = {T: int(torch.randint(T - 2, (1,), generator=gen)) + 1 for T in sorted({z[a].shape[1] for a in sources})}
     for a in sources:
-        ta = int(torch.randint(z[a].shape[1] - 2, (1,), generator=gen)) + 1
+        ta = steps[z[a].shape[1]]
         out += [self.cpc.pred[a](self.cpc.rnn[a](z[a][:, :ta + 1])[0][:, ta])]
     for m in mods if s.recon else []:
         out += [per_item(lambda q, p: self.dec_out[m](torch.cat([self.dec_vq[m](q), p], -1)), z[m], sp[m])]
