@@ -218,10 +218,12 @@ def sounding_span(m:torch.Tensor) -> slice:
     "The frames of a log-mel clip `m` [frames, mels] from the first to the last whose energy is above the midpoint between its quietest and loudest frame."
     energy = m.logsumexp(-1)
     loud = (energy >= (energy.max() + energy.min()) / 2).nonzero()[:, 0]
+    # no frame above it: silence everywhere, or a clip that is not finite
+    if not len(loud): return slice(0, len(m))
     return slice(int(loud[0]), int(loud[-1]) + 1)
 
 class SoundingLogMelEncoder(LogMelEncoder):
-    "`LogMelEncoder` over each clip's sounding part (`sounding_span`), unpadded: no segment is silence or padding."
+    "`LogMelEncoder` over each clip's sounding part (`sounding_span`), unpadded (the whole clip if under 2 frames a segment sound)."
     name = 'logmel-sounding'
     def settings(self): return dict(sr=self.sr, n_mels=self.n_mels, t=self.frames)
     @torch.no_grad()

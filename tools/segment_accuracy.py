@@ -1,11 +1,13 @@
-"""How much each time segment of a modality's stored features says about the concept: per segment, the share of items
-whose segment is nearest (Euclidean) to their own concept's mean segment over the training items, on the training and
-on the test split. Segments of padding or silence sit near chance (1 / concepts).
+"""How much each time segment of a modality's stored features says about the concept: per segment, a linear probe
+(standardised features, logistic regression) fitted on the training items and scored on the test items. Segments of
+padding or silence sit near chance (1 / concepts).
     python tools/segment_accuracy.py data/digitsmm-full audio logmel logmel-sounding
 reads DATA/items.jsonl and the stored features DATA/features/*/MODALITY-ENCODER-*/ (made by `cmwb extract` or a run)."""
 import glob, json, re, sys
 from pathlib import Path
-import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from cmwb.features import open_features
 
 def concept_and_split(folder:str, modality:str) -> dict:
@@ -14,16 +16,16 @@ def concept_and_split(folder:str, modality:str) -> dict:
     return {r['id']: (r['concept'], r['split']) for r in rows if r['modality'] == modality}
 
 def segment_accuracy(fs, items:dict) -> list:
-    "Per segment: (training accuracy, test accuracy) of the nearest training-mean rule."
-    concepts = sorted({c for c, _ in items.values()})
-    label = torch.tensor([concepts.index(items[i][0]) for i in fs.ids])
-    train = torch.tensor([items[i][1] == 'train' for i in fs.ids])
-    x = fs.seq.float()
+    "Per segment: the test accuracy of a linear probe fitted on the training items' segment."
+    label = [items[i][0] for i in fs.ids]
+    train = [items[i][1] == 'train' for i in fs.ids]
+    x = fs.seq.float().numpy()
+    pick = lambda rows, keep: [r for r, k in zip(rows, train) if k == keep]
     out = []
     for t in range(x.shape[1]):
-        means = torch.stack([x[train & (label == c), t].mean(0) for c in range(len(concepts))])
-        hit = torch.cdist(x[:, t], means).argmin(1) == label
-        out.append((float(hit[train].float().mean()), float(hit[~train].float().mean())))
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        probe.fit(pick(x[:, t], True), pick(label, True))
+        out.append(float(probe.score(pick(x[:, t], False), pick(label, False))))
     return out
 
 if __name__ == '__main__':
@@ -36,4 +38,4 @@ if __name__ == '__main__':
             sys.exit(f"{len(found)} stored {modality} feature sets of encoder {enc} under {folder}/features: need one "
                      f"({', '.join(map(str, found)) or 'extract them first'})")
         acc = segment_accuracy(open_features(found[0]), items)
-        print(f"{enc}: " + ' | '.join(f"segment {t}: train {a:.2f} test {b:.2f}" for t, (a, b) in enumerate(acc)))
+        print(f"{enc}: test accuracy per segment " + ' / '.join(f"{a:.2f}" for a in acc))
