@@ -41,27 +41,34 @@ def test_two_process_step_equals_one_process_for_every_method():
 # moving (`old_code_rate=1`), as before `grow: false` came to freeze the earlier codes: with them frozen, the 2-rank run
 # drifts from the 1-process one by 0.0025 in an expert weight at the third stage (measured), as after such decisions.
 # No partner pull (`partner_codes=0`): it is a cross-entropy at τ = 0.1, whose gradients are ~300× CMCM's, and each rank
-# now computes it for its own items (fused with CMCM's distributions), so the two ranks' partial sums round differently
-# from one process's; over the run the drift grows to 5e-4 in a weight and 3e-4 in mAP@10 (measured). Its data-parallel
+# computes it for its own items, so the ranks' partial sums round differently from one process's. Its data-parallel
 # step is checked exactly in `test_two_process_step_equals_one_process_for_every_method` (dp_step.py: COMET's step
 # there pulls the new modality).
+# Even so the two runs are not bit-equal: Adam turns the rounding of near-zero gradient entries into steps of up to lr.
+# How far that goes depends on the CPU's kernels. Measured (this configuration): on an Intel Xeon every tensor stayed
+# within 1e-4 and the retrieval metrics were equal; on an AMD EPYC the first stage's tensors differ by up to 2.5e-4
+# (an expert weight), the later stages' by up to 4.6e-3 (the codebook's running means), R@1 is equal and mAP@10
+# differs by 3.8e-4. The bounds below are about four times those, and far below what another draw moves: a run of
+# seed 1 differs from seed 0's by 0.22 in R@1, 0.12 in mAP@10 and prototype accuracy (measured).
 CONTINUOUS = ['--set', 'train.epochs=2', '--set', 'method_settings.k=8', '--set', 'method_settings.dead_after=0',
               '--set', 'method_settings.grow=false', '--set', 'method_settings.old_code_rate=1',
               '--set', 'method_settings.partner_codes=0']
 
 def _runs_agree(a, b):
-    "Every checkpoint tensor of every stage within 1e-4; retrieval metrics equal; transfer accuracy within 0.03 (a 100-step head)."
+    """The same checkpoint tensors at every stage, within 1e-3 after the first stage and 0.02 after later ones; R@1 and
+    prototype accuracy within 0.005, mAP@10 within 0.002, transfer accuracy within 0.03 (a 100-step head)."""
     import numpy as np
     from cmwb.core import load_checkpoint, read_json
     for s in range(4):
         ta, _ = load_checkpoint(a/'checkpoints'/f'stage{s:02d}-done'); tb, _ = load_checkpoint(b/'checkpoints'/f'stage{s:02d}-done')
         assert sorted(ta) == sorted(tb)
         err = {k: float((ta[k].double() - tb[k].double()).abs().max()) for k in ta if ta[k].numel()}
-        assert max(err.values()) <= 1e-4, (s, sorted(err.items(), key=lambda kv: -kv[1])[:3])
+        assert max(err.values()) <= (1e-3 if s == 0 else 0.02), (s, sorted(err.items(), key=lambda kv: -kv[1])[:3])
     ma, mb = read_json(a/'matrices.json'), read_json(b/'matrices.json')
-    for k in ['r1', 'map10', 'proto_acc', 'transfer']:
+    bound = dict(r1=0.005, map10=0.002, proto_acc=0.005, transfer=0.03)
+    for k, most in bound.items():
         x, y = np.array(ma['metrics'][k], float), np.array(mb['metrics'][k], float)
-        assert np.array_equal(np.isnan(x), np.isnan(y)) and np.nanmax(np.abs(x - y)) <= (0.03 if k == 'transfer' else 1e-9), (k, x, y)
+        assert np.array_equal(np.isnan(x), np.isnan(y)) and np.nanmax(np.abs(x - y)) <= most, (k, x, y)
 
 def test_two_process_run_equals_one_process_and_resumes_on_one(ci_manifest, tmp_path):
     "COMET over 4 stages on 2 gloo ranks equals 1 process; a 2-rank run killed mid-stage resumes on 1 process to the same result."
