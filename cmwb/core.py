@@ -364,8 +364,9 @@ def versions() -> dict:
         except PackageNotFoundError: out[pkg] = None
     return out
 
+# OpenBLAS (numpy's, so scikit-learn's k-means that places COMET's grown codes) picks its kernel by CPU or OPENBLAS_CORETYPE
 NUMERICS_ENV = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'ATEN_CPU_CAPABILITY', 'MKL_ENABLE_INSTRUCTIONS', 'MKL_CBWR',
-                'ONEDNN_MAX_CPU_ISA', 'CUBLAS_WORKSPACE_CONFIG')
+                'ONEDNN_MAX_CPU_ISA', 'CUBLAS_WORKSPACE_CONFIG', 'OPENBLAS_CORETYPE', 'OPENBLAS_NUM_THREADS')
 
 def cpu_name() -> str:
     "The CPU's model name (from /proc/cpuinfo on Linux, else the platform's processor string)."
