@@ -145,14 +145,17 @@ class CrossCPC(nn.Module):
     def directions(self, x:dict) -> list:
         "The ordered pairs (a, b) that can run: equal lengths T >= 3."
         return [(a, b) for a in x for b in x if x[a].shape[1] >= 3 and x[a].shape[1] == x[b].shape[1]]
+    def steps(self, x:dict, dirs:list, gen:torch.Generator) -> dict:
+        "One step t in [1, T-2] drawn from `gen` per sequence length T of the directions `dirs`, shortest first."
+        return {T: int(torch.randint(T - 2, (1,), generator=gen)) + 1 for T in sorted({x[a].shape[1] for a, _ in dirs})}
+    def guess(self, a:str, xa:torch.Tensor, ta:int) -> torch.Tensor:
+        "Modality `a`'s prediction [B, D] of step ta + 1, from the LSTM context of its first ta + 1 steps `xa` [B, T, D]."
+        return self.pred[a](self.rnn[a](xa[:, :ta + 1])[0][:, ta])
     def forward(self, x:dict, t:dict) -> torch.Tensor:
         "The loss over `directions(x)`; `t`: the step drawn for each length T."
         dirs = self.directions(x)
         B = next(iter(x.values())).shape[0]
-        guess = {}
-        for a in dict.fromkeys(a for a, _ in dirs):
-            ta = t[x[a].shape[1]]
-            guess[a] = self.pred[a](self.rnn[a](x[a][:, :ta + 1])[0][:, ta])
+        guess = {a: self.guess(a, x[a], t[x[a].shape[1]]) for a in dict.fromkeys(a for a, _ in dirs)}
         nce = 0.
         for a, b in dirs:
             scores = x[b][:, t[x[b].shape[1]] + 1] @ guess[a].T          # [targets, guesses]
@@ -356,17 +359,20 @@ def cpc_loss(self:Cmg, x:dict, gen:torch.Generator) -> torch.Tensor:
                         "to skip (and count) such directions")
     if self.training:
         self.cpc_runs += torch.tensor([len(dirs), skipped], device=self.cpc_runs.device)
-    lengths = sorted({x[a].shape[1] for a, _ in dirs})
-    t = {T: int(torch.randint(T - 2, (1,), generator=gen)) + 1 for T in lengths}
+    t = self.cpc.steps(x, dirs, gen)
     if not dirs:
         return next(iter(x.values())).sum() * 0.
     return self.cpc(x, t)
 
 @patch
+def reconstruct(self:Cmg, vq:torch.Tensor, sp:torch.Tensor, m:str) -> torch.Tensor:
+    "The decoder's reconstruction of modality `m`'s input features from its quantized `vq` and specific `sp` features."
+    return per_item(lambda q, p: self.dec_out[m](torch.cat([self.dec_vq[m](q), p], -1)), vq, sp)
+
+@patch
 def recon_loss(self:Cmg, x:torch.Tensor, vq:torch.Tensor, sp:torch.Tensor, m:str) -> torch.Tensor:
     "MSE of the decoder's reconstruction (from the quantized and specific features) against the input features."
-    rec = per_item(lambda q, p: self.dec_out[m](torch.cat([self.dec_vq[m](q), p], -1)), vq, sp)
-    return F.mse_loss(rec.float(), x.float())
+    return F.mse_loss(self.reconstruct(vq, sp, m).float(), x.float())
 
 # %% ../../nbs/08d_cmg.ipynb #b3c51389
 @patch
@@ -390,13 +396,10 @@ def other_networks(self:Cmg, batch:dict, z:dict, gen:torch.Generator) -> list:
         part = lambda net: {k.split('.', 1)[1]: v for k, v in now.items() if k.startswith(net + '.')}
         out += [torch.func.functional_call(club.mu, part('mu'), (z[m],))]
         out += [torch.func.functional_call(club.logvar, part('logvar'), (z[m],))]
-    sources = dict.fromkeys(a for a, _ in self.cpc.directions(z)) if s.cpc else {}
-    steps = {T: int(torch.randint(T - 2, (1,), generator=gen)) + 1 for T in sorted({z[a].shape[1] for a in sources})}
-    for a in sources:
-        ta = steps[z[a].shape[1]]
-        out += [self.cpc.pred[a](self.cpc.rnn[a](z[a][:, :ta + 1])[0][:, ta])]
-    for m in mods if s.recon else []:
-        out += [per_item(lambda q, p: self.dec_out[m](torch.cat([self.dec_vq[m](q), p], -1)), z[m], sp[m])]
+    dirs = self.cpc.directions(z) if s.cpc else []
+    steps = self.cpc.steps(z, dirs, gen)
+    out += [self.cpc.guess(a, z[a], steps[z[a].shape[1]]) for a in dict.fromkeys(a for a, _ in dirs)]
+    out += [self.reconstruct(z[m], sp[m], m) for m in mods if s.recon]
     return out
 
 # %% ../../nbs/08d_cmg.ipynb #37c0f2a3
