@@ -45,14 +45,18 @@ CMA_VARIANTS=(
   "newest-router method_settings.mediator_router=newest"
   "no-relation method_settings.relation=0"
 )
-# COMET's continual parts on CMG's model, each switched off alone (`freeze` acts only where an earlier modality other
-# than the mediator returns, which DigitsMM's stages never do: 08f_comet_cmg)
+# COMET's continual parts on CMG's model, each switched off alone, and CMoE and PMR (off by default) each turned on
+# (`freeze` acts only where an earlier modality other than the mediator returns, which DigitsMM's stages never do:
+# 08f_comet_cmg). EXTRA: PMR where the mediator still trains, read against that variant without it (OUT/pmr).
 COMET_CMG_VARIANTS=(
   "all"
+  "cmoe method_settings.cmoe=true"
+  "pmr method_settings.pmr=linear"
   "no-growth method_settings.grow=false"
   "no-freeze-mediator method_settings.freeze_mediator=false"
   "no-keep-codes method_settings.keep_codes=false"
 )
+COMET_CMG_EXTRA=("no-freeze-mediator-pmr method_settings.freeze_mediator=false method_settings.pmr=linear")
 COMM_VARIANTS=(
   "all"
   "labels train.supervision=labels"
@@ -66,7 +70,7 @@ case "$METHOD" in
   comet) VARIANTS=("${COMET_VARIANTS[@]}"); EXTRA=("${COMET_EXTRA[@]}") ;;
   cma) VARIANTS=("${CMA_VARIANTS[@]}") ;;
   comm) VARIANTS=("${COMM_VARIANTS[@]}") ;;
-  comet-cmg) VARIANTS=("${COMET_CMG_VARIANTS[@]}") ;;
+  comet-cmg) VARIANTS=("${COMET_CMG_VARIANTS[@]}"); EXTRA=("${COMET_CMG_EXTRA[@]}") ;;
 esac
 
 for v in "${VARIANTS[@]}" "${EXTRA[@]}"; do
@@ -86,4 +90,10 @@ if [ "$METHOD" = comet ]; then
   # PMR where it can act: slowed codes with PMR against slowed codes without it
   python tools/variants_table.py "$OUT/pmr" comet-slowed-codes "comet-slowed-codes=$OUT/slowed-codes/comet-s*" \
     "comet-slowed-pmr=$OUT/slowed-pmr/comet-s*"
+fi
+if [ "$METHOD" = comet-cmg ]; then
+  # PMR where the mediator trains: without freezing the mediator, with PMR against without it
+  python tools/variants_table.py "$OUT/pmr" comet-cmg-no-freeze-mediator \
+    "comet-cmg-no-freeze-mediator=$OUT/no-freeze-mediator/comet-cmg-s*" \
+    "comet-cmg-no-freeze-mediator-pmr=$OUT/no-freeze-mediator-pmr/comet-cmg-s*"
 fi

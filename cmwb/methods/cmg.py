@@ -298,11 +298,21 @@ def _soft(self:Cmg, zm:torch.Tensor, codes:torch.Tensor, m:str) -> tuple:
     return per_item(lambda x: soft_codes(x, codes), zm)
 
 @patch
+def encode_batch(self:Cmg, batch:dict, mods:list) -> tuple:
+    "Each modality's semantic features, and the losses the encoders add (none in CMG; `comet-cmg`'s experts add one)."
+    return {m: self.encode(batch[m], m) for m in mods}, {}
+
+@patch
+def replay_loss(self:Cmg, batch:dict, probs:dict, codes:torch.Tensor, gen:torch.Generator) -> dict:
+    "Losses on pseudo items of modalities the batch lacks (none in CMG, which sees all its pairs; `comet-cmg`'s PMR)."
+    return {}
+
+@patch
 def training_step(self:Cmg, batch:dict, t:int) -> dict:
     s, mods = self.s, modalities(batch)
     gen = torch.Generator()
     gen.set_state(self.rng_state)
-    z = {m: self.encode(batch[m], m) for m in mods}
+    z, loss = self.encode_batch(batch, mods)
     sp = {m: per_item(self.spec[m], batch[m]) for m in mods}
     codes = self.codebook.embed.clone()                                   # the codes before this step's update
     probs, idx = {}, {}
@@ -310,7 +320,7 @@ def training_step(self:Cmg, batch:dict, t:int) -> dict:
         probs[m], idx[m] = self._soft(z[m], codes, m)
     raw = {m: F.embedding(idx[m], codes).to(z[m].dtype) for m in mods}
     vq = {m: z[m] + (raw[m] - z[m]).detach() for m in mods}
-    loss = dict(commit=self.codebook.commitment(z, raw))
+    loss = dict(commit=self.codebook.commitment(z, raw), **loss)
     if self.training:
         self.codebook.ema_update({m: z[m].detach() for m in mods}, idx)
         self.codebook.reset_dead(idx, gen)
@@ -325,6 +335,7 @@ def training_step(self:Cmg, batch:dict, t:int) -> dict:
         loss['recon'] = s.recon * sum(self.recon_loss(batch[m], vq[m], sp[m], m) for m in mods)
     if s.infonce and pairs:
         loss['align'] = s.infonce * self.align_loss(z)
+    loss.update(self.replay_loss(batch, probs, codes, gen))
     self.rng_state = gen.get_state()
     return loss
 

@@ -11,10 +11,13 @@ from ..codebook import nearest_code, init_codes
 from .base import register, StageData, is_frozen
 from .cmg import Cmg, CmgCodebook, CmgSettings
 from .comet import keep_codes, soft_codes_within
+from ..adapters import MoEAdapter
+from ..losses import cmcm_probs
+from ..replay import LinearPMR
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['GrowingCmgCodebook', 'CometCmgSettings', 'CometCmg']
+__all__ = ['PMR_ITEMS', 'GrowingCmgCodebook', 'CometCmgSettings', 'CometCmg', 'refuse_idle']
 
 # %% ../../nbs/08f_comet_cmg.ipynb #1679091c
 class GrowingCmgCodebook(CmgCodebook):
@@ -75,22 +78,29 @@ class CometCmgSettings(CmgSettings):
     freeze: bool = True             # freeze earlier modalities' encoders when a new modality arrives
     freeze_mediator: bool = True    # freeze the mediator's encoders after its first stage
     keep_codes: bool = True         # a frozen or absent modality picks only the codes there were before
+    cmoe: bool = False              # CMoE: shared experts after the semantic encoders, one router per modality
+    k: int = 2                      # CMoE: experts per item
+    expert_hidden: int = 64         # CMoE: expert bottleneck width
+    balance: float = 0.01           # CMoE: load-balance loss weight
+    pmr: str | None = None          # pseudo-modality replay: 'linear' (the mediator's inputs -> a modality's features)
+    pmr_weight: float = 0.5         # PMR: CMCM weight between a trained modality and an earlier one's pseudo items
 
 @register
 class CometCmg(Cmg):
-    "COMET's continual parts (growth, frozen codes, freezing, kept codes) on CMG's faithful Uni-Code model."
+    "COMET's continual parts (growth, frozen codes, freezing, kept codes, CMoE, PMR) on CMG's faithful Uni-Code model."
     name, Settings, sees_all_data, rank = 'comet-cmg', CometCmgSettings, False, 10.5
     codebook_type = GrowingCmgCodebook
+    checkpointed = (*Cmg.checkpointed, 'pmr_fits')
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
-        given = set(kw.get('settings') or {})
-        if not self.s.grow and 'keep_codes' in given:
-            raise CmwbError("comet-cmg setting keep_codes: the codebook never grows (grow: false), so every modality "
-                            "already picks among all its codes; remove it from method_settings")
-        if self.mediator is None and 'freeze_mediator' in given:
-            raise CmwbError("comet-cmg setting freeze_mediator: the schedule has no mediator (mediator: null); "
-                            "remove it from method_settings")
+        refuse_idle(self, set(kw.get('settings') or {}))
+        s = self.s
+        self.experts = MoEAdapter(self.width, 0, k=s.k, hidden=s.expert_hidden) if s.cmoe else None
+        self.router_of: dict[str, int] = {}   # modality -> its router in `experts`
+        self.pmr_fits: dict = {}              # modality -> its pseudo-modality generator's fitted tensors
+        self.pmr: dict = {}                   # modality -> its generator, rebuilt from `pmr_fits`
         self.protection: list[dict] = []      # per stage: what was protected, as logged
+    def encode(self, x, modality): return self.adapt(Cmg.encode(self, x, modality), modality)[0]
     def represent(self, x, modality): return self.codebook.quantize(self.encode(x, modality), modality=modality)[0]
     def code_indices(self, x, modality): return self.codebook.quantize(self.encode(x, modality), modality=modality)[1]
     def structure(self):
@@ -106,23 +116,64 @@ def _soft(self:CometCmg, zm:torch.Tensor, codes:torch.Tensor, m:str) -> tuple:
     return probs, idx
 
 # %% ../../nbs/08f_comet_cmg.ipynb #c51ce410
+def refuse_idle(meth:CometCmg, given:set):
+    "Refuse each setting the user gave that cannot act in this configuration, naming it and why."
+    s, why = meth.s, {}
+    if not s.grow:
+        why['keep_codes'] = "the codebook never grows (grow: false), so every modality already picks among all its codes"
+    if meth.mediator is None: why['freeze_mediator'] = "the schedule has no mediator (mediator: null)"
+    if not s.cmoe:
+        for f in ('k', 'expert_hidden', 'balance'): why[f] = "there are no experts (cmoe: false)"
+    if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
+    for f in sorted(given & set(why)):
+        raise CmwbError(f"comet-cmg setting {f}: {why[f]}; remove it from method_settings")
+    if s.pmr not in ('linear', None):
+        raise CmwbError(f"comet-cmg setting pmr={s.pmr!r}: use 'linear' or null ('code' places a pseudo item on its "
+                        "text's code, which assumes paired items share codes; on CMG's parts they rarely do)")
+    if s.pmr and meth.mediator is None:
+        raise CmwbError("comet-cmg setting pmr: pseudo items are made from the mediator's inputs, and the schedule has "
+                        "no mediator (mediator: null)")
+
+@patch
+def adapt(self:CometCmg, z:torch.Tensor, m:str) -> tuple:
+    "Modality `m`'s semantic features through the shared experts and its router, and their load-balance loss (no CMoE: `z`, None)."
+    if self.experts is None: return z, None
+    return self.experts(z, router=self.router_of[m])
+
+@patch
+def encode_batch(self:CometCmg, batch:dict, mods:list) -> tuple:
+    "Each modality's features (after CMoE), and the experts' load-balance loss weighted by `balance`."
+    if self.experts is None: return Cmg.encode_batch(self, batch, mods)
+    out = {m: self.adapt(Cmg.encode(self, batch[m], m), m) for m in mods}
+    return {m: o[0] for m, o in out.items()}, dict(balance=self.s.balance * sum(o[1] for o in out.values()))
+
 @patch
 def _freeze(self:CometCmg, m:str):
-    "Freeze modality `m`'s path into the shared space: its semantic and specific encoders."
+    "Freeze modality `m`'s path into the shared space: its semantic and specific encoders, and its router."
     self.proj[m].requires_grad_(False)
     self.spec[m].requires_grad_(False)
+    if m in self.router_of: self.experts.routers[self.router_of[m]].requires_grad_(False)
+
+@patch
+def _add_experts(self:CometCmg, m:str, n:int):
+    "CMoE: `n` new experts for modality `m`, and its router over every expert there is."
+    self.experts.add_experts(n)
+    self.router_of[m] = self.experts.add_router()
 
 @patch
 def setup_stage(self:CometCmg, t:int, stage):
-    "Freeze earlier paths, add the stage's new modalities, keep frozen and absent ones on their codes, freeze the codes, grow."
+    "Freeze earlier paths and experts, add the stage's new modalities (with experts), keep frozen and absent ones on their codes, freeze the codes, grow."
     s = self.s
     new = [m for m in stage.modalities if m not in self.proj]
     if t > 0 and new and s.freeze:
         for m in self.proj:
             if m != self.mediator: self._freeze(m)
+        for e in (self.experts.experts if self.experts is not None else []): e.freeze()
     if t > 0 and s.freeze_mediator and self.mediator in self.proj:
         self._freeze(self.mediator)
     Cmg.setup_stage(self, t, stage)
+    for m in (new if self.experts is not None else []):
+        self._add_experts(m, stage.new_experts)
     if t > 0 and s.grow:
         if s.keep_codes:
             keep_codes(self.codebook, self.proj, set(stage.modalities))
@@ -147,5 +198,57 @@ def begin_stage(self:CometCmg, t:int, stage, data:StageData):
         buf[len(buf) - n:] = new
     rec = dict(stage=t, frozen=[m for m in self.proj if is_frozen(self.proj[m])],
                frozen_codes=int(cb.frozen.sum()), codes=cb.n_codes, limits=dict(cb.limits))
+    if self.experts is not None: rec['frozen_experts'] = sum(e.frozen for e in self.experts.experts)
+    if self.s.pmr: rec['pmr'] = sorted(self.pmr)
     self.protection.append(rec)
     get_logger('cmwb.comet-cmg').info(f"stage {t} ({stage.name}) protects: {rec}")
+
+# %% ../../nbs/08f_comet_cmg.ipynb #ec27fddb
+PMR_ITEMS = 4096                    # items of a stage a generator is fitted on
+
+@patch
+@torch.no_grad()
+def end_stage(self:CometCmg, t:int, stage, data:StageData):
+    "Fit a pseudo-modality generator for each modality of the stage but the mediator: its inputs -> that modality's features."
+    if not self.s.pmr or self.mediator not in data.feats:
+        return
+    training = self.training
+    self.eval()                                         # the semantic encoder's dropout off
+    dev = self.codebook.embed.device
+    text = data.feats[self.mediator][:PMR_ITEMS]
+    for m in data.feats:
+        if m == self.mediator: continue
+        x = data.feats[m][:PMR_ITEMS]
+        target = torch.cat([self.encode(part.to(dev), m).cpu() for part in x.split(1024)])
+        fit = LinearPMR().fit(text.cpu(), target)
+        self.pmr_fits[m] = dict(w=fit.w, std=fit.std)
+    self.train(training)
+    self.build_pmr()
+
+@patch
+def build_pmr(self:CometCmg):
+    "The PMR generators, rebuilt from `pmr_fits` (in modality order)."
+    self.pmr = {}
+    for m in sorted(self.pmr_fits):
+        g = LinearPMR()
+        g.w, g.std = self.pmr_fits[m]['w'], self.pmr_fits[m]['std']
+        g.shape = (g.w.shape[1] // self.width, self.width)
+        self.pmr[m] = g
+
+@patch
+def restore_extra(self:CometCmg):
+    "CMG's CLUB optimiser state, and the PMR generators from a checkpoint."
+    Cmg.restore_extra(self)
+    self.build_pmr()
+
+@patch
+def replay_loss(self:CometCmg, batch:dict, probs:dict, codes:torch.Tensor, gen:torch.Generator) -> dict:
+    "PMR: CMCM between each modality that trains in the batch and pseudo items of each earlier modality it lacks."
+    if not self.pmr or self.mediator not in batch:
+        return {}
+    live = [m for m, p in probs.items() if p.requires_grad]
+    fake = {m: g.generate(batch[self.mediator].cpu(), gen).to(codes) for m, g in self.pmr.items() if m not in probs}
+    if not live or not fake:
+        return {}
+    pseudo = {m: self._soft(v, codes, m)[0] for m, v in fake.items()}
+    return dict(pmr=self.s.pmr_weight * sum(cmcm_probs(probs[a], pseudo[o]) for a in live for o in pseudo))
