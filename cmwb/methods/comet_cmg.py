@@ -5,7 +5,7 @@
 # %% ../../nbs/08f_comet_cmg.ipynb #eccbc87e
 from __future__ import annotations
 from dataclasses import dataclass
-import torch
+import torch, torch.nn as nn
 from ..core import CmwbError, get_logger
 from ..codebook import nearest_code, init_codes
 from .base import register, StageData, is_frozen
@@ -117,7 +117,7 @@ def _soft(self:CometCmg, zm:torch.Tensor, codes:torch.Tensor, m:str) -> tuple:
 
 # %% ../../nbs/08f_comet_cmg.ipynb #c51ce410
 def refuse_idle(meth:CometCmg, given:set):
-    "Refuse each setting the user gave that cannot act in this configuration, naming it and why."
+    "Refuse each setting that cannot act in this configuration, or cannot be right, naming it and why."
     s, why = meth.s, {}
     if not s.grow:
         why['keep_codes'] = "the codebook never grows (grow: false), so every modality already picks among all its codes"
@@ -133,6 +133,11 @@ def refuse_idle(meth:CometCmg, given:set):
     if s.pmr and meth.mediator is None:
         raise CmwbError("comet-cmg setting pmr: pseudo items are made from the mediator's inputs, and the schedule has "
                         "no mediator (mediator: null)")
+    bounds = dict(k=(s.k >= 1, "at least 1 expert per item"), expert_hidden=(s.expert_hidden >= 1, "at least 1"),
+                  balance=(s.balance >= 0, "a loss weight, >= 0"),
+                  pmr_weight=(s.pmr_weight > 0, "a loss weight, > 0 (to turn PMR off, set pmr: null)"))
+    for f, (ok, need) in bounds.items():
+        if not ok: raise CmwbError(f"comet-cmg setting {f}={getattr(s, f)!r}: {need}")
 
 @patch
 def adapt(self:CometCmg, z:torch.Tensor, m:str) -> tuple:
@@ -148,35 +153,47 @@ def encode_batch(self:CometCmg, batch:dict, mods:list) -> tuple:
     return {m: o[0] for m, o in out.items()}, dict(balance=self.s.balance * sum(o[1] for o in out.values()))
 
 @patch
-def _freeze(self:CometCmg, m:str):
-    "Freeze modality `m`'s path into the shared space: its semantic and specific encoders, and its router."
-    self.proj[m].requires_grad_(False)
-    self.spec[m].requires_grad_(False)
-    if m in self.router_of: self.experts.routers[self.router_of[m]].requires_grad_(False)
+def shared_path(self:CometCmg, m:str) -> nn.ModuleList:
+    "What makes modality `m`'s shared features: its semantic encoder, and with CMoE its router and every expert it spans."
+    if m not in self.router_of: return nn.ModuleList([self.proj[m]])
+    router = self.experts.routers[self.router_of[m]]
+    return nn.ModuleList([self.proj[m], router, *self.experts.experts[:router.n_experts]])
 
 @patch
-def _add_experts(self:CometCmg, m:str, n:int):
-    "CMoE: `n` new experts for modality `m`, and its router over every expert there is."
-    self.experts.add_experts(n)
-    self.router_of[m] = self.experts.add_router()
+def _freeze(self:CometCmg, m:str):
+    "Freeze modality `m`'s path: its specific encoder, and its shared path (semantic encoder, router, the experts it spans)."
+    self.spec[m].requires_grad_(False)
+    self.shared_path(m).requires_grad_(False)
+
+@patch
+def _add_experts(self:CometCmg, new:list, n:int):
+    "CMoE: `n` new experts per modality of `new`, then a router for each over every expert there is."
+    if new and n < 1:
+        raise CmwbError(f"comet-cmg setting cmoe: the stage brings {', '.join(new)} with new_experts: {n}; "
+                        "give the stage new_experts >= 1 in the schedule, or set cmoe: false")
+    self.experts.add_experts(n * len(new))
+    for m in new:
+        if self.s.k > self.experts.n_experts:
+            raise CmwbError(f"comet-cmg setting k={self.s.k}: more than the {self.experts.n_experts} experts {m}'s "
+                            "router spans; lower k or raise the stage's new_experts")
+        self.router_of[m] = self.experts.add_router()
 
 @patch
 def setup_stage(self:CometCmg, t:int, stage):
-    "Freeze earlier paths and experts, add the stage's new modalities (with experts), keep frozen and absent ones on their codes, freeze the codes, grow."
+    "Freeze earlier paths, add the stage's new modalities (with experts), keep frozen and absent ones on their codes, freeze the codes, grow."
     s = self.s
     new = [m for m in stage.modalities if m not in self.proj]
     if t > 0 and new and s.freeze:
         for m in self.proj:
             if m != self.mediator: self._freeze(m)
-        for e in (self.experts.experts if self.experts is not None else []): e.freeze()
     if t > 0 and s.freeze_mediator and self.mediator in self.proj:
         self._freeze(self.mediator)
     Cmg.setup_stage(self, t, stage)
-    for m in (new if self.experts is not None else []):
-        self._add_experts(m, stage.new_experts)
+    if self.experts is not None:
+        self._add_experts(new, stage.new_experts)
     if t > 0 and s.grow:
         if s.keep_codes:
-            keep_codes(self.codebook, self.proj, set(stage.modalities))
+            keep_codes(self.codebook, {m: self.shared_path(m) for m in self.proj}, set(stage.modalities))
         self.codebook.freeze_codes()
         self.codebook.grow(self.codebook.embed.new_zeros(stage.new_codes, self.width))
 
@@ -196,7 +213,7 @@ def begin_stage(self:CometCmg, t:int, stage, data:StageData):
         new = init_codes(cb.embed.new_zeros(0, self.width), n, 'uniform').to(cb.embed)     # no mediator to start from
     for buf in (cb.embed, cb.ema_weight):
         buf[len(buf) - n:] = new
-    rec = dict(stage=t, frozen=[m for m in self.proj if is_frozen(self.proj[m])],
+    rec = dict(stage=t, frozen=[m for m in self.proj if is_frozen(self.shared_path(m))],
                frozen_codes=int(cb.frozen.sum()), codes=cb.n_codes, limits=dict(cb.limits))
     if self.experts is not None: rec['frozen_experts'] = sum(e.frozen for e in self.experts.experts)
     if self.s.pmr: rec['pmr'] = sorted(self.pmr)
@@ -242,13 +259,20 @@ def restore_extra(self:CometCmg):
     self.build_pmr()
 
 @patch
+def pseudo_items(self:CometCmg, batch:dict, gen:torch.Generator) -> dict:
+    "Pseudo items [B, T, W] of each earlier modality the batch lacks, from the batch's mediator inputs (draws from `gen`)."
+    if self.mediator not in batch:
+        return {}
+    text = batch[self.mediator]
+    return {m: g.generate(text.cpu(), gen).to(text.device) for m, g in self.pmr.items() if m not in batch}
+
+@patch
 def replay_loss(self:CometCmg, batch:dict, probs:dict, codes:torch.Tensor, gen:torch.Generator) -> dict:
-    "PMR: CMCM between each modality that trains in the batch and pseudo items of each earlier modality it lacks."
-    if not self.pmr or self.mediator not in batch:
-        return {}
+    "PMR: CMCM between each modality that trains in the batch and the pseudo items of each earlier modality it lacks."
     live = [m for m, p in probs.items() if p.requires_grad]
-    fake = {m: g.generate(batch[self.mediator].cpu(), gen).to(codes) for m, g in self.pmr.items() if m not in probs}
-    if not live or not fake:
+    fake = self.pseudo_items(batch, gen) if live else {}
+    if not fake:
         return {}
-    pseudo = {m: self._soft(v, codes, m)[0] for m, v in fake.items()}
+    pseudo = {m: self._soft(v.to(codes), codes, m)[0] for m, v in fake.items()}
     return dict(pmr=self.s.pmr_weight * sum(cmcm_probs(probs[a], pseudo[o]) for a in live for o in pseudo))
+
