@@ -23,7 +23,7 @@ if [ "$METHOD" = comet ]; then OUT=${OUT:-runs/ablations-$TAG}; else OUT=${OUT:-
 # Each variant: a name, then the config switches it changes ("all": the full method, the reference).
 # PMR, the dead-code reset, the EMA of grown codes and `mediator_codes` (which needs `grow: false`) are off by default,
 # so their variants turn them on. EXTRA variants run too but stay out of the main table: PMR on
-# slowed codes (where earlier codes move), read against slowed codes without it (OUT/pmr/results.md).
+# slowed codes (where earlier codes move), read against slowed codes without it (OUT/pmr-slowed/results.md).
 COMET_VARIANTS=(
   "all"
   "pmr method_settings.pmr=code"
@@ -47,7 +47,8 @@ CMA_VARIANTS=(
 )
 # COMET's continual parts on CMG's model, each switched off alone, and CMoE and PMR (off by default) each turned on
 # (`freeze` acts only where an earlier modality other than the mediator returns, which DigitsMM's stages never do:
-# 08f_comet_cmg). EXTRA: PMR where the mediator still trains, read against that variant without it (OUT/pmr).
+# 08f_comet_cmg). EXTRA: PMR where the mediator still trains, read against that variant without it
+# (OUT/pmr-mediator-trains/results.md).
 COMET_CMG_VARIANTS=(
   "all"
   "cmoe method_settings.cmoe=true"
@@ -88,12 +89,12 @@ for v in "${VARIANTS[@]}"; do set -- $v; tables+=("$METHOD-$1=$OUT/$1/$METHOD-s*
 python tools/variants_table.py "$OUT" "$METHOD-all" "${tables[@]}"
 if [ "$METHOD" = comet ]; then
   # PMR where it can act: slowed codes with PMR against slowed codes without it
-  python tools/variants_table.py "$OUT/pmr" comet-slowed-codes "comet-slowed-codes=$OUT/slowed-codes/comet-s*" \
+  python tools/variants_table.py "$OUT/pmr-slowed" comet-slowed-codes "comet-slowed-codes=$OUT/slowed-codes/comet-s*" \
     "comet-slowed-pmr=$OUT/slowed-pmr/comet-s*"
 fi
 if [ "$METHOD" = comet-cmg ]; then
   # PMR where the mediator trains: without freezing the mediator, with PMR against without it
-  python tools/variants_table.py "$OUT/pmr" comet-cmg-no-freeze-mediator \
+  python tools/variants_table.py "$OUT/pmr-mediator-trains" comet-cmg-no-freeze-mediator \
     "comet-cmg-no-freeze-mediator=$OUT/no-freeze-mediator/comet-cmg-s*" \
     "comet-cmg-no-freeze-mediator-pmr=$OUT/no-freeze-mediator-pmr/comet-cmg-s*"
 fi
