@@ -8,7 +8,7 @@ from cmwb.train import load_experiment
 from test_codebook_protect import CHEAP, STAGES, _drive
 
 RETURNS = STAGES + [{'name': 'image-again', 'modalities': ['image', 'text'], 'new_codes': 0, 'new_experts': 2}]
-FLIPS = dict(grow=False, freeze=False, freeze_mediator=False, keep_codes=False, cmoe=True, pmr='linear',
+FLIPS = dict(grow=False, freeze_old_codes=False, freeze=False, freeze_mediator=False, keep_codes=False, cmoe=True, pmr='linear',
              k=1, expert_hidden=32, balance=0.1, pmr_weight=1.0)
 NEEDS = dict(k=dict(cmoe=True), expert_hidden=dict(cmoe=True), balance=dict(cmoe=True), pmr_weight=dict(pmr='linear'))
 

@@ -54,6 +54,7 @@ COMET_CMG_VARIANTS=(
   "cmoe method_settings.cmoe=true"
   "pmr method_settings.pmr=linear"
   "no-growth method_settings.grow=false"
+  "no-freeze-codes method_settings.freeze_old_codes=false"
   "no-freeze-mediator method_settings.freeze_mediator=false"
   "no-keep-codes method_settings.keep_codes=false"
 )
@@ -82,6 +83,7 @@ for v in "${VARIANTS[@]}" "${EXTRA[@]}"; do
   "${run[@]}" --seeds 0,2,4 > /dev/null &
   "${run[@]}" --seeds 1,3 > /dev/null
   wait
+  "${run[@]}" --seeds 0,1,2,3,4 > /dev/null      # the variant's own table over all five (the runs are reused)
 done
 # one table of every variant, paired against the full method
 tables=()

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/08f_comet_cmg.ipynb #eccbc87e
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import torch, torch.nn as nn
 from ..core import CmwbError, get_logger
 from ..codebook import nearest_code, init_codes
@@ -74,7 +74,14 @@ def reset_dead(self:GrowingCmgCodebook, idx:dict, gen:torch.Generator):
 # %% ../../nbs/08f_comet_cmg.ipynb #c20ad4d7
 @dataclass
 class CometCmgSettings(CmgSettings):
-    grow: bool = True               # grow by stage.new_codes per stage (k-means of the mediator); old codes frozen
+    # grow by stage.new_codes per stage (k-means of the mediator) (`changed`: before `freeze_old_codes` came, false also
+    # left every code trainable)
+    grow: bool = field(default=True, metadata={'changed': (
+        'freeze_old_codes', False,
+        'without growth every code stayed trainable; now the earlier codes freeze at each later stage')})
+    # freeze the codes there are at each later stage, with or without growth (`before`: runs made before the setting
+    # existed froze them exactly when they grew)
+    freeze_old_codes: bool = field(default=True, metadata={'before': True})
     freeze: bool = True             # freeze earlier modalities' encoders when a new modality arrives
     freeze_mediator: bool = True    # freeze the mediator's encoders after its first stage
     keep_codes: bool = True         # a frozen or absent modality picks only the codes there were before
@@ -191,10 +198,11 @@ def setup_stage(self:CometCmg, t:int, stage):
     Cmg.setup_stage(self, t, stage)
     if self.experts is not None:
         self._add_experts(new, stage.new_experts)
-    if t > 0 and s.grow:
-        if s.keep_codes:
-            keep_codes(self.codebook, {m: self.shared_path(m) for m in self.proj}, set(stage.modalities))
+    if t > 0 and s.grow and s.keep_codes:
+        keep_codes(self.codebook, {m: self.shared_path(m) for m in self.proj}, set(stage.modalities))
+    if t > 0 and s.freeze_old_codes:
         self.codebook.freeze_codes()
+    if t > 0 and s.grow:
         self.codebook.grow(self.codebook.embed.new_zeros(stage.new_codes, self.width))
 
 @patch
