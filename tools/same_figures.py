@@ -1,10 +1,11 @@
 """Does this checkout make bit-identical runs to another commit? (How a results table may keep rows of older commits.)
-    python tools/same_figures.py OLD_COMMIT [METHOD ...]
+    python tools/same_figures.py OLD_COMMIT [METHOD ...] [--config CONFIG] [--set KEY=VALUE ...]
 Checks OLD_COMMIT out into a temporary git worktree, runs each METHOD (default: every registered method) there and
-here on DigitsMM ci (4 stages, 2 epochs per stage, seed 0, one thread), and compares, per method, the sha256 of
+here on CONFIG (default DigitsMM ci: 4 stages; 2 epochs per stage, seed 0, one thread, with the --set overrides), and
+compares, per method, the sha256 of
 `matrices.json`, `summary.json` (without timings and the commit) and every tensor of the final embeddings and the
 last checkpoint. Prints IDENTICAL or what differs, per method; exits 1 if any method differs."""
-import hashlib, json, os, subprocess, sys, tempfile
+import argparse, hashlib, json, os, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,31 +22,45 @@ def digest(run:Path) -> dict:
     s = json.loads((run/'summary.json').read_text())
     s = {k: v for k, v in s.items() if not any(w in k for w in VOLATILE)}
     out = dict(matrices=sha(json.dumps(m, sort_keys=True).encode()), summary=sha(json.dumps(s, sort_keys=True).encode()))
-    for name in ('embeddings/stage03.safetensors', 'checkpoints/stage03-done.safetensors'):
+    last = sorted(run.glob('embeddings/stage*.safetensors'))[-1].stem          # the last stage, whatever the schedule
+    for name in (f'embeddings/{last}.safetensors', f'checkpoints/{last}-done.safetensors'):
         tensors = load_file(run/name)
         out[name] = sha(''.join(sorted(sha(v.tobytes()) for v in tensors.values())).encode())
     return out
 
-def run_at(code:Path, methods:list, out:Path) -> dict:
-    "Run `methods` with the package in `code` (a separate process, so each side imports its own cmwb)."
-    script = ("import sys, torch; torch.set_num_threads(1); from cmwb.train import compare; from pathlib import Path; "
-              "compare('digitsmm', sys.argv[2:], [0], Path(sys.argv[1]), {'train.epochs': 2})")
+def run_at(code:Path, methods:list, out:Path, config:str='digitsmm', overrides:dict|None=None) -> dict:
+    "Run `methods` on `config` with the package in `code` (a separate process, so each side imports its own cmwb)."
+    script = ("import sys, json, torch; torch.set_num_threads(1); from cmwb.train import compare; from pathlib import Path; "
+              "compare(sys.argv[2], sys.argv[4:], [0], Path(sys.argv[1]), json.loads(sys.argv[3]))")
     env = {**os.environ, 'PYTHONPATH': str(code), 'OMP_NUM_THREADS': '1', 'PYTHONHASHSEED': '0'}
-    subprocess.run([sys.executable, '-c', script, str(out), *methods], env=env, cwd=code, check=True,
+    given = json.dumps({'train.epochs': 2, **(overrides or {})})
+    subprocess.run([sys.executable, '-c', script, str(out), config, given, *methods], env=env, cwd=code, check=True,
                    stdout=subprocess.DEVNULL)
     return {m: digest(out/f'{m}-s0') for m in methods}
 
+def parse_sets(pairs:list) -> dict:
+    "KEY=VALUE overrides, each value read as YAML would read it (numbers, booleans, null)."
+    import yaml
+    bad = [p for p in pairs if '=' not in p]
+    if bad: raise SystemExit(f"--set takes KEY=VALUE, got {bad[0]!r}")
+    return {k: yaml.safe_load(v) for k, v in (p.split('=', 1) for p in pairs)}
+
 def main():
-    old = sys.argv[1]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('old', help='the commit to compare with')
+    ap.add_argument('methods', nargs='*', help='methods (default: every registered one)')
+    ap.add_argument('--config', default='digitsmm', help='experiment config (default: digitsmm)')
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='a config override (repeatable)')
+    a = ap.parse_args()
     from cmwb.train import ALL_METHODS
-    methods = sys.argv[2:] or list(ALL_METHODS)
+    old, methods, overrides = a.old, a.methods or list(ALL_METHODS), parse_sets(a.set)
     with tempfile.TemporaryDirectory(prefix='cmwb-same-') as tmp:
         tree = Path(tmp)/'old'
         subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', str(tree), old], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            before = run_at(tree, methods, Path(tmp)/'runs-old')
-            now = run_at(ROOT, methods, Path(tmp)/'runs-new')
+            before = run_at(tree, methods, Path(tmp)/'runs-old', a.config, overrides)
+            now = run_at(ROOT, methods, Path(tmp)/'runs-new', a.config, overrides)
         finally:
             subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tree)], check=False)
     differ = 0
