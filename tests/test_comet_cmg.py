@@ -48,3 +48,11 @@ def test_each_added_switch_acts_or_is_refused(setup, name):
         assert differ(state(setup, NEEDS[name]), state(setup, {**NEEDS[name], **flip})), name
     else:
         assert differ(state(setup, {}), state(setup, flip)), name
+
+def test_a_run_of_grow_false_from_before_freeze_old_codes_is_not_resumed_as_this_version():
+    "Before `freeze_old_codes`, `grow: false` also left every code trainable: such a record is flagged, newer ones are not."
+    import cmwb.methods.comet_cmg  # registers the method
+    from cmwb.train import settings_changed_meaning
+    assert [k for k, _, _ in settings_changed_meaning('comet-cmg', {'grow': False})] == ['method_settings.grow']
+    assert settings_changed_meaning('comet-cmg', {'grow': False, 'freeze_old_codes': True}) == []
+    assert settings_changed_meaning('comet-cmg', {'grow': True}) == []
