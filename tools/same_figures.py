@@ -38,13 +38,6 @@ def run_at(code:Path, methods:list, out:Path, config:str='digitsmm', overrides:d
                    stdout=subprocess.DEVNULL)
     return {m: digest(out/f'{m}-s0') for m in methods}
 
-def parse_sets(pairs:list) -> dict:
-    "KEY=VALUE overrides, each value read as YAML would read it (numbers, booleans, null)."
-    import yaml
-    bad = [p for p in pairs if '=' not in p]
-    if bad: raise SystemExit(f"--set takes KEY=VALUE, got {bad[0]!r}")
-    return {k: yaml.safe_load(v) for k, v in (p.split('=', 1) for p in pairs)}
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('old', help='the commit to compare with')
@@ -52,8 +45,11 @@ def main():
     ap.add_argument('--config', default='digitsmm', help='experiment config (default: digitsmm)')
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='a config override (repeatable)')
     a = ap.parse_args()
-    from cmwb.train import ALL_METHODS
-    old, methods, overrides = a.old, a.methods or list(ALL_METHODS), parse_sets(a.set)
+    from cmwb.core import CmwbError
+    from cmwb.train import ALL_METHODS, _overrides
+    try: overrides = _overrides(a)                 # `cmwb run`'s own reading of --set
+    except CmwbError as e: raise SystemExit(str(e))
+    old, methods = a.old, a.methods or list(ALL_METHODS)
     with tempfile.TemporaryDirectory(prefix='cmwb-same-') as tmp:
         tree = Path(tmp)/'old'
         subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', str(tree), old], check=True,
