@@ -207,15 +207,22 @@ def setup_stage(self:CometCmg, t:int, stage):
 
 @patch
 @torch.no_grad()
+def encode_items(self:CometCmg, x:torch.Tensor, m:str, chunk:int=1024) -> torch.Tensor:
+    "Modality `m`'s features of the items `x` in evaluation mode (no dropout, no expert usage counted), a chunk at a time on the codebook's device."
+    training = self.training
+    self.eval()
+    dev = self.codebook.embed.device                    # the stage's data stays on the CPU
+    z = torch.cat([self.encode(part.to(dev), m) for part in x.split(chunk)])
+    self.train(training)
+    return z
+
+@patch
+@torch.no_grad()
 def begin_stage(self:CometCmg, t:int, stage, data:StageData):
     "Initialise the stage's grown codes by k-means of the mediator's semantic features; record what is protected."
     cb, n = self.codebook, stage.new_codes if (t > 0 and self.s.grow) else 0
     if n and self.mediator in data.feats:
-        training = self.training
-        self.eval()                                     # the semantic encoder's dropout off
-        x = data.feats[self.mediator][:4096].to(cb.embed.device)      # the stage's data stays on the CPU
-        z = torch.cat([self.encode(part, self.mediator) for part in x.split(1024)])
-        self.train(training)
+        z = self.encode_items(data.feats[self.mediator][:4096], self.mediator)
         new = init_codes(z, n, 'kmeans', seed=t).to(cb.embed)
     else:
         new = init_codes(cb.embed.new_zeros(0, self.width), n, 'uniform').to(cb.embed)     # no mediator to start from
@@ -237,17 +244,11 @@ def end_stage(self:CometCmg, t:int, stage, data:StageData):
     "Fit a pseudo-modality generator for each modality of the stage but the mediator: its inputs -> that modality's features."
     if not self.s.pmr or self.mediator not in data.feats:
         return
-    training = self.training
-    self.eval()                                         # the semantic encoder's dropout off
-    dev = self.codebook.embed.device
-    text = data.feats[self.mediator][:PMR_ITEMS]
+    text = data.feats[self.mediator][:PMR_ITEMS].cpu()
     for m in data.feats:
         if m == self.mediator: continue
-        x = data.feats[m][:PMR_ITEMS]
-        target = torch.cat([self.encode(part.to(dev), m).cpu() for part in x.split(1024)])
-        fit = LinearPMR().fit(text.cpu(), target)
+        fit = LinearPMR().fit(text, self.encode_items(data.feats[m][:PMR_ITEMS], m).cpu())
         self.pmr_fits[m] = dict(w=fit.w, std=fit.std)
-    self.train(training)
     self.build_pmr()
 
 @patch
