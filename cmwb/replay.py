@@ -161,17 +161,18 @@ class LinearPMR(PseudoModality):
     assumes = "paired mediator and modality features are related linearly, with Gaussian residuals"
     def __init__(self, ridge:float=1e-2, noise:float=1.0): self.ridge, self.noise = ridge, noise
     def fit(self, mediator, target):
-        x = F.pad(mediator.detach().reshape(len(mediator), -1).double(), (0, 1), value=1.)
-        y = target.detach().reshape(len(target), -1).double()
+        "The ridge map and the residuals' spread from paired rows (of any device), kept on the CPU in float64."
+        x = F.pad(mediator.detach().reshape(len(mediator), -1).double().cpu(), (0, 1), value=1.)
+        y = target.detach().reshape(len(target), -1).double().cpu()
         self.w = torch.linalg.solve(x.T @ x + self.ridge * len(x) * torch.eye(x.shape[1], dtype=x.dtype), x.T @ y)
         self.std = (y - x @ self.w).std(0)
         self.shape = target.shape[1:]
         return self
     def generate(self, mediator, generator=None):
+        "Pseudo features on the mediator's device; the noise is drawn on the CPU from `generator`, the same on every device."
         x = F.pad(mediator.detach().reshape(len(mediator), -1).double(), (0, 1), value=1.)
-        y = x @ self.w + self.noise * self.std * torch.randn(
-            len(x), self.w.shape[1], generator=generator, dtype=x.dtype
-        )
+        noise = torch.randn(len(x), self.w.shape[1], generator=generator, dtype=x.dtype).to(x.device)
+        y = x @ self.w.to(x.device) + self.noise * self.std.to(x.device) * noise
         return y.float().reshape(len(x), *self.shape)
 
 # %% ../nbs/05_replay.ipynb #41ded791

@@ -4,7 +4,8 @@ Checks OLD_COMMIT out into a temporary git worktree, runs each METHOD (default: 
 here on CONFIG (default DigitsMM ci: 4 stages; 2 epochs per stage, seed 0, one thread, with the --set overrides), and
 compares, per method, the sha256 of
 `matrices.json`, `summary.json` (without timings and the commit) and every tensor of the final embeddings and the
-last checkpoint. Prints IDENTICAL or what differs, per method; exits 1 if any method differs."""
+last checkpoint. Prints IDENTICAL or what differs (for the tensor files, which tensors), per method; exits 1 if any
+method differs."""
 import argparse, hashlib, json, os, subprocess, sys, tempfile
 from pathlib import Path
 
@@ -24,8 +25,17 @@ def digest(run:Path) -> dict:
     out = dict(matrices=sha(json.dumps(m, sort_keys=True).encode()), summary=sha(json.dumps(s, sort_keys=True).encode()))
     last = sorted(run.glob('embeddings/stage*.safetensors'))[-1].stem          # the last stage, whatever the schedule
     for name in (f'embeddings/{last}.safetensors', f'checkpoints/{last}-done.safetensors'):
-        tensors = load_file(run/name)
-        out[name] = sha(''.join(sorted(sha(v.tobytes()) for v in tensors.values())).encode())
+        out[name] = {k: sha(v.tobytes()) for k, v in load_file(run/name).items()}     # per tensor: say which differ
+    return out
+
+def differences(before:dict, now:dict) -> list[str]:
+    "What differs between two digests: a file's name, and for tensor files the tensors that differ (or are missing)."
+    out = []
+    for k, v in before.items():
+        if v == now[k]: continue
+        if not isinstance(v, dict): out.append(k); continue
+        names = sorted(n for n in v.keys() | now[k].keys() if v.get(n) != now[k].get(n))
+        out.append(f"{k} ({', '.join(names[:6])}{', …' if len(names) > 6 else ''})")
     return out
 
 def run_at(code:Path, methods:list, out:Path, config:str='digitsmm', overrides:dict|None=None) -> dict:
@@ -61,7 +71,7 @@ def main():
             subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tree)], check=False)
     differ = 0
     for m in methods:
-        bad = [k for k in before[m] if before[m][k] != now[m][k]]
+        bad = differences(before[m], now[m])
         differ += bool(bad)
         print(f"{m:10s} {'IDENTICAL' if not bad else 'differs: ' + ', '.join(bad)}")
     sys.exit(1 if differ else 0)

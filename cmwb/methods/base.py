@@ -4,7 +4,7 @@
 
 # %% ../../nbs/08_methods.ipynb #aef961cd
 from __future__ import annotations
-import copy, os, sys
+import copy, itertools, os, sys
 from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +17,7 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'code_indices', 'is_frozen',
            'register', 'load_methods', 'import_methods', 'method_names', 'MethodNames', 'make_method', 'flatten_state',
-           'nest_state', 'encode_groups']
+           'nest_state', 'method_device', 'encode_groups']
 
 # %% ../../nbs/08_methods.ipynb #0204ebd0
 class HiddenLabels:
@@ -338,7 +338,7 @@ def prepare_stage(self:Method, t:int, data:StageData, chunk:int=1024):
     old, cache = self.old, {}
     distils = type(self).teacher_out is not Method.teacher_out
     if old is not None and distils and self.s.cache_teacher and not self.sees_all_data:
-        dev = next(self.parameters()).device
+        dev = method_device(self)
         with torch.no_grad():
             for m, x in data.feats.items():
                 if m in old.seen: cache[m] = torch.cat([self.teacher_out(old, c.to(dev), m) for c in x.split(chunk)])
@@ -350,6 +350,30 @@ def teacher(self:Method, batch:dict, m:str) -> torch.Tensor:
     cache = self.teacher_cache
     if m in cache and 'index' in batch: return cache[m][batch['index']]
     with torch.no_grad(): return self.teacher_out(self.old, batch[m], m)
+
+# %% ../../nbs/08_methods.ipynb #eae711c4
+def method_device(method:nn.Module) -> torch.device:
+    "The device of `method`'s first parameter or buffer (the CPU for a method with neither)."
+    first = next(itertools.chain(method.parameters(), method.buffers()), None)
+    return torch.device('cpu') if first is None else first.device
+
+@patch
+@torch.no_grad()
+def over_items(self:Method, f, x:torch.Tensor, chunk:int=1024) -> torch.Tensor:
+    """`f` of a stage's items `x` (kept on the CPU), `chunk` items at a time on the method's device, in evaluation
+    mode (no expert usage counted, no noisy routing, no dropout; the mode is restored after); concatenated there."""
+    dev = method_device(self)
+    training = self.training
+    self.eval()
+    try:
+        return torch.cat([f(part.to(dev)) for part in x.split(chunk)])
+    finally:
+        self.train(training)
+
+@patch
+def encode_items(self:Method, x:torch.Tensor, m:str, chunk:int=1024) -> torch.Tensor:
+    "Modality `m`'s `encode` of a stage's items `x`, through `over_items`."
+    return self.over_items(lambda part: self.encode(part, m), x, chunk)
 
 # %% ../../nbs/08_methods.ipynb #2164a189
 def encode_groups(method:Method, groups:list[dict]) -> list[dict]:

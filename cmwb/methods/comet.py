@@ -188,8 +188,8 @@ def begin_stage(self:Comet, t:int, stage, data:StageData):
     born = self.codebook.born == t
     if t > 0 and born.any():
         if self.mediator in data.feats:
-            x = data.feats[self.mediator][:4096].to(self.codebook.embed.device)  # the stage's data stays on the CPU
-            z = self.codebook.space(self.encode(x, self.mediator), self.mediator)
+            # the stage's data stays on the CPU; evaluation mode: k-means is not training, nor expert usage
+            z = self.over_items(lambda x: self._placed(x, self.mediator), data.feats[self.mediator][:4096])
             from cmwb.codebook import init_codes
             new = init_codes(z, int(born.sum()), 'kmeans', seed=t).to(self.codebook.embed)
             for buf in (self.codebook.embed, self.codebook.ema_weight):
@@ -353,12 +353,13 @@ def end_stage(self:Comet, t:int, stage, data:StageData):
     self._hold_codes(data)
     if not self.s.pmr or self.mediator not in data.feats:
         return
-    text = torch.cat([self._placed(x, self.mediator).mean(1) for x in data.feats[self.mediator].split(1024)])
+    pooled = lambda m: self.over_items(lambda x: self._placed(x, m).mean(1), data.feats[m])
+    # the generators live on the CPU, where their noise is drawn
+    text = pooled(self.mediator).cpu()
     for m in data.feats:
         if m == self.mediator:
             continue
-        tgt = torch.cat([self._placed(x, m).mean(1) for x in data.feats[m].split(1024)])
-        g = self._generator().fit(text, tgt)
+        g = self._generator().fit(text, pooled(m).cpu())
         self.pmr_fits[m] = {f: getattr(g, f) for f in PMR_FIELDS[self.s.pmr]}
     self.restore_extra()
 
@@ -395,12 +396,8 @@ def _hold_codes(self:Comet, data:StageData, chunk:int=1024):
 @patch
 @torch.no_grad()
 def _stage_codes(self:Comet, x:torch.Tensor, m:str, chunk:int=1024) -> torch.Tensor:
-    "The codes `m`'s items `x` pick, a chunk at a time on the codebook's device (in eval mode: no expert usage is counted)."
-    was = self.training
-    self.eval()
-    codes = torch.cat([self.code_indices(c.to(self.codebook.embed.device), m) for c in x.split(chunk)])
-    self.train(was)
-    return codes
+    "The codes `m`'s items `x` pick (`over_items`: on the method's device, in evaluation mode)."
+    return self.over_items(lambda part: self.code_indices(part, m), x, chunk)
 
 # %% ../../nbs/08a_comet.ipynb #873668e9
 @dataclass

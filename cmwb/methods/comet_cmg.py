@@ -207,17 +207,6 @@ def setup_stage(self:CometCmg, t:int, stage):
 
 @patch
 @torch.no_grad()
-def encode_items(self:CometCmg, x:torch.Tensor, m:str, chunk:int=1024) -> torch.Tensor:
-    "Modality `m`'s features of the items `x` in evaluation mode (no dropout, no expert usage counted), a chunk at a time on the codebook's device."
-    training = self.training
-    self.eval()
-    dev = self.codebook.embed.device                    # the stage's data stays on the CPU
-    z = torch.cat([self.encode(part.to(dev), m) for part in x.split(chunk)])
-    self.train(training)
-    return z
-
-@patch
-@torch.no_grad()
 def begin_stage(self:CometCmg, t:int, stage, data:StageData):
     "Initialise the stage's grown codes by k-means of the mediator's semantic features; record what is protected."
     cb, n = self.codebook, stage.new_codes if (t > 0 and self.s.grow) else 0
@@ -272,8 +261,7 @@ def pseudo_items(self:CometCmg, batch:dict, gen:torch.Generator) -> dict:
     "Pseudo items [B, T, W] of each earlier modality the batch lacks, from the batch's mediator inputs (draws from `gen`)."
     if self.mediator not in batch:
         return {}
-    text = batch[self.mediator]
-    return {m: g.generate(text.cpu(), gen).to(text.device) for m, g in self.pmr.items() if m not in batch}
+    return {m: g.generate(batch[self.mediator], gen) for m, g in self.pmr.items() if m not in batch}
 
 @patch
 def replay_loss(self:CometCmg, batch:dict, probs:dict, codes:torch.Tensor, gen:torch.Generator) -> dict:

@@ -93,8 +93,7 @@ def setup_stage(self:COMM, t:int, stage):
 def pseudo_classes(self:COMM, data, t:int, iters:int=30) -> torch.Tensor:
     "k-means (cosine, k-means++ start seeded by `t`, `clusters` centres) of the mediator's embeddings of the stage's pairs."
     anchor = self.mediator if self.mediator in data.feats else next(iter(data.feats))
-    dev = next(self.parameters()).device
-    x = torch.cat([self.embed(c.to(dev), anchor).double().cpu() for c in data.feats[anchor].split(1024)])
+    x = self.over_items(lambda part: self.embed(part, anchor).double().cpu(), data.feats[anchor])
     K = min(self.s.clusters, len(x))
     g = torch.Generator().manual_seed(t)
     centres = x[torch.randint(len(x), (1,), generator=g)]
