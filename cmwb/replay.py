@@ -152,13 +152,23 @@ def factor(self:GaussianStats, modality:str, c:int) -> tuple:
 class PseudoModality:
     "Interface: `fit` on paired (mediator, modality) features at a stage's end; `generate` pseudo features later."
     assumes = ''
+    fields = ()             # the fitted tensors: all a checkpoint keeps, all `generate` needs
     def fit(self, mediator:torch.Tensor, target:torch.Tensor): raise NotImplementedError
     def generate(self, mediator:torch.Tensor, generator=None) -> torch.Tensor: raise NotImplementedError
+    def state(self) -> dict:
+        "The fitted tensors by name (`fields`), for a checkpoint."
+        return {f: getattr(self, f) for f in self.fields}
+    def load(self, state:dict, shape:tuple):
+        "Set the fitted tensors from `state` (as `state` gave them) and the shape of one generated item; return self."
+        for f in self.fields: setattr(self, f, state[f])
+        self.shape = tuple(shape)
+        return self
 
 # %% ../nbs/05_replay.ipynb #31dfc119
 class LinearPMR(PseudoModality):
     "Ridge map mediator → modality, plus Gaussian residual noise."
     assumes = "paired mediator and modality features are related linearly, with Gaussian residuals"
+    fields = ('w', 'std')
     def __init__(self, ridge:float=1e-2, noise:float=1.0): self.ridge, self.noise = ridge, noise
     def fit(self, mediator, target):
         "The ridge map and the residuals' spread from paired rows (of any device), kept on the CPU in float64."
@@ -179,6 +189,7 @@ class LinearPMR(PseudoModality):
 class CodePMR(PseudoModality):
     "The code the mediator picks, moved to the modality's mean feature for that code, plus its spread."
     assumes = "paired items share codes; a modality's features scatter isotropically around each code's mean"
+    fields = ('embed', 'mean', 'std')
     def __init__(self, codebook=None, noise:float=1.0): self.cb, self.noise = codebook, noise
     def fit(self, mediator, target):
         "Per code: mean and std of the target modality's features that chose it (else the code itself)."

@@ -339,7 +339,7 @@ def pseudo(self:Comet, z:dict) -> dict:
     return {m: g.generate(text).to(text) for m, g in gens.items() if m not in z}
 
 # %% ../../nbs/08a_comet.ipynb #85cee890
-PMR_FIELDS = dict(code=('embed', 'mean', 'std'), linear=('w', 'std'))
+PMR_FIELDS = dict(code=CodePMR.fields, linear=LinearPMR.fields)      # how a checkpoint's fits say their `pmr`
 
 @patch
 def _placed(self:Comet, x:torch.Tensor, m:str) -> torch.Tensor:
@@ -360,7 +360,7 @@ def end_stage(self:Comet, t:int, stage, data:StageData):
         if m == self.mediator:
             continue
         g = self._generator().fit(text, pooled(m).cpu())
-        self.pmr_fits[m] = {f: getattr(g, f) for f in PMR_FIELDS[self.s.pmr]}
+        self.pmr_fits[m] = g.state()
     self.restore_extra()
 
 def pmr_kind(fits:dict) -> str | None:
@@ -382,10 +382,7 @@ def restore_extra(self:Comet):
             "or start the new config in another --out"
         )
     for m in sorted(self.pmr_fits):
-        g = self._generator()
-        for f in PMR_FIELDS[self.s.pmr]: setattr(g, f, self.pmr_fits[m][f])
-        g.shape = (self.width,)
-        self.pmr[m] = g
+        self.pmr[m] = self._generator().load(self.pmr_fits[m], (self.width,))
 @patch
 @torch.no_grad()
 def _hold_codes(self:Comet, data:StageData, chunk:int=1024):

@@ -237,7 +237,7 @@ def end_stage(self:CometCmg, t:int, stage, data:StageData):
     for m in data.feats:
         if m == self.mediator: continue
         fit = LinearPMR().fit(text, self.encode_items(data.feats[m][:PMR_ITEMS], m).cpu())
-        self.pmr_fits[m] = dict(w=fit.w, std=fit.std)
+        self.pmr_fits[m] = fit.state()
     self.build_pmr()
 
 @patch
@@ -245,10 +245,8 @@ def build_pmr(self:CometCmg):
     "The PMR generators, rebuilt from `pmr_fits` (in modality order)."
     self.pmr = {}
     for m in sorted(self.pmr_fits):
-        g = LinearPMR()
-        g.w, g.std = self.pmr_fits[m]['w'], self.pmr_fits[m]['std']
-        g.shape = (g.w.shape[1] // self.width, self.width)
-        self.pmr[m] = g
+        fits = self.pmr_fits[m]
+        self.pmr[m] = LinearPMR().load(fits, (fits['w'].shape[1] // self.width, self.width))
 
 @patch
 def restore_extra(self:CometCmg):
