@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, os, subprocess, sys, time
 from pathlib import Path
-from .core import CmwbError, get_logger, read_json, reuse_freed_memory, versions, write_json, machine_record
+from .core import CmwbError, get_logger, git_commit, read_json, reuse_freed_memory, versions, write_json, machine_record
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'best_times', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook',
@@ -368,19 +368,25 @@ def run_bench(quick:bool=False, only=None, out=None) -> dict:
     if bad: raise CmwbError(f"unknown bench section(s) {bad}; choose from {[n.rstrip('_') for n in SECTIONS]}")
     log = get_logger('cmwb.bench')
     now = time.strftime('%Y-%m-%dT%H:%M:%S')
+    # the code measured, as a run records it ('+dirty': with uncommitted changes; None outside a repository)
+    import cmwb
+    commit = git_commit(Path(cmwb.__file__).resolve().parent)
     # as training does
-    res = dict(machine=dict(machine(), reuse_freed_memory=reuse_freed_memory()), quick=quick, when=now)
-    # re-measure some sections, keep the file's others
+    res = dict(machine=dict(machine(), reuse_freed_memory=reuse_freed_memory()), quick=quick, when=now, commit=commit)
+    # re-measure some sections, keep the file's others (each section's time and commit on record)
     kept = read_json(out) if out and only and Path(out).exists() else {}
     if kept:
         res.update(
             {k: v for k, v in kept.items() if k in SECTIONS},
             section_when=kept.get('section_when', {n: kept['when'] for n in SECTIONS if n in kept}),
+            section_commit=kept.get('section_commit', {n: kept.get('commit') for n in SECTIONS if n in kept}),
         )
     for n in names:
         log.info(f"bench {n.rstrip('_')} ...")
         res[n] = SECTIONS[n](quick)
-        if kept: res['section_when'][n] = now
+        if kept:
+            res['section_when'][n] = now
+            res['section_commit'][n] = commit
     res['targets'] = check_targets(res)
     if out: write_json(out, res)
     return res
