@@ -182,8 +182,17 @@ class LinearPMR(PseudoModality):
         "Pseudo features on the mediator's device; the noise is drawn on the CPU from `generator`, the same on every device."
         x = F.pad(mediator.detach().reshape(len(mediator), -1).double(), (0, 1), value=1.)
         noise = torch.randn(len(x), self.w.shape[1], generator=generator, dtype=x.dtype).to(x.device)
-        y = x @ self.w.to(x.device) + self.noise * self.std.to(x.device) * noise
+        w, std = self.fitted_on(x.device)
+        y = x @ w + self.noise * std * noise
         return y.float().reshape(len(x), *self.shape)
+    def fitted_on(self, device) -> tuple:
+        "The map and the residuals' spread on `device`: copied there once, and again only after a new fit or load."
+        copies = getattr(self, 'copies', {})
+        if copies.get('of') is not self.w:
+            copies = self.copies = {'of': self.w}
+        if device not in copies:
+            copies[device] = (self.w.to(device), self.std.to(device))
+        return copies[device]
 
 # %% ../nbs/05_replay.ipynb #41ded791
 class CodePMR(PseudoModality):
