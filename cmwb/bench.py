@@ -10,8 +10,8 @@ from .core import CmwbError, get_logger, git_commit, read_json, reuse_freed_memo
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'best_times', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook',
-           'reference_method', 'bench_training', 'bench_gpu', 'bench_retrieval', 'bench_extraction', 'bench_demo',
-           'bench_dashboard', 'bench_evaluation', 'check_targets', 'run_bench', 'format_targets']
+           'reference_method', 'bare_features', 'bench_training', 'bench_gpu', 'bench_retrieval', 'bench_extraction',
+           'bench_demo', 'bench_dashboard', 'bench_evaluation', 'check_targets', 'run_bench', 'format_targets']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -128,13 +128,24 @@ def _on(device:str, amp:str|None):
     cast = (lambda: torch.autocast(device.split(':')[0], dtype=getattr(torch, amp))) if amp else contextlib.nullcontext
     return cast, (torch.cuda.synchronize if device.startswith('cuda') else None)
 
+def bare_features(meth, batch:dict, name:str, replayed=()) -> list:
+    "Each modality's features of `batch` by the method's own modules, as the bare step computes them: CMA attends to the paired modality; with `replayed`, those batches' too."
+    from cmwb.methods.base import modalities, encode_groups
+    mods = modalities(batch)
+    if name == 'cma':
+        h = {m: meth.proj[m](batch[m]) for m in mods}
+        return [meth.adapter(h[m], h[o], router=meth._router(m))[0] for m, o in zip(mods, mods[::-1])]
+    if replayed:
+        return [v for g in encode_groups(meth, [batch, *replayed]) for v in g.values()]
+    return [meth.encode(batch[m], m) for m in mods]
+
 def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|None=None) -> dict:
     "Samples/s of a full training step per method, and its time over the bare forward + backward (on `device`, under `amp`)."
     import torch
     from cmwb.codebook import code_distances
     from cmwb.losses import soft_codes
     from cmwb.train import ALL_METHODS
-    from cmwb.methods.base import modalities, encode_groups
+    from cmwb.methods.base import modalities
     cast, sync = _on(device, amp)
     out = {}
     for name in methods or ALL_METHODS:
@@ -152,12 +163,7 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
             opt.zero_grad()
         def bare(code_probs=False, replayed=(), networks=False):
             with cast():
-                # CMA's steps attend to the paired modality: its bare pass runs that attention too
-                if name == 'cma':
-                    h = {m: meth.proj[m](batch[m]) for m in mods}
-                    z = [meth.adapter(h[m], h[o], router=meth._router(m))[0] for m, o in zip(mods, mods[::-1])]
-                elif replayed: z = [v for g in encode_groups(meth, [batch, *replayed]) for v in g.values()]
-                else: z = [meth.encode(batch[m], m) for m in mods]
+                z = bare_features(meth, batch, name, replayed)
                 loss = sum(v.float().pow(2).mean() for v in z)
                 if networks:
                     others = meth.other_networks(batch, dict(zip(mods, z)), gen)

@@ -1,18 +1,18 @@
 """Where a method's training step spends its time beyond the bare forward + backward that `cmwb bench` compares it with.
     python tools/profile_step.py METHOD [--rows N] [--reference bare|code_probs]
 Builds `cmwb bench`'s reference method and batch (batch 256, T=10, width 256, 4,096 codes, the last of three stages),
-profiles three full training steps and three bare steps (`--reference code_probs`: the bare step with CMCM's soft code
-assignment, as the bench's second reference) with torch's profiler, and prints, per operator and input shape, the
-milliseconds per step the full step spends beyond the reference (self CPU time), largest first. Profiling slows every
-operator alike, so read the shares, not the totals; the bench's ratios are measured without the profiler."""
+profiles three full training steps and three of the bench's bare steps (`cmwb.bench.bare_features`; with `--reference
+code_probs`, the bare step with CMCM's soft code assignment, the bench's second reference) with torch's profiler, and
+prints, per operator and input shape, the milliseconds per step the full step spends beyond the reference (self CPU
+time), largest first. Profiling slows every operator alike, so read the shares, not the totals; the bench's ratios are
+measured without the profiler."""
 import argparse
 import torch
 from torch.profiler import profile
 from cmwb.core import reuse_freed_memory
-from cmwb.bench import reference_method
+from cmwb.bench import bare_features, reference_method
 from cmwb.codebook import code_distances
 from cmwb.losses import soft_codes
-from cmwb.methods.base import modalities
 
 STEPS = 3
 
@@ -34,14 +34,13 @@ def main():
     torch.manual_seed(0)
     meth, batch, _ = reference_method(a.method)
     opt = torch.optim.AdamW(meth.trainable(), 1e-4)
-    mods = modalities(batch)
     def full():
         sum(meth.training_step(batch, 2).values()).backward()
         meth.after_backward(2)
         opt.step()
         opt.zero_grad()
     def bare():
-        z = [meth.encode(batch[m], m) for m in mods]
+        z = bare_features(meth, batch, a.method)                 # the bench's own (CMA attends to the partner)
         loss = sum(v.float().pow(2).mean() for v in z)
         for v in z if getattr(meth, 'uses_codebook', False) else []:
             E = meth.codebook.embed
