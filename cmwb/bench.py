@@ -10,8 +10,9 @@ from .core import CmwbError, get_logger, git_commit, read_json, reuse_freed_memo
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'best_times', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook',
-           'reference_method', 'bare_features', 'bench_training', 'bench_gpu', 'bench_retrieval', 'bench_extraction',
-           'bench_demo', 'bench_dashboard', 'bench_evaluation', 'check_targets', 'run_bench', 'format_targets']
+           'reference_method', 'bare_features', 'bare_loss', 'bench_training', 'bench_gpu', 'bench_retrieval',
+           'bench_extraction', 'bench_demo', 'bench_dashboard', 'bench_evaluation', 'check_targets', 'run_bench',
+           'format_targets']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -139,13 +140,25 @@ def bare_features(meth, batch:dict, name:str, replayed=()) -> list:
         return [v for g in encode_groups(meth, [batch, *replayed]) for v in g.values()]
     return [meth.encode(batch[m], m) for m in mods]
 
+def bare_loss(meth, batch:dict, name:str, code_probs:bool=False, replayed=(), networks=None):
+    "The bare step's loss: `bare_features`, the distances to the codes (`code_probs`: CMCM's soft assignment instead) and, with `networks` (a generator), the method's other networks run once."
+    from cmwb.codebook import code_distances
+    from cmwb.losses import soft_codes
+    from cmwb.methods.base import modalities
+    z = bare_features(meth, batch, name, replayed)
+    loss = sum(v.float().pow(2).mean() for v in z)
+    if networks is not None:
+        others = meth.other_networks(batch, dict(zip(modalities(batch), z)), networks)
+        loss = loss + sum(v.float().pow(2).mean() for v in others)
+    for v in z if getattr(meth, 'uses_codebook', False) else []:
+        E = meth.codebook.embed
+        loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
+    return loss
+
 def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|None=None) -> dict:
     "Samples/s of a full training step per method, and its time over the bare forward + backward (on `device`, under `amp`)."
     import torch
-    from cmwb.codebook import code_distances
-    from cmwb.losses import soft_codes
     from cmwb.train import ALL_METHODS
-    from cmwb.methods.base import modalities
     cast, sync = _on(device, amp)
     out = {}
     for name in methods or ALL_METHODS:
@@ -154,7 +167,6 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
         meth.to(device)
         batch = {k: v.to(device) for k, v in batch.items()}
         opt = torch.optim.AdamW(meth.trainable(), 1e-4)
-        mods = modalities(batch)
         def full():
             with cast(): loss = sum(meth.training_step(batch, 2).values())
             loss.backward()
@@ -162,15 +174,7 @@ def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|Non
             opt.step()
             opt.zero_grad()
         def bare(code_probs=False, replayed=(), networks=False):
-            with cast():
-                z = bare_features(meth, batch, name, replayed)
-                loss = sum(v.float().pow(2).mean() for v in z)
-                if networks:
-                    others = meth.other_networks(batch, dict(zip(mods, z)), gen)
-                    loss = loss + sum(v.float().pow(2).mean() for v in others)
-                for v in z if getattr(meth, 'uses_codebook', False) else []:
-                    E = meth.codebook.embed
-                    loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
+            with cast(): loss = bare_loss(meth, batch, name, code_probs, replayed, gen if networks else None)
             loss.backward()
             opt.step()
             opt.zero_grad()

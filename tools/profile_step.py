@@ -1,7 +1,7 @@
 """Where a method's training step spends its time beyond the bare forward + backward that `cmwb bench` compares it with.
     python tools/profile_step.py METHOD [--rows N] [--reference bare|code_probs]
 Builds `cmwb bench`'s reference method and batch (batch 256, T=10, width 256, 4,096 codes, the last of three stages),
-profiles three full training steps and three of the bench's bare steps (`cmwb.bench.bare_features`; with `--reference
+profiles three full training steps and three of the bench's bare steps (`cmwb.bench.bare_loss`; with `--reference
 code_probs`, the bare step with CMCM's soft code assignment, the bench's second reference) with torch's profiler, and
 prints, per operator and input shape, the milliseconds per step the full step spends beyond the reference (self CPU
 time), largest first. Profiling slows every operator alike, so read the shares, not the totals; the bench's ratios are
@@ -10,9 +10,7 @@ import argparse
 import torch
 from torch.profiler import profile
 from cmwb.core import reuse_freed_memory
-from cmwb.bench import bare_features, reference_method
-from cmwb.codebook import code_distances
-from cmwb.losses import soft_codes
+from cmwb.bench import bare_loss, reference_method
 
 STEPS = 3
 
@@ -39,13 +37,8 @@ def main():
         meth.after_backward(2)
         opt.step()
         opt.zero_grad()
-    def bare():
-        z = bare_features(meth, batch, a.method)                 # the bench's own (CMA attends to the partner)
-        loss = sum(v.float().pow(2).mean() for v in z)
-        for v in z if getattr(meth, 'uses_codebook', False) else []:
-            E = meth.codebook.embed
-            loss = loss + (soft_codes(v, E)[0].mean() if a.reference == 'code_probs' else code_distances(v, E).mean())
-        loss.backward()
+    def bare():                                            # the bench's own bare step (CMA attends to the partner)
+        bare_loss(meth, batch, a.method, code_probs=a.reference == 'code_probs').backward()
         opt.step()
         opt.zero_grad()
     f, b = per_step(full), per_step(bare)

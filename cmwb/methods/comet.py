@@ -354,12 +354,11 @@ def end_stage(self:Comet, t:int, stage, data:StageData):
     if not self.s.pmr or self.mediator not in data.feats:
         return
     pooled = lambda m: self.over_items(lambda x: self._placed(x, m).mean(1), data.feats[m])
-    # the generators live on the CPU, where their noise is drawn
-    text = pooled(self.mediator).cpu()
+    text = pooled(self.mediator)                        # a generator's fit keeps itself on the CPU, wherever this is
     for m in data.feats:
         if m == self.mediator:
             continue
-        g = self._generator().fit(text, pooled(m).cpu())
+        g = self._generator().fit(text, pooled(m))
         self.pmr_fits[m] = g.state()
     self.restore_extra()
 

@@ -233,10 +233,10 @@ def end_stage(self:CometCmg, t:int, stage, data:StageData):
     "Fit a pseudo-modality generator for each modality of the stage but the mediator: its inputs -> that modality's features."
     if not self.s.pmr or self.mediator not in data.feats:
         return
-    text = data.feats[self.mediator][:PMR_ITEMS].cpu()
+    text = data.feats[self.mediator][:PMR_ITEMS]
     for m in data.feats:
         if m == self.mediator: continue
-        fit = LinearPMR().fit(text, self.encode_items(data.feats[m][:PMR_ITEMS], m).cpu())
+        fit = LinearPMR().fit(text, self.encode_items(data.feats[m][:PMR_ITEMS], m))
         self.pmr_fits[m] = fit.state()
     self.build_pmr()
 
