@@ -8,8 +8,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CmwbError
 
 # %% auto #0
-__all__ = ['info_nce', 'code_probs', 'cmcm_probs', 'cmcm', 'soft_codes', 'soft_codes_pulled', 'CrossCPC', 'relation_distill',
-           'logit_distill', 'EWC', 'NullSpaceProjector']
+__all__ = ['BLOCK_ROWS', 'info_nce', 'code_probs', 'cmcm_probs', 'cmcm', 'soft_codes', 'soft_codes_pulled', 'CrossCPC',
+           'relation_distill', 'logit_distill', 'EWC', 'NullSpaceProjector']
 
 # %% ../nbs/06_losses.ipynb #c01ba2de
 def info_nce(a:torch.Tensor, b:torch.Tensor, temperature:float=0.07) -> torch.Tensor:
@@ -36,6 +36,8 @@ def cmcm(dist_a:torch.Tensor, dist_b:torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/06_losses.ipynb #5dc11a54
 from .codebook import no_autocast, sq_distances, widen
+
+BLOCK_ROWS = 1024          # rows of distances per block on the CPU (16 MB at 4,096 codes): measured fastest, above
 
 def _blocks(B:int, T:int, rows:int) -> list[tuple[slice, slice]]:
     "(items, rows) slices covering `B` items of `T` rows each, about `rows` rows (whole items) at a time."
@@ -129,13 +131,13 @@ def _soft_codes_of(caller:str, z:torch.Tensor, codes:torch.Tensor, eps:float, ro
     steps = slice(None) if z.dim() == 3 else 0
     return probs, idx[:, steps], None if target is None else pulls.view(z3.shape[:2])[:, steps]
 
-def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=256) -> tuple[torch.Tensor, torch.Tensor]:
+def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=BLOCK_ROWS) -> tuple[torch.Tensor, torch.Tensor]:
     "CMCM's code distributions [B, K] (softmax of minus distances, averaged over time) and the nearest codes [B, (T)] of `z` [B, (T,) D]."
     return _soft_codes_of('soft_codes', z, codes, eps, rows)[:2]
 
 # %% ../nbs/06_losses.ipynb #b3d2f4a5
 def soft_codes_pulled(z:torch.Tensor, codes:torch.Tensor, target:torch.Tensor, tau:float=0.1, eps:float=1e-6,
-                      rows:int=256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                      rows:int=BLOCK_ROWS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "`soft_codes` of `z` [B, (T,) D], and each vector's cross-entropy [B, (T)] toward its `target` code [B, (T)] (−1: none, 0) over the logits −d²/τ."
     if target.shape != z.shape[:-1]:
         raise CmwbError(f"soft_codes_pulled needs one target code per vector: z {tuple(z.shape)}, target {tuple(target.shape)}")
