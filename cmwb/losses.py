@@ -120,24 +120,25 @@ class _SoftCodes(torch.autograd.Function):
         return gz.view(B, T, flat.shape[1]).to(ctx.dtype), None, None, None, None, None
 
 # %% ../nbs/06_losses.ipynb #cbabb77c
-def _soft_codes_of(caller:str, z:torch.Tensor, codes:torch.Tensor, eps:float, rows:int, target:torch.Tensor|None=None,
+def _soft_codes_of(caller:str, z:torch.Tensor, codes:torch.Tensor, eps:float, rows:int|None, target:torch.Tensor|None=None,
                    tau:float=1.) -> tuple:
     "`_SoftCodes` of `z` [B, (T,) D] for `caller`: distributions [B, K], nearest codes and pulls [B, (T)] (None without `target`)."
     if codes.requires_grad:
         raise CmwbError(f"{caller} treats the codes as constants (the EMA moves them); pass codes.detach()")
     z3 = z if z.dim() == 3 else z.unsqueeze(1)
-    rows = z3.shape[0] * z3.shape[1] if z.is_cuda else rows
+    # read at call time, so that a change of BLOCK_ROWS takes effect
+    rows = z3.shape[0] * z3.shape[1] if z.is_cuda else rows or BLOCK_ROWS
     probs, idx, pulls = _SoftCodes.apply(z3, codes, eps, rows, None if target is None else target.reshape(-1).long(), tau)
     steps = slice(None) if z.dim() == 3 else 0
     return probs, idx[:, steps], None if target is None else pulls.view(z3.shape[:2])[:, steps]
 
-def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int=BLOCK_ROWS) -> tuple[torch.Tensor, torch.Tensor]:
-    "CMCM's code distributions [B, K] (softmax of minus distances, averaged over time) and the nearest codes [B, (T)] of `z` [B, (T,) D]."
+def soft_codes(z:torch.Tensor, codes:torch.Tensor, eps:float=1e-6, rows:int|None=None) -> tuple[torch.Tensor, torch.Tensor]:
+    "CMCM's code distributions [B, K] (softmax of minus distances, averaged over time) and the nearest codes [B, (T)] of `z` [B, (T,) D]; `rows`: block height (default `BLOCK_ROWS`)."
     return _soft_codes_of('soft_codes', z, codes, eps, rows)[:2]
 
 # %% ../nbs/06_losses.ipynb #b3d2f4a5
 def soft_codes_pulled(z:torch.Tensor, codes:torch.Tensor, target:torch.Tensor, tau:float=0.1, eps:float=1e-6,
-                      rows:int=BLOCK_ROWS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                      rows:int|None=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "`soft_codes` of `z` [B, (T,) D], and each vector's cross-entropy [B, (T)] toward its `target` code [B, (T)] (−1: none, 0) over the logits −d²/τ."
     if target.shape != z.shape[:-1]:
         raise CmwbError(f"soft_codes_pulled needs one target code per vector: z {tuple(z.shape)}, target {tuple(target.shape)}")

@@ -83,3 +83,67 @@ def test_condition_table_refuses_folders_without_common_methods(conditions, tmp_
     assert r.returncode != 0
     assert 'no method has finished runs in both' in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr, r.stderr
+
+def set_figures(folder, method:str, seed:int, changes:dict):
+    "Rewrite one run's summary.json (sealed again, as cmwb writes it) with `changes`: (section, key) -> value."
+    from cmwb.core import read_json, write_json
+    path = folder/f'{method}-s{seed}'/'summary.json'
+    summary = read_json(path)
+    for (section, key), value in changes.items():
+        summary[section][key] = value
+    write_json(path, summary)
+
+def shifts(p:float, n:int, mean:float) -> list:
+    "n paired differences with this mean whose paired t-test gives two-sided p exactly (t = mean·√n / sd, sd = e)."
+    from scipy import stats
+    t = stats.t.ppf(1 - p / 2, n - 1)
+    unit = [1., 0., -1.] if n == 3 else [2 ** -.5, -2 ** -.5]      # mean 0, sample sd 1
+    e = abs(mean) * n ** .5 / t
+    return [mean + e * u for u in unit]
+
+def test_condition_table_holm_and_chance_on_constructed_figures(conditions, tmp_path):
+    """Figures set so that the marks tell Holm from no correction and from Bonferroni, the chance comes from B only,
+    a missing figure drops its seed, and a seed one condition lacks is left out of everything."""
+    from scipy import stats
+    short, long = [shutil.copytree(conditions/c, tmp_path/c) for c in ('short', 'long')]
+    shutil.rmtree(short/'joint-s2')                                     # joint: seeds 0 and 1 in both
+    seeds = {'finetune': SEEDS, 'joint': [0, 1]}
+    final, unseen, transfer = (FIGURES[k][0] for k in ('final_r1', 'unseen_r1', 'unseen_transfer'))
+    # final R@1: p 0.01 (finetune, up) and 0.04 (joint, down) -> Holm 0.02 and 0.04, both marked (Bonferroni: 0.08)
+    # zero-shot R@1: p 0.03 and 0.04 -> Holm 0.06 and 0.06, neither marked, though each p alone is under 0.05
+    plan = {final: dict(finetune=(0.01, 0.05), joint=(0.04, -0.05)), unseen: dict(finetune=(0.03, 0.04), joint=(0.04, 0.04))}
+    for where, per_method in plan.items():
+        for m, (p, mean) in per_method.items():
+            base = [figure(short, m, s, where) for s in seeds[m]]
+            for s, b, d in zip(seeds[m], base, shifts(p, len(seeds[m]), mean)):
+                set_figures(long, m, s, {where: b + d})
+            got = stats.ttest_rel([figure(long, m, s, where) for s in seeds[m]], base).pvalue
+            assert abs(got - p) < 1e-6, (m, where, got, p)                 # the construction gives the p it aims at
+    for s in SEEDS:
+        set_figures(long, 'finetune', s, {FIGURES['final_r1'][1]: 0.2})     # B's chance differs from A's (0.100)
+    set_figures(long, 'finetune', 1, {transfer: None})                       # a figure missing under B, seed 1
+    r = run(PY, 'tools/condition_table.py', tmp_path/'out', f'short={short}', f'long={long}', '--metrics', ','.join(FIGURES))
+    lines = (tmp_path/'out'/'results.md').read_text().splitlines()
+    names = ['final R@1 (seen)', 'forgetting R@1', 'zero-shot R@1 (unseen pairs)', 'CMG transfer acc (unseen)']
+    assert lines[0] == '| method | seeds | ' + ' | '.join(f'{n}: short → long' for n in names) + ' |', lines[0]
+    rows = {c[0]: c for c in ([x.strip() for x in line.strip('|').split('|')] for line in lines[2:] if line.startswith('| '))}
+    assert rows['finetune'][1] == '3' and rows['joint'][1] == '2', rows
+    mean = lambda xs: sum(xs) / len(xs)
+    def cell(m, where, mark, chance, only=None):
+        ss = [s for s in seeds[m] if only is None or s in only]
+        a, b = mean([figure(short, m, s, where) for s in ss]), mean([figure(long, m, s, where) for s in ss])
+        return f'{a:.3f} → {b:.3f}{mark}' + (f' ({chance:.3f})' if chance is not None else '')
+    chance_joint = mean([figure(long, 'joint', s, FIGURES['final_r1'][1]) for s in seeds['joint']])
+    assert rows['finetune'][2] == cell('finetune', final, ' ▲', 0.2), rows['finetune']
+    assert rows['joint'][2] == cell('joint', final, ' ▼', chance_joint), rows['joint']
+    unseen_chance = {m: mean([figure(long, m, s, FIGURES['unseen_r1'][1]) for s in seeds[m]]) for m in seeds}
+    assert rows['finetune'][4] == cell('finetune', unseen, '', unseen_chance['finetune']), rows['finetune']
+    assert rows['joint'][4] == cell('joint', unseen, '', unseen_chance['joint']), rows['joint']
+    # the transfer figure: finetune's seed 1 has none under B, so its means and test read seeds 0 and 2 only
+    kept = {'finetune': [0, 2], 'joint': [0, 1]}
+    side = lambda c, m: [figure(c, m, s, transfer) for s in kept[m]]
+    ps = holm([stats.ttest_rel(side(long, m), side(short, m)).pvalue for m in METHODS])
+    p = dict(zip(METHODS, ps))['finetune']
+    mark = '' if p >= 0.05 else ' ▲' if mean(side(long, 'finetune')) > mean(side(short, 'finetune')) else ' ▼'
+    transfer_chance = mean([figure(long, 'finetune', s, FIGURES['unseen_transfer'][1]) for s in SEEDS])
+    assert rows['finetune'][5] == cell('finetune', transfer, mark, transfer_chance, only=kept['finetune']), rows['finetune']
