@@ -147,3 +147,40 @@ def test_condition_table_holm_and_chance_on_constructed_figures(conditions, tmp_
     mark = '' if p >= 0.05 else ' ▲' if mean(side(long, 'finetune')) > mean(side(short, 'finetune')) else ' ▼'
     transfer_chance = mean([figure(long, 'finetune', s, FIGURES['unseen_transfer'][1]) for s in SEEDS])
     assert rows['finetune'][5] == cell('finetune', transfer, mark, transfer_chance, only=kept['finetune']), rows['finetune']
+
+TABLE_HEAD = ('| method | supervision | runs | final R@1 (seen) | its chance | forgetting R@1 | train time (s) |\n'
+              '|---|---|---|---|---|---|---|\n')
+
+def test_table_moves_counts_marks_moves_and_what_it_cannot_pair(tmp_path):
+    "tools/table_moves.py on two small tables whose answer is known cell by cell."
+    old = tmp_path/'old.md'
+    new = tmp_path/'new.md'
+    old.write_text('Some prose first.\n\n' + TABLE_HEAD +
+                   '| a | pairs | 5 | 0.500 ± 0.010 ▲ | 0.100 ± 0.000 | 0.050 ± 0.020 ▼ | 9.0 |\n'
+                   '| b | pairs | 5 | 0.400 ± 0.050 ▲ | 0.100 ± 0.000 | – | 9.0 |\n'
+                   '| c | pairs | 5 | 0.300 ± 0.010 | 0.100 ± 0.000 | 0.010 ± 0.010 | 9.0 |\n'
+                   '| gone | pairs | 5 | 0.200 ± 0.010 ▲ | 0.100 ± 0.000 | 0.000 ± 0.000 | 9.0 |\n\nlegend\n')
+    new.write_text(TABLE_HEAD +
+                   '| a | pairs | 5 | 0.530 ± 0.020 ▲ | 0.100 ± 0.000 | 0.050 ± 0.020 | 9.0 |\n'
+                   '| b | pairs | 4 | 0.380 ± 0.040 ▼ | 0.100 ± 0.000 | 0.020 ± 0.010 | 9.0 |\n'
+                   '| c | pairs | 5 | 0.310 (1 run) ▲ | 0.100 ± 0.000 | 0.010 ± 0.010 | 9.0 |\n'
+                   '| added | pairs | 5 | 0.900 ± 0.010 ▲ | 0.100 ± 0.000 | 0.000 ± 0.000 | 9.0 |\n')
+    out = run(PY, 'tools/table_moves.py', old, new).stdout
+    lines = out.splitlines()
+    # held: a's final ▲; lost: a's forgetting ▼, b's final ▲ (flipped); new: b's final ▼, c's final ▲
+    assert lines[0] == 'marks: 1 held, 2 lost, 2 new (methods left out: none)', out
+    assert '  lost: a, forgetting R@1: 0.050 ± 0.020 ▼ -> 0.050 ± 0.020' in lines, out
+    assert '  lost: b, final R@1 (seen): 0.400 ± 0.050 ▲ -> 0.380 ± 0.040 ▼' in lines, out
+    assert '  new: b, final R@1 (seen): 0.400 ± 0.050 ▲ -> 0.380 ± 0.040 ▼' in lines, out
+    assert '  new: c, final R@1 (seen): 0.300 ± 0.010 -> 0.310 (1 run) ▲' in lines, out
+    for note in ('gone: only in the old table', 'added: only in the new table', 'b, forgetting R@1: – -> 0.020 ± 0.010',
+                 'b: 5 runs -> 4'):
+        assert f'  not paired: {note}' in lines, (note, out)
+    # five means paired (b's forgetting is '–' on one side); beyond the larger half-width only a's final (0.030 against
+    # 0.020); c's final moves exactly its old half-width (0.010), which is not beyond it
+    means = next(line for line in lines if line.startswith('means:'))
+    assert means.startswith('means: 5 compared, 1 moved by more than'), means
+    first = lines[lines.index(means) + 1]
+    assert first.startswith('  1.50 of the half-width (move 0.030, half-width 0.020): a, final R@1 (seen)'), out
+    skipped = run(PY, 'tools/table_moves.py', old, new, '--skip', 'b,gone,added').stdout.splitlines()
+    assert skipped[0] == 'marks: 1 held, 1 lost, 1 new (methods left out: added, b, gone)', skipped
