@@ -10,9 +10,9 @@ from .core import CmwbError, get_logger, git_commit, read_json, reuse_freed_memo
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'best_times', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook',
-           'reference_method', 'bare_features', 'bare_loss', 'bench_training', 'bench_gpu', 'bench_retrieval',
-           'bench_extraction', 'bench_demo', 'bench_dashboard', 'bench_evaluation', 'check_targets', 'run_bench',
-           'format_targets']
+           'reference_method', 'bare_features', 'bare_loss', 'reference_steps', 'bench_training', 'bench_gpu',
+           'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard', 'bench_evaluation', 'check_targets',
+           'run_bench', 'format_targets']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -155,32 +155,40 @@ def bare_loss(meth, batch:dict, name:str, code_probs:bool=False, replayed=(), ne
         loss = loss + (soft_codes(v, E)[0].mean() if code_probs else code_distances(v, E).mean())
     return loss
 
+def reference_steps(name:str, quick:bool=False, device:str='cpu', amp:str|None=None) -> tuple:
+    "(method, full step, bare step, batch size) of `name` at the bench's reference shapes on `device`: each step runs forward (under `amp`), backward and an AdamW step; the bare one takes `bare_loss`'s `code_probs`, `replayed` and `networks` (a flag)."
+    import torch
+    cast = _on(device, amp)[0]
+    torch.manual_seed(0)
+    meth, batch, B = reference_method(name, quick)
+    meth.to(device)
+    batch = {k: v.to(device) for k, v in batch.items()}
+    opt = torch.optim.AdamW(meth.trainable(), 1e-4)
+    # the other networks' random draws (CLUB's samples), the same in every bare step
+    gen = torch.Generator().manual_seed(0)
+    def full():
+        with cast(): loss = sum(meth.training_step(batch, 2).values())
+        loss.backward()
+        meth.after_backward(2)
+        opt.step()
+        opt.zero_grad()
+    def bare(code_probs=False, replayed=(), networks=False):
+        with cast(): loss = bare_loss(meth, batch, name, code_probs, replayed, gen if networks else None)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    return meth, full, bare, B
+
 def bench_training(quick:bool=False, methods=None, device:str='cpu', amp:str|None=None) -> dict:
     "Samples/s of a full training step per method, and its time over the bare forward + backward (on `device`, under `amp`)."
     import torch
     from cmwb.train import ALL_METHODS
-    cast, sync = _on(device, amp)
+    sync = _on(device, amp)[1]
     out = {}
     for name in methods or ALL_METHODS:
-        torch.manual_seed(0)
-        meth, batch, B = reference_method(name, quick)
-        meth.to(device)
-        batch = {k: v.to(device) for k, v in batch.items()}
-        opt = torch.optim.AdamW(meth.trainable(), 1e-4)
-        def full():
-            with cast(): loss = sum(meth.training_step(batch, 2).values())
-            loss.backward()
-            meth.after_backward(2)
-            opt.step()
-            opt.zero_grad()
-        def bare(code_probs=False, replayed=(), networks=False):
-            with cast(): loss = bare_loss(meth, batch, name, code_probs, replayed, gen if networks else None)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
+        meth, full, bare, B = reference_steps(name, quick, device, amp)
         steps = dict(full=full, bare=bare)
         # how much of the rest is the method's other networks (CMG's: specific encoders, CLUB, CPC, decoders)
-        gen = torch.Generator().manual_seed(0)
         if hasattr(meth, 'other_networks'):
             steps['networks'] = lambda: bare(networks=True)
         # how much of the rest is CMCM's soft code assignment (loss math, not bookkeeping)

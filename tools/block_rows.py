@@ -5,9 +5,8 @@ and times its full training step with every block height in turn, interleaved, s
 bench's bare step; prints milliseconds and the ratio to the bare step. How `cmwb.losses.BLOCK_ROWS` was chosen
 (`nbs/06_losses.ipynb`). Run it on a quiet machine: the figures are times."""
 import sys, time
-import torch
 import cmwb.losses
-from cmwb.bench import bare_loss, reference_method
+from cmwb.bench import reference_steps
 from cmwb.core import reuse_freed_memory
 
 def main():
@@ -15,18 +14,7 @@ def main():
         raise SystemExit(__doc__)
     name, heights = sys.argv[1], [int(r) for r in sys.argv[2:]] or [256, 512, 1024, 1280, 2560]
     reuse_freed_memory()                                   # as training and the bench do
-    torch.manual_seed(0)
-    meth, batch, _ = reference_method(name)
-    opt = torch.optim.AdamW(meth.trainable(), 1e-4)
-    def full():
-        sum(meth.training_step(batch, 2).values()).backward()
-        meth.after_backward(2)
-        opt.step()
-        opt.zero_grad()
-    def bare():
-        bare_loss(meth, batch, name).backward()
-        opt.step()
-        opt.zero_grad()
+    _, full, bare, _ = reference_steps(name)
     best, bare_best = {r: float('inf') for r in heights}, float('inf')
     for _ in range(6):
         for r in heights:

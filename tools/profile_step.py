@@ -7,10 +7,9 @@ prints, per operator and input shape, the milliseconds per step the full step sp
 time), largest first. Profiling slows every operator alike, so read the shares, not the totals; the bench's ratios are
 measured without the profiler."""
 import argparse
-import torch
 from torch.profiler import profile
 from cmwb.core import reuse_freed_memory
-from cmwb.bench import bare_loss, reference_method
+from cmwb.bench import reference_steps
 
 STEPS = 3
 
@@ -29,19 +28,8 @@ def main():
     ap.add_argument('--reference', choices=['bare', 'code_probs'], default='bare')
     a = ap.parse_args()
     reuse_freed_memory()                                   # as training and the bench do
-    torch.manual_seed(0)
-    meth, batch, _ = reference_method(a.method)
-    opt = torch.optim.AdamW(meth.trainable(), 1e-4)
-    def full():
-        sum(meth.training_step(batch, 2).values()).backward()
-        meth.after_backward(2)
-        opt.step()
-        opt.zero_grad()
-    def bare():                                            # the bench's own bare step (CMA attends to the partner)
-        bare_loss(meth, batch, a.method, code_probs=a.reference == 'code_probs').backward()
-        opt.step()
-        opt.zero_grad()
-    f, b = per_step(full), per_step(bare)
+    _, full, bare, _ = reference_steps(a.method)           # the bench's own steps (CMA attends to the partner)
+    f, b = per_step(full), per_step(lambda: bare(code_probs=a.reference == 'code_probs'))
     total = lambda d: sum(ms for ms, _ in d.values())
     print(f"{a.method}: full step {total(f):.1f} ms, {a.reference} step {total(b):.1f} ms (profiled, per step)")
     print(f"{'beyond':>8}  {'full':>8} {'calls':>5}  {'ref':>8} {'calls':>5}  operator [input shapes]")
