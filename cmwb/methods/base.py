@@ -359,12 +359,13 @@ def method_device(method:nn.Module) -> torch.device:
 
 @patch
 @torch.no_grad()
-def over_items(self:Method, f, x:torch.Tensor, chunk:int=1024) -> torch.Tensor:
+def over_items(self:Method, f, x:torch.Tensor, chunk:int=1024, evaluation:bool=True) -> torch.Tensor:
     """`f` of a stage's items `x` (kept on the CPU), `chunk` items at a time on the method's device, in evaluation
-    mode (no expert usage counted, no noisy routing, no dropout; the mode is restored after); concatenated there."""
+    mode (no expert usage counted, no noisy routing, no dropout; the mode is restored after; `evaluation=False`: in the
+    method's own mode); concatenated there."""
     dev = method_device(self)
     training = self.training
-    self.eval()
+    if evaluation: self.eval()
     try:
         return torch.cat([f(part.to(dev)) for part in x.split(chunk)])
     finally:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError
 from ..replay import GaussianStats
-from .base import Method, Settings, register, modalities, method_device
+from .base import Method, Settings, register, modalities
 from ..parallel import per_item
 from fastcore.basics import patch
 
@@ -93,10 +93,9 @@ def setup_stage(self:COMM, t:int, stage):
 def pseudo_classes(self:COMM, data, t:int, iters:int=30) -> torch.Tensor:
     "k-means (cosine, k-means++ start seeded by `t`, `clusters` centres) of the mediator's embeddings of the stage's pairs."
     anchor = self.mediator if self.mediator in data.feats else next(iter(data.feats))
-    # the method's training mode, not `over_items`' evaluation mode: here the anchor's modality is known, and under
-    # `agnostic` evaluation mode would route it through the modality the head guesses (that is for test items)
-    dev = method_device(self)
-    x = torch.cat([self.embed(c.to(dev), anchor).double().cpu() for c in data.feats[anchor].split(1024)])
+    # the method's training mode, not evaluation mode: here the anchor's modality is known, and under `agnostic`
+    # evaluation mode would route it through the modality the head guesses (that is for test items)
+    x = self.over_items(lambda part: self.embed(part, anchor).double().cpu(), data.feats[anchor], evaluation=False)
     K = min(self.s.clusters, len(x))
     g = torch.Generator().manual_seed(t)
     centres = x[torch.randint(len(x), (1,), generator=g)]
