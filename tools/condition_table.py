@@ -8,7 +8,7 @@ the figure has one. OUT/results.md gets the table; it is printed too. The runs m
 import argparse, glob, math, re, sys
 from pathlib import Path
 from cmwb.core import CmwbError, write_text
-from cmwb.stats import holm, paired_p
+from cmwb.stats import holm, mean_ci, paired_p
 from cmwb.tables import COLUMNS, run_row
 
 DEFAULT_METRICS = ['final_r1', 'forget_r1', 'unseen_r1', 'unseen_transfer', 'code_agree_learned', 'code_r1',
@@ -38,9 +38,8 @@ def finite(v) -> bool:
     return v is not None and not math.isnan(v)
 
 def mean(values) -> float:
-    "Mean of the finite values (NaN if none)."
-    xs = [v for v in values if finite(v)]
-    return sum(xs) / len(xs) if xs else math.nan
+    "Mean of the finite values (NaN if none): `cmwb.stats.mean_ci`'s."
+    return mean_ci(list(values))[0]
 
 def condition_table(a:tuple, b:tuple, methods:list|None=None, metrics:list=DEFAULT_METRICS) -> str:
     "The Markdown table of every method under conditions `a` and `b` ((name, folder) each), B paired against A."
