@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 # %% auto #0
-__all__ = ['finite', 'mean_ci', 'paired_p', 'holm', 'versus', 'cell']
+__all__ = ['finite', 'mean_ci', 'paired', 'paired_p', 'holm', 'by_seed', 'differences', 'versus', 'cell']
 
 # %% ../nbs/09a_stats.ipynb #9095982d
 def finite(values) -> np.ndarray:
@@ -28,11 +28,15 @@ def mean_ci(values, level:float=0.95) -> tuple[float, float]:
     return float(x.mean()), float(t.ppf((1 + level) / 2, len(x) - 1) * sem)
 
 # %% ../nbs/09a_stats.ipynb #56cd8c63
+def paired(x, y) -> list[tuple[float, float]]:
+    "The pairs of `x` and `y`, lined up by position, where both figures are numbers."
+    return [(a, b) for a, b in zip(x, y) if len(finite([a, b])) == 2]
+
 def paired_p(x, y, test:str='t') -> float:
     "Two-sided p-value that paired figures `x` and `y` differ: paired t-test (`test='t'`) or Wilcoxon signed-rank."
     if test not in ('t', 'wilcoxon'):
         raise ValueError(f"paired_p: test must be 't' or 'wilcoxon', not {test!r}")
-    pairs = [(a, b) for a, b in zip(x, y) if len(finite([a, b])) == 2]
+    pairs = paired(x, y)
     if len(pairs) < 2:
         return math.nan
     d = np.array([a - b for a, b in pairs], dtype=float)
@@ -56,26 +60,46 @@ def holm(pvalues) -> np.ndarray:
     return out
 
 # %% ../nbs/09a_stats.ipynb #886ca13c
+def by_seed(rows:list[dict], metric:str) -> dict:
+    "`metric` of every row as {method: {seed: figure}}, the methods in the order they first appear."
+    methods = list(dict.fromkeys(r['method'] for r in rows))
+    return {m: {r['seed']: r.get(metric) for r in rows if r['method'] == m} for m in methods}
+
+def differences(rows:list[dict], metric:str, reference:str|None, test:str='t', level:float=0.95) -> dict:
+    """Per method but `reference`, its paired difference from the reference on the seeds both scored: `n` pairs, the
+    mean `difference` and its `level` CI half-width, the seeds it is `higher` and `lower` on, and the paired test's
+    `p_raw` and Holm-adjusted `p_holm` (over the methods). Empty when no row is the reference's."""
+    figures = by_seed(rows, metric)
+    if reference not in figures:
+        return {}
+    out = {}
+    for m in figures:
+        if m == reference:
+            continue
+        seeds = sorted(set(figures[m]) & set(figures[reference]))
+        x, y = [figures[m][s] for s in seeds], [figures[reference][s] for s in seeds]
+        d = np.array([a - b for a, b in paired(x, y)], dtype=float)
+        difference, hw = mean_ci(d, level)
+        out[m] = dict(n=len(d), difference=difference, difference_ci=hw, higher=int((d > 0).sum()),
+                      lower=int((d < 0).sum()), p_raw=paired_p(x, y, test))
+    for v, p in zip(out.values(), holm([v['p_raw'] for v in out.values()])):
+        v['p_holm'] = float(p)
+    return out
+
 def versus(rows:list[dict], metric:str, reference:str|None=None, test:str='t', level:float=0.95) -> dict:
     "Per method: n, mean, CI half-width, `delta` (its mean minus the reference's) and the Holm-adjusted paired p-value."
-    methods = list(dict.fromkeys(r['method'] for r in rows))
-    by_seed = {m: {r['seed']: r.get(metric) for r in rows if r['method'] == m} for m in methods}
+    figures = by_seed(rows, metric)
     out = {}
-    for m in methods:
-        mean, hw = mean_ci(by_seed[m].values(), level)
-        out[m] = dict(n=len(finite(by_seed[m].values())), mean=mean, ci=hw, p=math.nan)
+    for m, seeds in figures.items():
+        mean, hw = mean_ci(seeds.values(), level)
+        out[m] = dict(n=len(finite(seeds.values())), mean=mean, ci=hw, p=math.nan)
     ref_mean = out[reference]['mean'] if reference in out else math.nan
     for v in out.values():
         v['delta'] = v['mean'] - ref_mean
-    if reference in by_seed:
-        others = [m for m in methods if m != reference]
-        raw = []
-        for m in others:
-            seeds = sorted(set(by_seed[m]) & set(by_seed[reference]))
-            raw.append(paired_p([by_seed[m][s] for s in seeds], [by_seed[reference][s] for s in seeds], test))
-        for m, p in zip(others, holm(raw)):
-            out[m]['p'] = float(p)
+    for m, v in differences(rows, metric, reference, test, level).items():
+        out[m]['p'] = v['p_holm']
     return out
+
 
 # %% ../nbs/09a_stats.ipynb #2c618a77
 def cell(st:dict, alpha:float=0.05, digits:int=3) -> str:

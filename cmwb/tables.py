@@ -9,7 +9,8 @@ import numpy as np
 from .core import read_json, read_yaml, write_text
 
 # %% auto #0
-__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'run_row', 'table_legend', 'aggregate', 'write_tables']
+__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'run_row', 'table_legend', 'aggregate', 'difference_rows',
+           'write_tables']
 
 # %% ../nbs/10a_tables.ipynb #3ae0e81f
 # run_row's result columns
@@ -105,13 +106,18 @@ def table_legend(rows:list[dict], reference:str|None) -> str:
         text += ' **Warning: these rows come from different code versions.**'
     return text
 
-def aggregate(rows:list[dict], reference:str|None='finetune', columns:list|None=None) -> str:
-    "Markdown table: per method and supervision, mean ± 95% CI over seeds, marked where it differs from `reference`."
-    from cmwb.stats import versus
+def _grouped(rows:list[dict], reference:str|None, columns:list|None) -> tuple:
+    "(the columns a table of `rows` shows, the rows keyed by group, the groups in order, the reference's group or None)."
     cols = columns or [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows)]
     keyed = [dict(r, method=_group(r)) for r in rows]
     groups = list(dict.fromkeys(r['method'] for r in keyed))
     ref = next((g for g in groups if g.split('|')[0] == reference), None)
+    return cols, keyed, groups, ref
+
+def aggregate(rows:list[dict], reference:str|None='finetune', columns:list|None=None) -> str:
+    "Markdown table: per method and supervision, mean ± 95% CI over seeds, marked where it differs from `reference`."
+    from cmwb.stats import versus
+    cols, keyed, groups, ref = _grouped(rows, reference, columns)
     stats = {k: versus(keyed, k, ref) for k, _ in cols}
     lines = ['| method | supervision | runs | ' + ' | '.join(n for _, n in cols) + ' |', '|---' * (len(cols) + 3) + '|']
     for g in groups:
@@ -120,12 +126,32 @@ def aggregate(rows:list[dict], reference:str|None='finetune', columns:list|None=
         lines.append(f"| {meth} | {sup} | {runs} | " + ' | '.join(_table_cell(stats[k][g], k) for k, _ in cols) + ' |')
     return '\n'.join(lines + ['', table_legend(rows, ref.split('|')[0] if ref else None)])
 
+# %% ../nbs/10a_tables.ipynb #b7a58903
+def difference_rows(rows:list[dict], reference:str|None='finetune', columns:list|None=None) -> list[dict]:
+    "Every paired test `aggregate`'s table makes: one row per figure and group but the reference's (`cmwb.stats.differences`)."
+    from cmwb.stats import differences
+    cols, keyed, _, ref = _grouped(rows, reference, columns)
+    out = []
+    for key, header in cols:
+        if key.endswith('_chance') or key == 'train_s':
+            continue
+        for g, v in differences(keyed, key, ref).items():
+            if v['n']:
+                meth, sup = g.split('|')
+                out.append(dict(figure=key, header=header, method=meth, supervision=sup, reference=reference, **v))
+    return out
+
 # %% ../nbs/10a_tables.ipynb #d2ec16b1
 def write_tables(rows:list[dict], out, reference:str|None='finetune') -> str:
-    "Write `aggregate(rows, reference)` to OUT/results.md and the rows to OUT/results.csv; return the table."
+    "Write `aggregate(rows, reference)` to OUT/results.md, the rows to OUT/results.csv and, with a reference, `difference_rows` to OUT/tests.csv; return the table."
     import pandas as pd
     table = aggregate(rows, reference=reference)
     Path(out).mkdir(parents=True, exist_ok=True)
     write_text(Path(out)/'results.md', table + '\n')
-    pd.DataFrame(rows).to_csv(Path(out)/'results.csv', index=False)
+    write_text(Path(out)/'results.csv', pd.DataFrame(rows).to_csv(index=False))
+    tests = difference_rows(rows, reference) if reference else []
+    if tests:
+        write_text(Path(out)/'tests.csv', pd.DataFrame(tests).to_csv(index=False))
+    else:
+        (Path(out)/'tests.csv').unlink(missing_ok=True)
     return table

@@ -184,3 +184,44 @@ def test_table_moves_counts_marks_moves_and_what_it_cannot_pair(tmp_path):
     assert first.startswith('  1.50 of the half-width (move 0.030, half-width 0.020): a, final R@1 (seen)'), out
     skipped = run(PY, 'tools/table_moves.py', old, new, '--skip', 'b,gone,added').stdout.splitlines()
     assert skipped[0] == 'marks: 1 held, 1 lost, 1 new (methods left out: added, b, gone)', skipped
+
+def test_compare_writes_every_test_behind_its_marks(conditions, tmp_path):
+    """`write_tables` (what `cmwb compare` calls) writes tests.csv beside results.md: every figure's paired difference
+    from finetune, recomputed here from the runs' own summary.json figures with scipy's paired t-test and Holm written
+    out; its Holm p-values under 0.05 are exactly the table's marks, with their signs."""
+    import pandas as pd
+    from scipy import stats
+    from cmwb.tables import run_row, write_tables
+    long, short = conditions/'long', conditions/'short'
+    folders = dict(finetune=[long/f'finetune-s{s}' for s in SEEDS], joint=[long/f'joint-s{s}' for s in SEEDS],
+                   **{'joint-short': [short/f'joint-s{s}' for s in SEEDS], 'ewc': [short/'ewc-s0']})
+    rows = [dict(run_row(f), method=m) for m, fs in folders.items() for f in fs]
+    table = write_tables(rows, tmp_path/'out', reference='finetune')
+    tests = pd.read_csv(tmp_path/'out'/'tests.csv')
+    tested = ['joint', 'joint-short']                                   # ewc has one seed: no test, no p
+    for key, (where, _) in FIGURES.items():
+        got = tests[tests.figure == key].set_index('method')
+        assert sorted(got.index) == sorted(tested + ['ewc']), got
+        assert got.loc['ewc', 'n'] == 1 and math.isnan(got.loc['ewc', 'p_raw']), got
+        ref = [figure(long, 'finetune', s, where) for s in SEEDS]
+        ours = {'joint': [figure(long, 'joint', s, where) for s in SEEDS],
+                'joint-short': [figure(short, 'joint', s, where) for s in SEEDS]}
+        raw = [stats.ttest_rel(ours[m], ref).pvalue for m in tested]
+        for m, p, p_holm in zip(tested, raw, holm(raw)):
+            d = [a - b for a, b in zip(ours[m], ref)]
+            assert got.loc[m, 'n'] == len(SEEDS)
+            assert abs(got.loc[m, 'difference'] - sum(d) / len(d)) < 1e-12, (key, m)
+            assert (got.loc[m, 'higher'], got.loc[m, 'lower']) == (sum(x > 0 for x in d), sum(x < 0 for x in d))
+            assert abs(got.loc[m, 'p_raw'] - p) < 1e-12 and abs(got.loc[m, 'p_holm'] - p_holm) < 1e-12, (key, m)
+    # the marks of results.md and the Holm p-values of tests.csv name the same cells
+    lines = table.splitlines()
+    headers = [h.strip() for h in lines[0].strip('|').split('|')]
+    cells = {(c[0].strip(), h): c[i].strip() for line in lines[2:] if line.startswith('| ')
+             for c in [line.strip('|').split('|')] for i, h in enumerate(headers)}
+    marked = {(m, h): '▲' if cell.endswith('▲') else '▼' for (m, h), cell in cells.items() if cell[-1:] in '▲▼'}
+    shown = {(t.method, t.header): '▲' if t.difference > 0 else '▼' for t in tests.itertuples() if t.p_holm < 0.05}
+    assert marked == shown, (marked, shown)
+    assert marked, 'no figure differs: the check would not see a mark that tests.csv lacks'
+    # without a reference there is no test, and no stale tests.csv is left behind
+    write_tables(rows, tmp_path/'out', reference=None)
+    assert not (tmp_path/'out'/'tests.csv').exists()
