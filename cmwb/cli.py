@@ -183,7 +183,7 @@ def cli_demo(args):
         pass
 
 def cli_compare(args):
-    "`cmwb compare CONFIG`: methods x seeds, one table (results.md and results.csv in OUT)."
+    "`cmwb compare CONFIG`: methods x seeds, one table (results.md, results.csv and the paired tests, tests.csv, in OUT)."
     from cmwb.parallel import Shards
     from cmwb.tables import write_tables
     from cmwb.train import ALL_METHODS, _overrides, compare

@@ -87,27 +87,28 @@ def differences(rows:list[dict], metric:str, reference:str|None, test:str='t', l
     return out
 
 def versus(rows:list[dict], metric:str, reference:str|None=None, test:str='t', level:float=0.95) -> dict:
-    "Per method: n, mean, CI half-width, `delta` (its mean minus the reference's) and the Holm-adjusted paired p-value."
+    """Per method: n, mean, CI half-width, `delta` (its mean minus the reference's), and against the reference the mean
+    paired `difference` on the seeds both ran (NaN where untested) and the Holm-adjusted paired p-value `p`."""
     figures = by_seed(rows, metric)
     out = {}
     for m, seeds in figures.items():
         mean, hw = mean_ci(seeds.values(), level)
-        out[m] = dict(n=len(finite(seeds.values())), mean=mean, ci=hw, p=math.nan)
+        out[m] = dict(n=len(finite(seeds.values())), mean=mean, ci=hw, p=math.nan, difference=math.nan)
     ref_mean = out[reference]['mean'] if reference in out else math.nan
     for v in out.values():
         v['delta'] = v['mean'] - ref_mean
     for m, v in differences(rows, metric, reference, test, level).items():
-        out[m]['p'] = v['p_holm']
+        out[m].update(p=v['p_holm'], difference=v['difference'])
     return out
 
 
 # %% ../nbs/09a_stats.ipynb #2c618a77
 def cell(st:dict, alpha:float=0.05, digits:int=3) -> str:
-    "One table cell from a `versus` entry: 'mean ± CI', a ▲/▼ mark where p < alpha (vs the reference)."
+    "One table cell from a `versus` entry: 'mean ± CI', a ▲/▼ mark where p < alpha, in the direction of the paired difference."
     if math.isnan(st['mean']):
         return '–'
     text = f"{st['mean']:.{digits}f}"
     text += f" ± {st['ci']:.{digits}f}" if not math.isnan(st['ci']) else ' (1 run)'
     if st['p'] < alpha:
-        text += ' ▲' if st['delta'] > 0 else ' ▼'
+        text += ' ▲' if st['difference'] > 0 else ' ▼'
     return text

@@ -138,7 +138,8 @@ def difference_rows(rows:list[dict], reference:str|None='finetune', columns:list
         for g, v in differences(keyed, key, ref).items():
             if v['n']:
                 meth, sup = g.split('|')
-                out.append(dict(figure=key, header=header, method=meth, supervision=sup, reference=reference, **v))
+                out.append(dict(figure=key, header=header, method=meth, supervision=sup, reference=ref.split('|')[0],
+                                reference_supervision=ref.split('|')[1], **v))
     return out
 
 # %% ../nbs/10a_tables.ipynb #d2ec16b1

@@ -188,29 +188,35 @@ def test_table_moves_counts_marks_moves_and_what_it_cannot_pair(tmp_path):
 def test_compare_writes_every_test_behind_its_marks(conditions, tmp_path):
     """`write_tables` (what `cmwb compare` calls) writes tests.csv beside results.md: every figure's paired difference
     from finetune, recomputed here from the runs' own summary.json figures with scipy's paired t-test and Holm written
-    out; its Holm p-values under 0.05 are exactly the table's marks, with their signs."""
+    out (one variant lacks a seed, so it is paired on the seeds it has); its Holm p-values under 0.05 are exactly the
+    table's marks, with their signs."""
     import pandas as pd
     from scipy import stats
     from cmwb.tables import run_row, write_tables
     long, short = conditions/'long', conditions/'short'
+    seeds = {'joint': SEEDS, 'joint-short': SEEDS[:-1]}                 # joint-short: seed 2 left out
     folders = dict(finetune=[long/f'finetune-s{s}' for s in SEEDS], joint=[long/f'joint-s{s}' for s in SEEDS],
-                   **{'joint-short': [short/f'joint-s{s}' for s in SEEDS], 'ewc': [short/'ewc-s0']})
+                   **{'joint-short': [short/f'joint-s{s}' for s in seeds['joint-short']], 'ewc': [short/'ewc-s0']})
     rows = [dict(run_row(f), method=m) for m, fs in folders.items() for f in fs]
     table = write_tables(rows, tmp_path/'out', reference='finetune')
     tests = pd.read_csv(tmp_path/'out'/'tests.csv')
+    assert set(tests.figure) <= {'final_r1', 'forget_r1', 'bwt_r1', 'unseen_r1', 'unseen_transfer'}, set(tests.figure)
+    assert set(FIGURES) <= set(tests.figure)                            # chance levels and train time are not tested
     tested = ['joint', 'joint-short']                                   # ewc has one seed: no test, no p
     for key, (where, _) in FIGURES.items():
         got = tests[tests.figure == key].set_index('method')
         assert sorted(got.index) == sorted(tested + ['ewc']), got
         assert got.loc['ewc', 'n'] == 1 and math.isnan(got.loc['ewc', 'p_raw']), got
-        ref = [figure(long, 'finetune', s, where) for s in SEEDS]
-        ours = {'joint': [figure(long, 'joint', s, where) for s in SEEDS],
-                'joint-short': [figure(short, 'joint', s, where) for s in SEEDS]}
-        raw = [stats.ttest_rel(ours[m], ref).pvalue for m in tested]
+        ours = {'joint': [figure(long, 'joint', s, where) for s in seeds['joint']],
+                'joint-short': [figure(short, 'joint', s, where) for s in seeds['joint-short']]}
+        ref = {m: [figure(long, 'finetune', s, where) for s in seeds[m]] for m in tested}
+        raw = [stats.ttest_rel(ours[m], ref[m]).pvalue for m in tested]
         for m, p, p_holm in zip(tested, raw, holm(raw)):
-            d = [a - b for a, b in zip(ours[m], ref)]
-            assert got.loc[m, 'n'] == len(SEEDS)
+            d = [a - b for a, b in zip(ours[m], ref[m])]
+            lo, hi = stats.t.interval(0.95, len(d) - 1, loc=sum(d) / len(d), scale=stats.sem(d))
+            assert got.loc[m, 'n'] == len(seeds[m])
             assert abs(got.loc[m, 'difference'] - sum(d) / len(d)) < 1e-12, (key, m)
+            assert abs(got.loc[m, 'difference_ci'] - (hi - lo) / 2) < 1e-12, (key, m)
             assert (got.loc[m, 'higher'], got.loc[m, 'lower']) == (sum(x > 0 for x in d), sum(x < 0 for x in d))
             assert abs(got.loc[m, 'p_raw'] - p) < 1e-12 and abs(got.loc[m, 'p_holm'] - p_holm) < 1e-12, (key, m)
     # the marks of results.md and the Holm p-values of tests.csv name the same cells
@@ -222,6 +228,8 @@ def test_compare_writes_every_test_behind_its_marks(conditions, tmp_path):
     shown = {(t.method, t.header): '▲' if t.difference > 0 else '▼' for t in tests.itertuples() if t.p_holm < 0.05}
     assert marked == shown, (marked, shown)
     assert marked, 'no figure differs: the check would not see a mark that tests.csv lacks'
-    # without a reference there is no test, and no stale tests.csv is left behind
-    write_tables(rows, tmp_path/'out', reference=None)
-    assert not (tmp_path/'out'/'tests.csv').exists()
+    # without a reference, or with one no row has, there is no test, and no stale tests.csv is left behind
+    for reference in (None, 'lwf'):
+        write_tables(rows, tmp_path/'out', reference='finetune')
+        write_tables(rows, tmp_path/'out', reference=reference)
+        assert not (tmp_path/'out'/'tests.csv').exists(), reference

@@ -3,7 +3,7 @@
 #   bash tools/compare_tables.sh            # ci size (the README's tables)
 #   bash tools/compare_tables.sh full       # full size (hours on 2 CPU cores)
 # Two workers split the seeds (finished runs are reused, an interrupted one resumes), then one `cmwb compare` over
-# all five seeds writes each table: OUT/CONFIG/results.md and results.csv (mean ± 95% CI, paired tests vs finetune),
+# all five seeds writes each table: OUT/CONFIG/results.md, results.csv and tests.csv (mean ± 95% CI, paired tests vs finetune),
 # and OUT/CONFIG-vs-unicode/results.md (COMET and CMG against Uni-Code on the same runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
