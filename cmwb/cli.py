@@ -184,6 +184,7 @@ def cli_demo(args):
 
 def cli_compare(args):
     "`cmwb compare CONFIG`: methods x seeds, one table (results.md, results.csv and the paired tests, tests.csv, in OUT)."
+    from pathlib import Path
     from cmwb.parallel import Shards
     from cmwb.tables import write_tables
     from cmwb.train import ALL_METHODS, _overrides, compare
@@ -192,6 +193,9 @@ def cli_compare(args):
     if not Shards.from_env().lead:
         return
     print(write_tables(rows, args.out, reference=None if args.reference == 'none' else args.reference))
+    tests = Path(args.out)/'tests.csv'
+    if tests.exists():
+        print(f"\nEvery paired test behind the marks (difference, its 95% CI, seeds higher and lower, raw and Holm p): {tests}")
 
 # %% ../nbs/99_cli.ipynb #c11da7a2
 def cli_extract(args):
