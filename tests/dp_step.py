@@ -1,5 +1,5 @@
 "Run under torchrun: one training step of every method with its batch split over the ranks, against the same step in one process."
-import copy, json, sys
+import copy, json, os, sys
 import torch
 from cmwb.bench import reference_method
 from cmwb.parallel import Shards
@@ -42,3 +42,8 @@ if dp.lead: print('RESULT ' + json.dumps(out))
 # exception", 3 of 10 runs). The barrier's work comes after them on that thread.
 dp.barrier()
 if dp.world > 1: torch.distributed.destroy_process_group()
+# and still, rarely (1 of about 40 CI runs), a gloo thread outlives the process group and aborts the interpreter's
+# finalization the same way, after every figure above is printed: leave without finalizing (the figures are flushed)
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)

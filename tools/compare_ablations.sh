@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# A method's ablations on DigitsMM (ci by default), 5 seeds each: one `cmwb compare` per variant (its switches), then
+# A method's ablations on DigitsMM (ci by default), 5 seeds each (SEEDS): one `cmwb compare` per variant (its switches), then
 # one table of every variant with paired tests against the full method (OUT/results.md), from cmwb.tables.
 #   bash tools/compare_ablations.sh [comet|cma|comm|comet-cmg] [ci|full]   (comet by default; `ci` or `full` alone: comet)
 #   CONFIG=fashionsound bash tools/compare_ablations.sh cma         (another config of configs/)
 # comet-cmg runs on configs/digitsmm-seq-cmg.yaml by default (CMG's parts need sequences and CMG's recipe); the data
 # is the config name's first word (digitsmm-seq-cmg: digitsmm).
 # OUT defaults to runs/ablations-SIZE for comet, runs/ablations-METHOD-SIZE for the others (with -CONFIG before
-# -SIZE for a config other than digitsmm).
+# -SIZE for a config other than digitsmm). SEEDS (0,1,2,3,4 by default) names the seeds, split over two workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SEEDS=${SEEDS:-0,1,2,3,4}
+IFS=, read -ra ALL_SEEDS <<< "$SEEDS"
+# worker one takes the 1st, 3rd, ... seed, worker two the others
+FIRST=$(printf '%s\n' "${ALL_SEEDS[@]}" | awk 'NR % 2 == 1' | paste -sd, -)
+SECOND=$(printf '%s\n' "${ALL_SEEDS[@]}" | awk 'NR % 2 == 0' | paste -sd, -)
 export PATH="$PWD/.venv/bin:$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 METHOD=comet
 case "${1:-}" in
@@ -80,10 +85,10 @@ for v in "${VARIANTS[@]}" "${EXTRA[@]}"; do
   name=$1; shift
   extra=(); for s in "$@"; do extra+=(--set "$s"); done
   run=(cmwb compare "$CONFIG" --methods "$METHOD" --set data=$DATA:$SIZE "${extra[@]}" --out "$OUT/$name")
-  "${run[@]}" --seeds 0,2,4 > /dev/null &
-  "${run[@]}" --seeds 1,3 > /dev/null
+  "${run[@]}" --seeds "$FIRST" > /dev/null &
+  if [ -n "$SECOND" ]; then "${run[@]}" --seeds "$SECOND" > /dev/null; fi
   wait
-  "${run[@]}" --seeds 0,1,2,3,4 > /dev/null      # the variant's own table over all five (the runs are reused)
+  "${run[@]}" --seeds "$SEEDS" > /dev/null      # the variant's own table over all its seeds (the runs are reused)
 done
 # one table of every variant, paired against the full method
 tables=()

@@ -1,6 +1,7 @@
 """One results table of named variants from finished run folders, each paired against a reference variant.
     python tools/variants_table.py OUT REFERENCE NAME=GLOB [NAME=GLOB ...]
-Every finished run folder matching GLOB (e.g. 'runs/tables-ci/mixmm/comet-s*') becomes a row of variant NAME; OUT/results.md gets the table (cmwb.tables.aggregate:
+Every finished run folder matching GLOB (e.g. 'runs/tables-ci/mixmm/comet-s*') becomes a row of variant NAME (a NAME
+given twice gathers both GLOBs' runs, e.g. seeds from two folders); OUT/results.md gets the table (cmwb.tables.aggregate:
 mean ± 95% CI over seeds, paired t-tests against REFERENCE, Holm-corrected) and its legend, OUT/results.csv the rows and
 OUT/tests.csv every test behind the marks (cmwb.tables.write_tables, as `cmwb compare` writes them).
 A NAME=GLOB that matches no finished run, or a REFERENCE that is none of the NAMEs, is refused before anything is written."""
@@ -15,8 +16,12 @@ def finished(pattern:str) -> list[Path]:
 if len(sys.argv) < 4 or not all('=' in a for a in sys.argv[3:]):
     sys.exit(__doc__)
 out, reference, pairs = Path(sys.argv[1]), sys.argv[2], [a.split('=', 1) for a in sys.argv[3:]]
-runs = {name: finished(pattern) for name, pattern in pairs}
-empty = [f'{name}={pattern}' for name, pattern in pairs if not runs[name]]
+runs, empty = {}, []
+for name, pattern in pairs:
+    found = finished(pattern)
+    runs.setdefault(name, []).extend(found)
+    if not found:
+        empty.append(f'{name}={pattern}')
 if empty:
     sys.exit(f"variants_table: no finished run folder (one with a summary.json) matches {', '.join(empty)}; "
              "check the path, or finish those runs first")
