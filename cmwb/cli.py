@@ -315,10 +315,8 @@ def _handler(target:str):
     try: return getattr(importlib.import_module(mod), fn)
     except (ImportError, AttributeError): raise CmwbError(f"this cmwb build does not include `{target}` yet") from None
 
-def main(argv=None) -> int:
-    "Entry point of the `cmwb` console script."
-    args = make_parser().parse_args(argv)
-    if args.verbose: set_verbosity('DEBUG')
+def _command(args) -> int:
+    "Run the parsed command; its exit status (2: a clear error, printed; 130: interrupted)."
     try: return _handler(COMMANDS[args.command][2])(args) or 0
     except CmwbError as e:
         print(f"cmwb {args.command}: error: {e}", file=sys.stderr)
@@ -326,3 +324,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("cmwb: interrupted", file=sys.stderr)
         return 130
+
+def main(argv=None) -> int:
+    "Entry point of the `cmwb` console script: run the command, then leave the torchrun process group if it joined one."
+    from cmwb.parallel import leave_group
+    args = make_parser().parse_args(argv)
+    if args.verbose: set_verbosity('DEBUG')
+    code = _command(args)
+    leave_group(finished=code == 0)
+    return code

@@ -10,7 +10,7 @@ from .core import CmwbError
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['distributed', 'split_sizes', 'Shards', 'per_item', 'state_digest']
+__all__ = ['distributed', 'split_sizes', 'Shards', 'per_item', 'state_digest', 'leave_group']
 
 # %% ../nbs/11_parallel.ipynb #75a43011
 def distributed() -> tuple[int, int, int]:
@@ -169,3 +169,10 @@ def check_in_sync(self:Shards, state, where:str):
             f"{where}: the ranks' model states differ ({', '.join(d[:12] for d in digests)}); "
             "a per-item function read other items, or a kernel is not deterministic; run with one process to compare"
         )
+
+# %% ../nbs/11_parallel.ipynb #9cf2d807
+def leave_group(finished:bool=True):
+    "Leave the process group this process joined (a no-op when it joined none): after a barrier when every rank `finished`, at once otherwise."
+    if not dist.is_initialized(): return
+    if finished: dist.barrier()
+    dist.destroy_process_group()

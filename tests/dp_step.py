@@ -2,7 +2,7 @@
 import copy, json, os, sys
 import torch
 from cmwb.bench import reference_method
-from cmwb.parallel import Shards
+from cmwb.parallel import Shards, leave_group
 from cmwb.train import ALL_METHODS
 
 def step(meth, batches, dp):
@@ -37,11 +37,10 @@ for name in ALL_METHODS:
         (g_one, _), (g_dp, _) = step(one, [batch, early], Shards()), step(meth, [batch, early], dp)
         out[name]['one_item_err'] = max(float((g_one[k] - g_dp[k]).abs().max()) for k in g_one)
 if dp.lead: print('RESULT ' + json.dumps(out))
-# gloo's worker thread frees each collective's tensors after the collective: without this barrier the last all-gather's
+# gloo's worker thread frees each collective's tensors after the collective: without a barrier the last all-gather's
 # were sometimes freed while the interpreter was finalizing, which aborts ("terminate called without an active
-# exception", 3 of 10 runs). The barrier's work comes after them on that thread.
-dp.barrier()
-if dp.world > 1: torch.distributed.destroy_process_group()
+# exception", 3 of 10 runs). `leave_group` waits at one (its work comes after them on that thread), then leaves.
+leave_group()
 # and still, rarely (1 of about 40 CI runs), a gloo thread outlives the process group and aborts the interpreter's
 # finalization the same way, after every figure above is printed: leave without finalizing (the figures are flushed)
 sys.stdout.flush()
