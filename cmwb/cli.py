@@ -85,6 +85,12 @@ def _sweep_args(p):
 def _report_args(p):
     p.add_argument('runs', nargs='+', help='run folders')
     p.add_argument('--out', default=None, help='output folder')
+    p.add_argument(
+        '--reference',
+        default='finetune',
+        help="the comparison page's reference method: its table is marked against it, with every paired test shown "
+        "('none': no marks)",
+    )
 
 def _faults_args(p):
     p.add_argument(
@@ -231,14 +237,15 @@ def cli_sweep(args):
         raise CmwbError('failed notebooks:\n  ' + '\n  '.join(r['error'] for r in res['failed']))
 
 def cli_report(args):
-    "`cmwb report`: a report per run folder, and a comparison page when there are several."
+    "`cmwb report`: a report per run folder, and a comparison page when there are several (marked against `--reference`, with the paired tests behind its marks)."
     from pathlib import Path
     from cmwb.viz import write_comparison, write_report
     outs = [write_report(r, Path(args.out)/f'{Path(r).name}.html' if args.out else None) for r in args.runs]
     for o in outs:
         print(o)
     if len(args.runs) > 1:
-        print(write_comparison(args.runs, Path(args.out or '.')/'comparison.html'))
+        reference = None if args.reference == 'none' else args.reference
+        print(write_comparison(args.runs, Path(args.out or '.')/'comparison.html', reference))
 
 def cli_bench(args):
     "`cmwb bench`: run, print the targets table, write the JSON."

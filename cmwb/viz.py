@@ -15,7 +15,7 @@ from .evaluate import Matrices
 __all__ = ['REPORT_CSS', 'HOW_TO_READ', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage', 'agreement_matrix',
            'code_agreement', 'router_labels', 'expert_routing', 'umap_coords', 'umap_figure', 'spread_over_concepts',
            'retrieval_examples', 'publish', 'summary_html', 'write_report', 'chance_r1', 'write_comparison',
-           'md_table_html']
+           'md_table_html', 'tests_html']
 
 # %% ../nbs/12_viz.ipynb #56dd1a07
 class NoFigure(CmwbError):
@@ -400,8 +400,8 @@ def chance_r1(rv:RunView) -> float:
     n = len(set(torch.cat([v for k, v in e.items() if k.endswith('.label')]).tolist()))
     return 1 / max(n, 1)
 
-def write_comparison(runs:list, out) -> Path:
-    "One page comparing runs: the results table, and final R@1 per task with the seeds of each method as mean ± std and chance."
+def write_comparison(runs:list, out, reference:str|None='finetune') -> Path:
+    "One page comparing runs: the results table marked against `reference` (None: no marks), the paired tests behind its marks (`tests_html`), and final R@1 per task with the seeds of each method as mean ± std and chance."
     import plotly.graph_objects as go, plotly.colors as pc
     from cmwb.tables import run_row, aggregate
     views = [RunView(r) for r in runs]
@@ -427,8 +427,9 @@ def write_comparison(runs:list, out) -> Path:
         yaxis_range=[0, 1],
         height=450,
     )
+    rows = [run_row(r) for r in runs]
     out = Path(out)
-    write_text(out, _page('cmwb comparison', [md_table_html(aggregate([run_row(r) for r in runs])), _fig(fig)]))
+    write_text(out, _page('cmwb comparison', [md_table_html(aggregate(rows, reference)), tests_html(rows, reference), _fig(fig)]))
     return publish(out)
 
 def md_table_html(md:str) -> str:
@@ -439,3 +440,30 @@ def md_table_html(md:str) -> str:
         if not set(l) <= set('|-: ')
     ]
     return _html_table(rows[0], rows[1:])
+
+# %% ../nbs/12_viz.ipynb #8a77baba
+def _figure_or_none(v):
+    "A figure for `_html_table`, with NaN (no test) shown as a dash."
+    return None if isinstance(v, float) and v != v else v
+
+def tests_html(rows:list[dict], reference:str|None) -> str:
+    "The paired tests behind a results table's marks against `reference` (`cmwb.tables.difference_rows`) as an HTML table with how to read it; '' when there is no test."
+    from cmwb.tables import difference_rows
+    tests = difference_rows(rows, reference) if reference else []
+    if not tests: return ''
+    body = []
+    for t in tests:
+        shown = t['p_holm'] < 0.05
+        mark = ('▲' if t['difference'] > 0 else '▼') if shown else ''
+        cells = [t['header'], t['method'], t['supervision'], t['n'], t['difference'], t['difference_ci'],
+                 f"{t['higher']} / {t['lower']}", t['p_raw'], t['p_holm'], mark]
+        body.append([_figure_or_none(v) for v in cells])
+    head = ['figure', 'method', 'supervision', 'seeds paired', 'mean difference', '95% CI ±', 'seeds higher / lower',
+            'p', 'Holm p', 'mark']
+    ref = tests[0]['reference']
+    how = (f"<p>Each row is one cell of the table above against <code>{html.escape(ref)}</code>: the mean of the "
+           f"seed-by-seed differences over the seeds both ran, its 95% CI (Student's t), on how many seeds the method was "
+           f"higher and lower, the paired t-test's p and its Holm correction over the methods of that figure. A mark "
+           f"(Holm p &lt; 0.05) is a difference shown; no mark is no difference shown, not an equality. Dashes: one seed "
+           f"paired, no test.</p>")
+    return f"<h2>Paired tests against {html.escape(ref)}</h2>{how}{_html_table(head, body)}"

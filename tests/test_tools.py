@@ -233,3 +233,27 @@ def test_compare_writes_every_test_behind_its_marks(conditions, tmp_path):
         write_tables(rows, tmp_path/'out', reference='finetune')
         write_tables(rows, tmp_path/'out', reference=reference)
         assert not (tmp_path/'out'/'tests.csv').exists(), reference
+
+
+def test_comparison_page_shows_the_tests_of_tests_csv(conditions, tmp_path):
+    """`cmwb report`'s comparison page, marked against finetune, shows every paired test `cmwb compare` writes to
+    tests.csv for the same runs, in the same order and with the same figures, and a mark exactly where Holm p < 0.05."""
+    import html, re
+    import pandas as pd
+    from cmwb.tables import run_row, write_tables
+    from cmwb.viz import write_comparison
+    folders = [conditions/'long'/f'{m}-s{s}' for m in ('finetune', 'joint') for s in SEEDS]
+    page = write_comparison(folders, tmp_path/'comparison.html', 'finetune').read_text()
+    write_tables([run_row(f) for f in folders], tmp_path/'out', reference='finetune')
+    tests = pd.read_csv(tmp_path/'out'/'tests.csv')
+    section = page.split('<h2>Paired tests against finetune</h2>', 1)[1]
+    cells = [[html.unescape(c) for c in re.findall(r'<td>(.*?)</td>', row)]
+             for row in re.findall(r'<tr>((?:<td>.*?</td>)+)</tr>', section)]
+    assert len(cells) == len(tests) == len(set(tests.figure)), (len(cells), len(tests))
+    for c, t in zip(cells, tests.itertuples()):
+        assert (c[0], c[1], int(c[3]), c[6]) == (t.header, t.method, t.n, f'{t.higher} / {t.lower}'), (c, t)
+        assert abs(float(c[4]) - t.difference) < 6e-4 and abs(float(c[5]) - t.difference_ci) < 6e-4, (c, t)
+        assert abs(float(c[7]) - t.p_raw) < 6e-4 and abs(float(c[8]) - t.p_holm) < 6e-4, (c, t)
+        assert c[9] == (('▲' if t.difference > 0 else '▼') if t.p_holm < 0.05 else ''), (c, t)
+    assert any(c[9] for c in cells), 'no test is marked: the check would not see a wrong mark'
+    assert '<h2>Paired tests' not in write_comparison(folders, tmp_path/'plain.html', None).read_text()
