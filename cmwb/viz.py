@@ -446,6 +446,10 @@ def _figure_or_none(v):
     "A figure for `_html_table`, with NaN (no test) shown as a dash."
     return None if isinstance(v, float) and v != v else v
 
+def _p_value(p:float) -> str|None:
+    "A p-value to two significant digits (a small one stays readable: 0.00031, 3.1e-06); None for NaN (no test)."
+    return None if p != p else f'{p:.2g}'
+
 def tests_html(rows:list[dict], reference:str|None) -> str:
     "The paired tests behind a results table's marks against `reference` (`cmwb.tables.difference_rows`) as an HTML table with how to read it; '' when there is no test."
     from cmwb.tables import difference_rows
@@ -456,7 +460,7 @@ def tests_html(rows:list[dict], reference:str|None) -> str:
         shown = t['p_holm'] < 0.05
         mark = ('▲' if t['difference'] > 0 else '▼') if shown else ''
         cells = [t['header'], t['method'], t['supervision'], t['n'], t['difference'], t['difference_ci'],
-                 f"{t['higher']} / {t['lower']}", t['p_raw'], t['p_holm'], mark]
+                 f"{t['higher']} / {t['lower']}", _p_value(t['p_raw']), _p_value(t['p_holm']), mark]
         body.append([_figure_or_none(v) for v in cells])
     head = ['figure', 'method', 'supervision', 'seeds paired', 'mean difference', '95% CI ±', 'seeds higher / lower',
             'p', 'Holm p', 'mark']
