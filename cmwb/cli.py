@@ -239,7 +239,9 @@ def cli_sweep(args):
 def cli_report(args):
     "`cmwb report`: a report per run folder, and a comparison page when there are several (marked against `--reference`, with the paired tests behind its marks)."
     from pathlib import Path
-    from cmwb.viz import write_comparison, write_report
+    from cmwb.viz import check_comparable, write_comparison, write_report
+    # refuse runs that cannot share a comparison page before any report is written
+    if len(args.runs) > 1: check_comparable(args.runs)
     outs = [write_report(r, Path(args.out)/f'{Path(r).name}.html' if args.out else None) for r in args.runs]
     for o in outs:
         print(o)

@@ -15,7 +15,7 @@ from .evaluate import Matrices
 __all__ = ['REPORT_CSS', 'HOW_TO_READ', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage', 'agreement_matrix',
            'code_agreement', 'router_labels', 'expert_routing', 'umap_coords', 'umap_figure', 'spread_over_concepts',
            'retrieval_examples', 'publish', 'summary_html', 'write_report', 'chance_r1', 'write_comparison',
-           'md_table_html', 'tests_html']
+           'md_table_html', 'tests_html', 'check_comparable']
 
 # %% ../nbs/12_viz.ipynb #56dd1a07
 class NoFigure(CmwbError):
@@ -404,7 +404,7 @@ def write_comparison(runs:list, out, reference:str|None='finetune') -> Path:
     "One page comparing runs: the results table marked against `reference` (None: no marks), the paired tests behind its marks (`tests_html`), and final R@1 per task with the seeds of each method as mean ± std and chance."
     import plotly.graph_objects as go, plotly.colors as pc
     from cmwb.tables import run_row, aggregate
-    views = [RunView(r) for r in runs]
+    views = check_comparable(runs)
     fig = go.Figure()
     by = {}
     for rv in views: by.setdefault(rv.config.get('method'), []).append(rv)
@@ -471,3 +471,19 @@ def tests_html(rows:list[dict], reference:str|None) -> str:
            f"(Holm p &lt; 0.05) is a difference shown; no mark is no difference shown, not an equality. Dashes: one seed "
            f"paired, no test.</p>")
     return f"<h2>Paired tests against {html.escape(ref)}</h2>{how}{_html_table(head, body)}"
+
+# %% ../nbs/12_viz.ipynb #eb4b13c7
+def check_comparable(runs:list) -> list[RunView]:
+    "The runs' views, once every run is finished and all share the first run's tasks; a `CmwbError` naming the run otherwise."
+    views = [RunView(r) for r in runs]
+    for rv in views:
+        if not (rv.path/'summary.json').exists():
+            raise CmwbError(f"{rv.path}: not a finished run (no summary.json); finish it with `cmwb run CONFIG --resume "
+                            f"--out {rv.path}`, or leave it out of the comparison")
+    first = views[0]
+    for rv in views[1:]:
+        if rv.matrices.tasks != first.matrices.tasks:
+            raise CmwbError(f"{rv.path} and {first.path} were run on different tasks ({', '.join(rv.matrices.tasks)} "
+                            f"against {', '.join(first.matrices.tasks)}); put runs of one config and schedule on a "
+                            f"comparison page, and report the others apart")
+    return views
