@@ -70,8 +70,9 @@ def _compare_args(p):
     p.add_argument('--out', default='runs/compare')
     p.add_argument(
         '--reference',
-        default='finetune',
-        help='method every other is tested against (paired t-test over seeds, Holm-corrected); "none" to skip',
+        default=None,
+        help='method every other is tested against (paired t-test over seeds, Holm-corrected; one of --methods); '
+        '"none" to skip; by default finetune, when it is among the methods',
     )
     p.add_argument(
         '--set', action='append', default=[], metavar='KEY=VALUE', help='override a config field (dotted key)'
@@ -87,9 +88,9 @@ def _report_args(p):
     p.add_argument('--out', default=None, help='output folder')
     p.add_argument(
         '--reference',
-        default='finetune',
-        help="the comparison page's reference method: its table is marked against it, with every paired test shown "
-        "('none': no marks)",
+        default=None,
+        help="the comparison page's reference method, one of the runs': its table is marked against it, with every "
+        "paired test shown ('none': no marks; by default finetune, when a run is finetune's)",
     )
 
 def _faults_args(p):
@@ -188,6 +189,15 @@ def cli_demo(args):
     except ImportError:
         pass
 
+def _reference(given:str|None, methods:list[str]) -> str|None:
+    "The method a table is marked against: `given` when it is one of `methods` ('none': None), by default finetune when it is among them; a `CmwbError` for a name none of them has."
+    if given == 'none': return None
+    if given is None: return 'finetune' if 'finetune' in methods else None
+    if given not in methods:
+        raise CmwbError(f"--reference {given}: none of the methods here is {given} ({', '.join(dict.fromkeys(methods))}); "
+                        f"name one of them, or 'none' for no marks")
+    return given
+
 def cli_compare(args):
     "`cmwb compare CONFIG`: methods x seeds, one table (results.md, results.csv and the paired tests, tests.csv, in OUT)."
     from pathlib import Path
@@ -195,10 +205,11 @@ def cli_compare(args):
     from cmwb.tables import write_tables
     from cmwb.train import ALL_METHODS, _overrides, compare
     methods = ALL_METHODS if args.methods == 'all' else args.methods.split(',')
+    reference = _reference(args.reference, methods)                # a wrong name is refused before any run
     rows = compare(args.config, methods, [int(s) for s in args.seeds.split(',')], args.out, _overrides(args))
     if not Shards.from_env().lead:
         return
-    print(write_tables(rows, args.out, reference=None if args.reference == 'none' else args.reference))
+    print(write_tables(rows, args.out, reference=reference))
     tests = Path(args.out)/'tests.csv'
     if tests.exists():
         print(f"\nEvery paired test behind the marks (difference, its 95% CI, seeds higher and lower, raw and Holm p): {tests}")
@@ -240,13 +251,13 @@ def cli_report(args):
     "`cmwb report`: a report per run folder, and a comparison page when there are several (marked against `--reference`, with the paired tests behind its marks)."
     from pathlib import Path
     from cmwb.viz import check_comparable, write_comparison, write_report
-    # refuse runs that cannot share a comparison page before any report is written
-    if len(args.runs) > 1: check_comparable(args.runs)
+    # refuse runs that cannot share a comparison page, and a reference none of them has, before any report is written
+    views = check_comparable(args.runs) if len(args.runs) > 1 else []
+    reference = _reference(args.reference, [rv.config.get('method') for rv in views])
     outs = [write_report(r, Path(args.out)/f'{Path(r).name}.html' if args.out else None) for r in args.runs]
     for o in outs:
         print(o)
-    if len(args.runs) > 1:
-        reference = None if args.reference == 'none' else args.reference
+    if views:
         print(write_comparison(args.runs, Path(args.out or '.')/'comparison.html', reference))
 
 def cli_bench(args):
@@ -334,11 +345,24 @@ def _command(args) -> int:
         print("cmwb: interrupted", file=sys.stderr)
         return 130
 
-def main(argv=None) -> int:
-    "Entry point of the `cmwb` console script: run the command, then leave the torchrun process group if it joined one."
+def _leave_group(code:int) -> int:
+    "Leave the torchrun process group if the command joined one (only then is `torch.distributed` loaded); the exit status, 1 if another rank failed."
+    if 'torch.distributed' not in sys.modules: return code
     from cmwb.parallel import leave_group
+    try: everyone = leave_group(finished=code == 0)
+    except KeyboardInterrupt:
+        print("cmwb: interrupted", file=sys.stderr)
+        return 130
+    if everyone: return code
+    print("cmwb: this process finished, but another torchrun process failed and left (its error is above)", file=sys.stderr)
+    return 1
+
+def main(argv=None) -> int:
+    "Entry point of the `cmwb` console script: run the command, then leave the torchrun process group if it joined one (also when the command raised)."
     args = make_parser().parse_args(argv)
     if args.verbose: set_verbosity('DEBUG')
-    code = _command(args)
-    leave_group(finished=code == 0)
-    return code
+    try: code = _command(args)
+    except BaseException:
+        _leave_group(1)
+        raise
+    return _leave_group(code)

@@ -171,8 +171,14 @@ def check_in_sync(self:Shards, state, where:str):
         )
 
 # %% ../nbs/11_parallel.ipynb #9cf2d807
-def leave_group(finished:bool=True):
-    "Leave the process group this process joined (a no-op when it joined none): after a barrier when every rank `finished`, at once otherwise."
-    if not dist.is_initialized(): return
-    if finished: dist.barrier()
-    dist.destroy_process_group()
+def leave_group(finished:bool=True) -> bool:
+    "Leave the process group this process joined (a no-op when it joined none): after a barrier when this rank `finished`, at once otherwise. False when another rank left early (it failed), so the barrier broke."
+    if not dist.is_initialized(): return True
+    try:
+        if finished: dist.barrier()
+    except RuntimeError:
+        # gloo's and NCCL's errors (DistBackendError among them) are RuntimeErrors: a peer closed its connection
+        return False
+    finally:
+        dist.destroy_process_group()
+    return True

@@ -110,5 +110,6 @@ def collect(out, points:list) -> Path | None:
         for n, p in done
     ]
     write_text(out/'results.csv', pd.DataFrame(rows).to_csv(index=False))
-    write_comparison([out/n/'run' for n, _ in done], out/'comparison.html')
+    # a row per grid point: the points differ in protocol on purpose
+    write_comparison([out/n/'run' for n, _ in done], out/'comparison.html', names=[n for n, _ in done])
     return out/'results.csv'

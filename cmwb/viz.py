@@ -12,10 +12,10 @@ from .core import CmwbError, CorruptFileError, load_checkpoint, read_json, read_
 from .evaluate import Matrices
 
 # %% auto #0
-__all__ = ['REPORT_CSS', 'HOW_TO_READ', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage', 'agreement_matrix',
-           'code_agreement', 'router_labels', 'expert_routing', 'umap_coords', 'umap_figure', 'spread_over_concepts',
-           'retrieval_examples', 'publish', 'summary_html', 'write_report', 'chance_r1', 'write_comparison',
-           'md_table_html', 'tests_html', 'check_comparable']
+__all__ = ['REPORT_CSS', 'HOW_TO_READ', 'FREE_FIELDS', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage',
+           'agreement_matrix', 'code_agreement', 'router_labels', 'expert_routing', 'umap_coords', 'umap_figure',
+           'spread_over_concepts', 'retrieval_examples', 'publish', 'summary_html', 'write_report', 'chance_r1',
+           'write_comparison', 'md_table_html', 'tests_html', 'check_comparable']
 
 # %% ../nbs/12_viz.ipynb #56dd1a07
 class NoFigure(CmwbError):
@@ -400,14 +400,17 @@ def chance_r1(rv:RunView) -> float:
     n = len(set(torch.cat([v for k, v in e.items() if k.endswith('.label')]).tolist()))
     return 1 / max(n, 1)
 
-def write_comparison(runs:list, out, reference:str|None='finetune') -> Path:
-    "One page comparing runs: the results table marked against `reference` (None: no marks), the paired tests behind its marks (`tests_html`), and final R@1 per task with the seeds of each method as mean ± std and chance."
+def write_comparison(runs:list, out, reference:str|None='finetune', names:list|None=None) -> Path:
+    """One page comparing runs (`check_comparable`): the results table marked against `reference` (None: no marks), the
+    paired tests behind its marks (`tests_html`), and final R@1 per task with the seeds of each row as mean ± std and
+    chance. A row is a method, or with `names` (one per run, a sweep's grid points) a name."""
     import plotly.graph_objects as go, plotly.colors as pc
     from cmwb.tables import run_row, aggregate
-    views = check_comparable(runs)
+    views = check_comparable(runs, names)
+    labels = names or [rv.config.get('method') for rv in views]
     fig = go.Figure()
     by = {}
-    for rv in views: by.setdefault(rv.config.get('method'), []).append(rv)
+    for label, rv in zip(labels, views): by.setdefault(label, []).append(rv)
     palette = pc.qualitative.Dark24
     for n, (meth, vs) in enumerate(by.items()):
         tasks = vs[0].matrices.tasks
@@ -427,7 +430,7 @@ def write_comparison(runs:list, out, reference:str|None='finetune') -> Path:
         yaxis_range=[0, 1],
         height=450,
     )
-    rows = [run_row(r) for r in runs]
+    rows = [dict(run_row(r), method=label) for r, label in zip(runs, labels)]
     out = Path(out)
     write_text(out, _page('cmwb comparison', [md_table_html(aggregate(rows, reference)), tests_html(rows, reference), _fig(fig)]))
     return publish(out)
@@ -447,8 +450,8 @@ def _figure_or_none(v):
     return None if isinstance(v, float) and v != v else v
 
 def _p_value(p:float) -> str|None:
-    "A p-value to two significant digits (a small one stays readable: 0.00031, 3.1e-06); None for NaN (no test)."
-    return None if p != p else f'{p:.2g}'
+    "A p-value to three significant digits (a small one stays readable, and none rounds across 0.05: 0.0504, 3.1e-06); None for NaN (no test)."
+    return None if p != p else f'{p:.3g}'
 
 def tests_html(rows:list[dict], reference:str|None) -> str:
     "The paired tests behind a results table's marks against `reference` (`cmwb.tables.difference_rows`) as an HTML table with how to read it; '' when there is no test."
@@ -473,17 +476,47 @@ def tests_html(rows:list[dict], reference:str|None) -> str:
     return f"<h2>Paired tests against {html.escape(ref)}</h2>{how}{_html_table(head, body)}"
 
 # %% ../nbs/12_viz.ipynb #eb4b13c7
-def check_comparable(runs:list) -> list[RunView]:
-    "The runs' views, once every run is finished and all share the first run's tasks; a `CmwbError` naming the run otherwise."
+FREE_FIELDS = {'method', 'method_settings', 'seed', 'device', 'data_root'}   # what may differ between a page's runs
+
+def _protocol(config:dict) -> dict:
+    "The fields of a run's config that every run on one comparison page must share (all but `FREE_FIELDS` and the supervision)."
+    out = {k: v for k, v in config.items() if k not in FREE_FIELDS}
+    out['train'] = {k: v for k, v in (config.get('train') or {}).items() if k != 'supervision'}
+    return out
+
+def _supervision(rv:RunView) -> str:
+    "The training supervision of a run ('pairs' or 'labels'): with the row's name, the results-table row it falls in."
+    return (rv.config.get('train') or {}).get('supervision', 'pairs')
+
+def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
+    """The runs' views, once every run is finished, all share tasks and (without `names`) one protocol, each table row
+    is one variant and no seed comes twice in a row; a `CmwbError` naming the runs otherwise. `names`: a row name per
+    run (a sweep's grid points), for runs that differ in protocol on purpose: each name is then its own row."""
     views = [RunView(r) for r in runs]
+    if names is not None and len(names) != len(views):
+        raise CmwbError(f"check_comparable: {len(names)} names for {len(views)} runs; give one name per run")
     for rv in views:
         if not (rv.path/'summary.json').exists():
             raise CmwbError(f"{rv.path}: not a finished run (no summary.json); finish it with `cmwb run CONFIG --resume "
                             f"--out {rv.path}`, or leave it out of the comparison")
-    first = views[0]
+    first, seen = views[0], {}
     for rv in views[1:]:
         if rv.matrices.tasks != first.matrices.tasks:
             raise CmwbError(f"{rv.path} and {first.path} were run on different tasks ({', '.join(rv.matrices.tasks)} "
                             f"against {', '.join(first.matrices.tasks)}); put runs of one config and schedule on a "
                             f"comparison page, and report the others apart")
+        a, b = _protocol(rv.config), _protocol(first.config)
+        if names is None and a != b:
+            fields = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+            raise CmwbError(f"{rv.path} and {first.path} differ in more than the method ({', '.join(fields)}); a comparison "
+                            f"page pairs seeds of one protocol: report runs of one config and size together")
+    for name, rv in zip(names or [rv.config.get('method') for rv in views], views):
+        key, seed = (name, _supervision(rv)), rv.config.get('seed')
+        if (key, seed) in seen:
+            raise CmwbError(f"{rv.path} and {seen[key, seed].path} are both seed {seed} of {key[0]} ({key[1]}); give each run once")
+        other = next((o for (k, _), o in seen.items() if k == key), None)
+        if names is None and other is not None and other.config.get('method_settings') != rv.config.get('method_settings'):
+            raise CmwbError(f"{rv.path} and {other.path} are two variants of {key[0]} (their method_settings differ), which one "
+                            f"table row would pool; compare variants with tools/variants_table.py NAME=GLOB …")
+        seen[key, seed] = rv
     return views

@@ -253,7 +253,7 @@ def test_comparison_page_shows_the_tests_of_tests_csv(conditions, tmp_path):
     for c, t in zip(cells, tests.itertuples()):
         assert (c[0], c[1], int(c[3]), c[6]) == (t.header, t.method, t.n, f'{t.higher} / {t.lower}'), (c, t)
         assert abs(float(c[4]) - t.difference) < 6e-4 and abs(float(c[5]) - t.difference_ci) < 6e-4, (c, t)
-        assert math.isclose(float(c[7]), t.p_raw, rel_tol=0.05) and math.isclose(float(c[8]), t.p_holm, rel_tol=0.05), (c, t)
+        assert math.isclose(float(c[7]), t.p_raw, rel_tol=0.005) and math.isclose(float(c[8]), t.p_holm, rel_tol=0.005), (c, t)
         assert c[9] == (('▲' if t.difference > 0 else '▼') if t.p_holm < 0.05 else ''), (c, t)
     assert any(c[9] for c in cells), 'no test is marked: the check would not see a wrong mark'
     assert '<h2>Paired tests' not in write_comparison(folders, tmp_path/'plain.html', None).read_text()
