@@ -12,6 +12,43 @@ __all__ = ['COMMANDS', 'cli_data', 'cli_run', 'cli_demo', 'cli_compare', 'cli_ex
            'cli_faults', 'make_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #3aeeafba
+def _positive_int(text:str) -> int:
+    "An argparse type: a whole number of at least 1."
+    try: n = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1: raise argparse.ArgumentTypeError(f"expected at least 1, got {n}")
+    return n
+
+def _names(text:str) -> list[str]:
+    "An argparse type: comma-separated names, none empty and none twice."
+    names = text.split(',')
+    if not all(n.strip() for n in names): raise argparse.ArgumentTypeError(f"an empty name in {text!r}; separate names by single commas")
+    if len(set(names)) < len(names): raise argparse.ArgumentTypeError(f"a name given twice in {text!r}")
+    return names
+
+def _seeds(text:str) -> list[int]:
+    "An argparse type: comma-separated seeds, whole numbers from 0 to 2**32 - 1, none twice."
+    seeds = []
+    for s in text.split(','):
+        try: seeds.append(int(s))
+        except ValueError: raise argparse.ArgumentTypeError(f"{s!r} in {text!r} is not a whole number; e.g. --seeds 0,1,2,3,4") from None
+    if any(not 0 <= s < 2**32 for s in seeds): raise argparse.ArgumentTypeError(f"seeds go from 0 to {2**32 - 1}, got {text!r}")
+    if len(set(seeds)) < len(seeds): raise argparse.ArgumentTypeError(f"a seed given twice in {text!r}")
+    return seeds
+
+def _seed(text:str) -> int:
+    "An argparse type: one seed, a whole number from 0 to 2**32 - 1."
+    seeds = _seeds(text)
+    if len(seeds) != 1: raise argparse.ArgumentTypeError(f"expected one seed, got {text!r}")
+    return seeds[0]
+
+def _pairs(text:str) -> dict:
+    "An argparse type: comma-separated modality=encoder pairs."
+    pairs = [kv.split('=', 1) for kv in text.split(',')]
+    if not all(len(kv) == 2 and all(x.strip() for x in kv) for kv in pairs):
+        raise argparse.ArgumentTypeError(f"expected modality=encoder pairs separated by commas, e.g. image=efficientnet_lite0, got {text!r}")
+    return dict(pairs)
+
 def _data_args(p):
     sub = p.add_subparsers(dest='action', required=True, metavar='ACTION')
     v = sub.add_parser('validate', help='check a manifest and report every problem at once')
@@ -33,18 +70,18 @@ def _data_args(p):
 def _extract_args(p):
     p.add_argument('manifest', help='manifest YAML to extract features for')
     p.add_argument(
-        '--encoders', default=None, help='modality=encoder pairs, comma separated (default: offline defaults)'
+        '--encoders', type=_pairs, default=None, help='modality=encoder pairs, comma separated (default: offline defaults)'
     )
     p.add_argument('--store', default=None, help='feature store folder (default: beside the data)')
     p.add_argument('--device', default='auto')
-    p.add_argument('--batch-size', type=int, default=64)
-    p.add_argument('--shard-size', type=int, default=1024, help='items per shard (the unit of resumption)')
-    p.add_argument('--modalities', default=None, help='comma-separated modalities (default: all in the manifest)')
+    p.add_argument('--batch-size', type=_positive_int, default=64)
+    p.add_argument('--shard-size', type=_positive_int, default=1024, help='items per shard (the unit of resumption)')
+    p.add_argument('--modalities', type=_names, default=None, help='comma-separated modalities (default: all in the manifest)')
 
 def _run_args(p):
     p.add_argument('config', help='experiment config YAML')
     p.add_argument('--method', default=None, help='override the method (e.g. comet, finetune)')
-    p.add_argument('--seed', type=int, default=None)
+    p.add_argument('--seed', type=_seed, default=None)
     p.add_argument('--out', default=None, help='run folder')
     p.add_argument('--device', default=None)
     p.add_argument('--resume', action='store_true', help='continue an interrupted run')
@@ -65,8 +102,8 @@ def _demo_args(p):
 
 def _compare_args(p):
     p.add_argument('config')
-    p.add_argument('--methods', default='all', help='comma-separated method names or "all"')
-    p.add_argument('--seeds', default='0,1,2,3,4', help='comma-separated seeds (5 by default: a 95%% CI needs several)')
+    p.add_argument('--methods', type=_names, default=['all'], help='comma-separated method names or "all"')
+    p.add_argument('--seeds', type=_seeds, default='0,1,2,3,4', help='comma-separated seeds (5 by default: a 95%% CI needs several)')
     p.add_argument('--out', default='runs/compare')
     p.add_argument(
         '--reference',
@@ -80,7 +117,7 @@ def _compare_args(p):
 
 def _sweep_args(p):
     p.add_argument('sweep', help='sweep YAML: notebook, grid of parameters, workers')
-    p.add_argument('--workers', type=int, default=None)
+    p.add_argument('--workers', type=_positive_int, default=None)
     p.add_argument('--out', default=None)
 
 def _report_args(p):
@@ -133,6 +170,9 @@ def cli_data(args):
         if args.name not in READERS:
             raise CmwbError(f"no reader for {args.name!r}; available: {', '.join(READERS)}")
         m = READERS[args.name](args.root)
+        if not m.items:
+            raise CmwbError(f"{args.root}: the {args.name} reader found no items, so no manifest was written; check that "
+                            f"the folder holds the dataset's own files and annotations, as nbs/01b_public.ipynb describes")
         probs = validate(m, check_media=False)
         out = save_manifest(m, args.out or f'{args.name}.yaml')
         return print(
@@ -143,7 +183,9 @@ def cli_data(args):
     probs = validate_file(args.manifest)
     if probs:
         raise ConfigError(f"{args.manifest}: {len(probs)} problem(s):\n  " + "\n  ".join(probs))
-    print(f"{args.manifest}: OK ({len(load_manifest(args.manifest).items)} items)")
+    n = len(load_manifest(args.manifest).items)
+    if not n: raise ConfigError(f"{args.manifest}: no items; a manifest lists its items in items.jsonl beside it")
+    print(f"{args.manifest}: OK ({n} items)")
 
 # %% ../nbs/99_cli.ipynb #c11da7a1
 def cli_run(args):
@@ -204,9 +246,13 @@ def cli_compare(args):
     from cmwb.parallel import Shards
     from cmwb.tables import write_tables
     from cmwb.train import ALL_METHODS, _overrides, compare
-    methods = ALL_METHODS if args.methods == 'all' else args.methods.split(',')
+    from cmwb.methods.base import method_names
+    methods = ALL_METHODS if args.methods == ['all'] else args.methods
+    # an unknown name is refused before any run
+    unknown = [m for m in methods if m not in method_names()]
+    if unknown: raise CmwbError(f"--methods: unknown method(s) {', '.join(unknown)}; available: {', '.join(method_names())}")
     reference = _reference(args.reference, methods)                # a wrong name is refused before any run
-    rows = compare(args.config, methods, [int(s) for s in args.seeds.split(',')], args.out, _overrides(args))
+    rows = compare(args.config, methods, args.seeds, args.out, _overrides(args))
     if not Shards.from_env().lead:
         return
     print(write_tables(rows, args.out, reference=reference))
@@ -219,8 +265,12 @@ def cli_extract(args):
     "`cmwb extract`: features for every modality of a manifest."
     from cmwb.features import extract
     from cmwb.parallel import Shards
-    enc = dict(kv.split('=', 1) for kv in args.encoders.split(',')) if args.encoders else None
-    mods = args.modalities.split(',') if args.modalities else None
+    from cmwb.data import load_manifest
+    enc, mods = args.encoders, args.modalities
+    # an encoder for a modality the manifest does not hold would be ignored: refuse it before extracting anything
+    held = sorted({it.modality for it in load_manifest(args.manifest).items})
+    unknown = sorted(set(enc or {}) - set(held))
+    if unknown: raise CmwbError(f"--encoders: {args.manifest} holds no {', '.join(unknown)} items; its modalities are {', '.join(held)}")
     got = extract(
         args.manifest, enc, args.store, mods, device=args.device, batch_size=args.batch_size, shard_size=args.shard_size
     )
@@ -340,6 +390,13 @@ def _command(args) -> int:
     try: return _handler(COMMANDS[args.command][2])(args) or 0
     except CmwbError as e:
         print(f"cmwb {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        # the system refused a path: an --out, --root or --store that is a file or lies under one, a folder that
+        # cannot be written, a full disk; named with the system's reason, not as a traceback
+        where = f"{e.filename}: " if e.filename else ''
+        print(f"cmwb {args.command}: error: {where}{e.strerror or e}; check the path (an output is a folder, or a "
+              f"path that does not exist yet), its permissions and the free space", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cmwb: interrupted", file=sys.stderr)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b09f1b69
 from __future__ import annotations
-import contextlib, dataclasses, errno, fcntl, hashlib, json, logging, os, platform, random, subprocess, sys, tempfile, time, types
+import contextlib, dataclasses, errno, fcntl, hashlib, json, logging, math, os, platform, random, subprocess, sys, tempfile, time, types
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -28,11 +28,17 @@ class ConfigError(CmwbError, ValueError):
 # %% ../nbs/00_core.ipynb #2c1812a9
 def _tname(tp) -> str: return getattr(tp, '__name__', None) or str(tp).replace('typing.', '')
 
+def _finite_number(s:str) -> bool:
+    "Whether text `s` is a finite number: PyYAML (YAML 1.1) leaves `1e-3` (an exponent without a dot) as text."
+    try: return math.isfinite(float(s))
+    except ValueError: return False
+
 def _check_scalar(tp, v, where):
     "Convert scalar `v` to `tp` or return a problem string."
     if tp is Any: return v, None
     if tp is bool: return (v, None) if isinstance(v, bool) else (v, f"{where}: expected true/false, got {v!r}")
     if tp is float and isinstance(v, (int, float)) and not isinstance(v, bool): return float(v), None
+    if tp is float and isinstance(v, str) and _finite_number(v): return float(v), None
     if tp is Path and isinstance(v, (str, Path)): return Path(v), None
     if isinstance(tp, type) and isinstance(v, tp) and not (tp is int and isinstance(v, bool)): return v, None
     return v, f"{where}: expected {_tname(tp)}, got {type(v).__name__} {v!r}"

@@ -378,10 +378,20 @@ class Matrices:
         nan = lambda a: [[None if np.isnan(v) else float(v) for v in r] for r in a]
         return dict(stages=self.stages, tasks=self.tasks, metrics={k: nan(v) for k, v in self.m.items()})
     @staticmethod
-    def from_dict(d:dict) -> 'Matrices':
+    def from_dict(d:dict, src:str='matrices') -> 'Matrices':
+        "The matrices `to_dict` wrote; a `CmwbError` naming `src` when `d` is not that shape (every metric stages × tasks)."
+        bad = lambda why: CmwbError(f"{src}: not result matrices as cmwb writes them ({why}); restore the file, or run the "
+                                    f"run's evaluation again")
+        if not isinstance(d, dict) or not {'stages', 'tasks', 'metrics'} <= d.keys():
+            raise bad("expected a mapping with stages, tasks and metrics")
         M = Matrices(d['stages'], d['tasks'])
-        M.m = {
-            k: np.array([[np.nan if v is None else v for v in r] for r in a], dtype=float)
-            for k, a in d['metrics'].items()
-        }
+        try:
+            M.m = {
+                k: np.array([[np.nan if v is None else v for v in r] for r in a], dtype=float)
+                for k, a in d['metrics'].items()
+            }
+        except (TypeError, ValueError, AttributeError) as e: raise bad(str(e)) from None
+        shape = (len(M.stages), len(M.tasks))
+        wrong = [k for k, a in M.m.items() if a.shape != shape]
+        if wrong: raise bad(f"{', '.join(wrong)} not {shape[0]} stages × {shape[1]} tasks")
         return M

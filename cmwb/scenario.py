@@ -33,6 +33,14 @@ class Stage:
             raise ValueError(
                 f"stage {self.name!r}: mediator {self.mediator!r} is not one of its modalities {self.modalities}"
             )
+        if len(set(self.modalities)) < len(self.modalities):
+            raise ValueError(f"stage {self.name!r}: a modality is given twice in {self.modalities}")
+        bad = [f"{k} must be {rule}" for k, ok, rule in [
+            ('new_codes', self.new_codes >= 0, '>= 0'),
+            ('new_experts', self.new_experts >= 0, '>= 0'),
+            ('epochs', self.epochs is None or self.epochs >= 1, '>= 1, or null for the experiment\'s'),
+        ] if not ok]
+        if bad: raise ValueError(f"stage {self.name!r}: " + '; '.join(bad))
 
 @dataclass
 class Schedule:
@@ -45,6 +53,12 @@ class Schedule:
         names = [s.name for s in self.stages]
         if len(set(names)) != len(names): raise ValueError(f"schedule {self.name!r}: stage names repeat: {names}")
         if not self.stages: raise ValueError(f"schedule {self.name!r} has no stages")
+        trained = {m for s in self.stages for m in s.modalities}
+        for pair in self.unseen_pairs:
+            if len(pair) != 2 or pair[0] == pair[1]: raise ValueError(f"schedule {self.name!r}: unseen pair {pair} is not two modalities")
+            if not set(pair) <= trained:
+                raise ValueError(f"schedule {self.name!r}: unseen pair {pair} names a modality no stage trains "
+                                 f"({', '.join(sorted(set(pair) - trained))}); the stages train {', '.join(sorted(trained))}")
 
 # %% ../nbs/07_scenario.ipynb #bb61bae1
 @patch

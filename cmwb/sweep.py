@@ -24,6 +24,13 @@ class SweepConfig:
     stagger: float = 2.0
     kernel: str = 'python3'
     timeout: int | None = None      # seconds per cell (None: no limit)
+    def __post_init__(self):
+        bad = [f"{k} must be {rule}" for k, ok, rule in [
+            ('workers', self.workers >= 1, '>= 1'),
+            ('stagger', self.stagger >= 0, '>= 0'),
+            ('timeout', self.timeout is None or self.timeout >= 1, '>= 1, or null for no limit'),
+        ] if not ok]
+        if bad: raise ValueError('; '.join(bad))
 
 def expand(grid:dict) -> list[dict]:
     "Every combination of the grid's values, in order."

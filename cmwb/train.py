@@ -20,12 +20,12 @@ from .tables import run_row
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['FIXED_ON_RESUME', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config', 'set_dotted',
-           'load_experiment', 'RunData', 'check_finite_features', 'prepare_data', 'eval_tasks', 'unevaluable_pairs',
-           'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError', 'save_embeddings', 'Stopped',
-           'Session', 'settings_before', 'settings_changed_meaning', 'check_method_defaults', 'config_diff',
-           'check_resume_config', 'record_changes', 'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run',
-           'print_run', 'stage_lines', 'compare']
+__all__ = ['FIXED_ON_RESUME', 'RUN_MARKERS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config',
+           'set_dotted', 'load_experiment', 'RunData', 'check_finite_features', 'prepare_data', 'eval_tasks',
+           'unevaluable_pairs', 'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError',
+           'save_embeddings', 'Stopped', 'Session', 'settings_before', 'settings_changed_meaning',
+           'check_method_defaults', 'config_diff', 'check_out_folder', 'check_resume_config', 'record_changes',
+           'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run', 'print_run', 'stage_lines', 'compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -69,6 +69,15 @@ class EvalConfig:
     transfer_steps: int = 100       # CMG transfer head: full-batch Adam steps
     transfer_items: int = 1000      # at most this many training items for the head
     block: int = 2**24              # retrieval: at most this many scores in memory at once
+    def __post_init__(self):
+        bad = [f"{k} must be {rule}" for k, ok, rule in [
+            ('ks', bool(self.ks) and all(k >= 1 for k in self.ks), 'a non-empty list of ranks >= 1'),
+            ('map_k', self.map_k >= 1, '>= 1'),
+            ('transfer_steps', self.transfer_steps >= 1, '>= 1'),
+            ('transfer_items', self.transfer_items >= 1, '>= 1'),
+            ('block', self.block >= 1, '>= 1'),
+        ] if not ok]
+        if bad: raise ValueError('; '.join(bad))
 
 @dataclass
 class ExperimentConfig:
@@ -89,6 +98,8 @@ class ExperimentConfig:
     def __post_init__(self):
         if self.width < 1 or self.temperature <= 0:
             raise ValueError(f"width must be >= 1 and temperature > 0, got {self.width}, {self.temperature}")
+        # NumPy's generator takes seeds below 2**32
+        if not 0 <= self.seed < 2**32: raise ValueError(f"seed must be from 0 to {2**32 - 1}, got {self.seed}")
 
 # %% ../nbs/10_train.ipynb #0f1c9972
 def find_config(name_or_path) -> Path:
@@ -492,6 +503,7 @@ class Session:
         self.broken: str|None = None
         # under torchrun: this rank; only rank 0 locks and writes the folder
         self.dp = Shards.from_env()
+        check_out_folder(self.out)                   # before the lock: a foreign folder gets nothing written into it
         self.run = RunDir(self.out).__enter__() if self.dp.lead else RunDir(self.out)
         try: self._open(resume, accept_changes)
         except BaseException:
@@ -623,8 +635,23 @@ def config_diff(old, new, prefix:str='') -> list[tuple]:
         return [d for k in dict.fromkeys([*old, *new]) for d in config_diff(old.get(k), new.get(k), f"{prefix}{k}.")]
     return [] if old == new else [(prefix[:-1], old, new)]
 
+RUN_MARKERS = ('config.yaml', 'run.json', 'checkpoints')    # what a run folder holds from its first stage on
+
+def check_out_folder(out:Path):
+    "Refuse an `--out` folder that holds files but no run (a dataset, notes, another tool's output): a run is written into a new or empty folder, or resumed in its own."
+    out = Path(out)
+    if not out.is_dir(): return
+    entries = sorted(p.name for p in out.iterdir() if p.name != '.lock')
+    if entries and not any((out/m).exists() for m in RUN_MARKERS):
+        shown = ', '.join(entries[:5]) + (', …' if len(entries) > 5 else '')
+        raise CmwbError(f"{out} holds other files ({shown}) and no run; choose a new or empty --out")
+
 def check_resume_config(out:Path, new:dict, accept:bool, complete:bool) -> list[tuple]:
-    "The changes between `out`'s recorded config and `new`; refused (CmwbError with a diff) unless `accept` allows them."
+    "The changes between `out`'s recorded config and `new`; refused (CmwbError with a diff) unless `accept` allows them. A run with checkpoints but no config.yaml or run.json is refused: what it was made with cannot be checked."
+    started = (out/'checkpoints').is_dir() and any((out/'checkpoints').iterdir())
+    lost = [n for n in ('config.yaml', 'run.json') if started and not (out/n).exists()]
+    if lost: raise CmwbError(f"{out}: {' and '.join(lost)} missing, so what the run was made with cannot be checked; restore "
+                             f"{'them' if len(lost) > 1 else 'it'}, or start the run again in another --out")
     if not (out/'config.yaml').exists(): return []
     changes = config_diff(read_yaml(out/'config.yaml', sealed=True), new)
     if not changes:
@@ -885,12 +912,18 @@ def summarize_run(M:Matrices, S:Schedule, n_classes:int) -> dict:
 
 # %% ../nbs/10_train.ipynb #2b762d1e
 def _overrides(args) -> dict:
+    "The config overrides of a command line: each `--set KEY=VALUE` (VALUE read as YAML), then `--method`, `--seed`, `--device`."
     import yaml
     ov = {}
     for kv in getattr(args, 'set', []) or []:
         if '=' not in kv: raise ConfigError(f"--set {kv!r}: expected KEY=VALUE, e.g. train.epochs=2")
         k, v = kv.split('=', 1)
-        ov[k] = yaml.safe_load(v)
+        if not k.strip(): raise ConfigError(f"--set {kv!r}: no field name before '='; expected KEY=VALUE, e.g. train.epochs=2")
+        try: ov[k] = yaml.safe_load(v)
+        except yaml.YAMLError as e:
+            problem = str(e).splitlines()[0]
+            raise ConfigError(f"--set {kv!r}: {v!r} is not a YAML value ({problem}); a list is [a, b], a mapping "
+                              f"{{k: v}}, and text with brackets or colons goes in quotes") from None
     for k in ['method', 'seed', 'device']:
         if getattr(args, k, None) is not None: ov[k] = getattr(args, k)
     return ov

@@ -30,9 +30,12 @@ class RunView:
     @cached_property
     def config(self) -> dict: return read_yaml(self.path/'config.yaml', sealed=True)
     @cached_property
-    def matrices(self) -> Matrices: return Matrices.from_dict(read_json(self.path/'matrices.json'))
+    def matrices(self) -> Matrices: return Matrices.from_dict(read_json(self.path/'matrices.json'), src=str(self.path/'matrices.json'))
     @property
-    def summary(self) -> dict: return read_json(self.path/'summary.json') if (self.path/'summary.json').exists() else {}
+    def summary(self) -> dict:
+        s = read_json(self.path/'summary.json') if (self.path/'summary.json').exists() else {}
+        if not isinstance(s, dict): raise CmwbError(f"{self.path/'summary.json'}: not a run summary (expected a mapping); restore it")
+        return s
     @property
     def stages(self) -> list[str]: return self.matrices.stages
     @property

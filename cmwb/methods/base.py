@@ -63,10 +63,17 @@ def modalities(batch:dict) -> list[str]:
 # %% ../../nbs/08_methods.ipynb #c39bf4df
 @dataclass
 class Settings:
-    "Switches shared by all methods."
+    """Switches shared by all methods. `limits` (a class attribute, not a setting) maps a field to (test, rule): a value
+    the method cannot take is refused by name when the settings are read; a subclass adds its own `limits`."""
     hidden: int = 512            # hidden width of per-modality projections
     # distilling methods: compute the frozen old model's outputs once per stage, not per step
     cache_teacher: bool = True
+    limits = {'hidden': (lambda v: v >= 1, '>= 1')}
+    def __post_init__(self):
+        limits = {k: v for c in reversed(type(self).__mro__) for k, v in vars(c).get('limits', {}).items()}
+        bad = [f"method_settings.{k} must be {rule}, got {getattr(self, k)!r}" for k, (ok, rule) in limits.items()
+               if not ok(getattr(self, k))]
+        if bad: raise ValueError('; '.join(bad))
 
 class Method(nn.Module):
     """Base of every method: per-modality projections into a shared width, contrastive alignment.

@@ -30,6 +30,7 @@ class Joint(Method):
 class EWCSettings(Settings):
     lam: float = 100.          # penalty strength λ
     fisher_chunks: int = 32    # mini-batches of 16 pairs used to estimate the Fisher
+    limits = {'lam': (lambda v: v >= 0, '>= 0'), 'fisher_chunks': (lambda v: v >= 1, '>= 1')}
 
 @register
 class EWCMethod(Method):
@@ -72,6 +73,7 @@ def _fisher(model:Method, batches:list) -> dict:
 class LwFSettings(Settings):
     alpha: float = 1.0         # weight of the distillation
     T: float = 2.0             # distillation temperature
+    limits = {'alpha': (lambda v: v >= 0, '>= 0'), 'T': (lambda v: v > 0, '> 0')}
 
 @register
 class LwF(Method):
@@ -100,6 +102,7 @@ class LwF(Method):
 class ERSettings(Settings):
     budget_mb: float = 2.0     # replay memory per stage
     replay_batch: int = 64     # replayed pairs per step, over all earlier stages
+    limits = {'budget_mb': (lambda v: v > 0, '> 0'), 'replay_batch': (lambda v: v >= 1, '>= 1')}
 
 @register
 class ER(Method):
@@ -132,6 +135,7 @@ class ER(Method):
 @dataclass
 class DNSSettings(Settings):
     threshold: float = 0.05    # eigenvalues above threshold × largest are protected
+    limits = {'threshold': (lambda v: 0 <= v <= 1, 'in [0, 1]')}
 
 @register
 class DNS(Method):

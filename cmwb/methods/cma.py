@@ -35,6 +35,11 @@ class CMASettings(Settings):
     balance: float = 0.01
     # 'first': the mediator keeps its first router; 'newest': it takes each stage's new one
     mediator_router: str = 'first'
+    limits = {
+        **{k: (lambda v: v >= 1, '>= 1') for k in ('n_experts', 'k', 'expert_hidden', 'heads', 'memory')},
+        **{k: (lambda v: v >= 0, '>= 0') for k in ('freeze_top', 'relation', 'align_cos', 'balance')},
+        'context_p': (lambda v: 0 <= v <= 1, 'in [0, 1]'),
+    }
 
 @register
 class CMA(Method):
@@ -53,6 +58,10 @@ class CMA(Method):
             )
         if s.context != 'memory' and s.memory != d.memory:
             raise CmwbError(f"cma setting memory acts only with context: memory (here context: {s.context}); remove it")
+        if self.width % s.heads:
+            raise CmwbError(f"cma setting heads must divide the width {self.width}, got {s.heads}")
+        if s.k > s.n_experts:
+            raise CmwbError(f"cma setting k (experts per input) must be at most n_experts {s.n_experts}, got {s.k}")
         self.adapter = CrossModalityAdapter(self.width, s.heads, s.n_experts, k=s.k, hidden=s.expert_hidden)
         self.memory = nn.ParameterDict()
         self.router_of: dict[str, int] = {}

@@ -53,6 +53,11 @@ class CometSettings(Settings):
     quantized_retrieval: bool = False  # retrieve with code vectors instead of continuous embeddings
     center_codes: bool = True       # quantise each modality's features minus its running mean, at unit norm
     partner_codes: float = 0.3      # cross-entropy of a new modality's codes toward its mediator partner's code
+    limits = {
+        **{k: (lambda v: v >= 1, '>= 1') for k in ('codes', 'k', 'expert_hidden')},
+        **{k: (lambda v: 0 <= v <= 1, 'in [0, 1]') for k in ('old_code_rate', 'grown_code_rate', 'decay')},
+        **{k: (lambda v: v >= 0, '>= 0') for k in ('pmr_weight', 'commit', 'cmcm', 'cpc', 'balance', 'dead_after', 'partner_codes')},
+    }
 
 # %% ../../nbs/08a_comet.ipynb #2928b9fc
 @register

@@ -25,6 +25,10 @@ class COMMSettings(Settings):
     realign_per_class: int = 4     # pseudo features per group (concept or pseudo-class) and old modality per step
     clusters: int = 16             # supervision: pairs only: pseudo-classes per stage, k-means of the text's embeddings
     agnostic: bool = False         # evaluate without modality identity: a learned modality classifier picks the path
+    limits = {
+        **{k: (lambda v: v >= 1, '>= 1') for k in ('adapter_hidden', 'realign_per_class', 'clusters')},
+        **{k: (lambda v: v >= 0, '>= 0') for k in ('self_reg', 'realign')},
+    }
 
 def _residual(width, hidden):
     m = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
