@@ -169,7 +169,11 @@ def cli_data(args):
         from cmwb.public import READERS, save_manifest
         if args.name not in READERS:
             raise CmwbError(f"no reader for {args.name!r}; available: {', '.join(READERS)}")
-        m = READERS[args.name](args.root)
+        # the dataset's own annotation files: a cut-short or foreign one is named, not shown as a parser's traceback
+        try: m = READERS[args.name](args.root)
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            raise CmwbError(f"{args.root}: the {args.name} reader could not read the dataset's annotations "
+                            f"({type(e).__name__}: {e}); check that they are the dataset's own files, complete") from None
         if not m.items:
             raise CmwbError(f"{args.root}: the {args.name} reader found no items, so no manifest was written; check that "
                             f"the folder holds the dataset's own files and annotations, as nbs/01b_public.ipynb describes")
