@@ -382,7 +382,7 @@ def check_targets(results:dict) -> list[dict]:
 def run_bench(quick:bool=False, only=None, out=None) -> dict:
     "Run the benchmark sections (all, or `only`), print a table and write JSON to `out`."
     names = list(SECTIONS) if not only else [n if n in SECTIONS else n + '_' for n in only]
-    bad = [n.rstrip('_') for n in names if n not in SECTIONS]
+    bad = [n for n in only or [] if n not in SECTIONS and n + '_' not in SECTIONS]
     if bad: raise CmwbError(f"unknown bench section(s) {bad}; choose from {[n.rstrip('_') for n in SECTIONS]}")
     log = get_logger('cmwb.bench')
     now = time.strftime('%Y-%m-%dT%H:%M:%S')

@@ -8,8 +8,8 @@ import argparse, importlib, sys
 from .core import CmwbError, set_verbosity
 
 # %% auto #0
-__all__ = ['COMMANDS', 'cli_data', 'cli_run', 'cli_demo', 'cli_compare', 'cli_extract', 'cli_sweep', 'cli_report', 'cli_bench',
-           'cli_faults', 'make_parser', 'main']
+__all__ = ['COMMANDS', 'cli_data', 'cli_run', 'cli_demo', 'check_settings', 'cli_compare', 'cli_extract', 'cli_sweep',
+           'cli_report', 'cli_bench', 'cli_faults', 'make_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #3aeeafba
 def _positive_int(text:str) -> int:
@@ -19,10 +19,10 @@ def _positive_int(text:str) -> int:
     if n < 1: raise argparse.ArgumentTypeError(f"expected at least 1, got {n}")
     return n
 
-def _names(text:str) -> list[str]:
-    "An argparse type: comma-separated names, none empty and none twice."
-    names = text.split(',')
-    if not all(n.strip() for n in names): raise argparse.ArgumentTypeError(f"an empty name in {text!r}; separate names by single commas")
+def _name_list(text:str) -> list[str]:
+    "An argparse type: comma-separated names (spaces around them dropped), none empty and none twice."
+    names = [n.strip() for n in text.split(',')]
+    if not all(names): raise argparse.ArgumentTypeError(f"an empty name in {text!r}; separate names by single commas")
     if len(set(names)) < len(names): raise argparse.ArgumentTypeError(f"a name given twice in {text!r}")
     return names
 
@@ -31,7 +31,7 @@ def _seeds(text:str) -> list[int]:
     seeds = []
     for s in text.split(','):
         try: seeds.append(int(s))
-        except ValueError: raise argparse.ArgumentTypeError(f"{s!r} in {text!r} is not a whole number; e.g. --seeds 0,1,2,3,4") from None
+        except ValueError: raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
     if any(not 0 <= s < 2**32 for s in seeds): raise argparse.ArgumentTypeError(f"seeds go from 0 to {2**32 - 1}, got {text!r}")
     if len(set(seeds)) < len(seeds): raise argparse.ArgumentTypeError(f"a seed given twice in {text!r}")
     return seeds
@@ -42,11 +42,12 @@ def _seed(text:str) -> int:
     if len(seeds) != 1: raise argparse.ArgumentTypeError(f"expected one seed, got {text!r}")
     return seeds[0]
 
-def _pairs(text:str) -> dict:
-    "An argparse type: comma-separated modality=encoder pairs."
-    pairs = [kv.split('=', 1) for kv in text.split(',')]
+def _encoder_pairs(text:str) -> dict:
+    "An argparse type: comma-separated modality=encoder pairs, one per modality."
+    pairs = [[x.strip() for x in kv.split('=', 1)] for kv in text.split(',')]
     if not all(len(kv) == 2 and all(x.strip() for x in kv) for kv in pairs):
         raise argparse.ArgumentTypeError(f"expected modality=encoder pairs separated by commas, e.g. image=efficientnet_lite0, got {text!r}")
+    if len({kv[0] for kv in pairs}) < len(pairs): raise argparse.ArgumentTypeError(f"a modality given twice in {text!r}")
     return dict(pairs)
 
 def _data_args(p):
@@ -70,13 +71,13 @@ def _data_args(p):
 def _extract_args(p):
     p.add_argument('manifest', help='manifest YAML to extract features for')
     p.add_argument(
-        '--encoders', type=_pairs, default=None, help='modality=encoder pairs, comma separated (default: offline defaults)'
+        '--encoders', type=_encoder_pairs, default=None, help='modality=encoder pairs, comma separated (default: offline defaults)'
     )
     p.add_argument('--store', default=None, help='feature store folder (default: beside the data)')
     p.add_argument('--device', default='auto')
     p.add_argument('--batch-size', type=_positive_int, default=64)
     p.add_argument('--shard-size', type=_positive_int, default=1024, help='items per shard (the unit of resumption)')
-    p.add_argument('--modalities', type=_names, default=None, help='comma-separated modalities (default: all in the manifest)')
+    p.add_argument('--modalities', type=_name_list, default=None, help='comma-separated modalities (default: all in the manifest)')
 
 def _run_args(p):
     p.add_argument('config', help='experiment config YAML')
@@ -102,7 +103,7 @@ def _demo_args(p):
 
 def _compare_args(p):
     p.add_argument('config')
-    p.add_argument('--methods', type=_names, default=['all'], help='comma-separated method names or "all"')
+    p.add_argument('--methods', type=_name_list, default=['all'], help='comma-separated method names or "all"')
     p.add_argument('--seeds', type=_seeds, default='0,1,2,3,4', help='comma-separated seeds (5 by default: a 95%% CI needs several)')
     p.add_argument('--out', default='runs/compare')
     p.add_argument(
@@ -235,6 +236,15 @@ def cli_demo(args):
     except ImportError:
         pass
 
+def check_settings(config, methods:list[str], overrides:dict):
+    "Refuse, before any run, a config or method settings that a method of `methods` cannot take (each method's `Settings.limits`), naming the method and the field."
+    from cmwb.core import from_dict
+    from cmwb.methods.base import METHODS, load_methods
+    from cmwb.train import load_experiment
+    load_methods()
+    settings = load_experiment(config, overrides).method_settings
+    for m in methods: from_dict(METHODS[m].Settings, settings, src=f"method {m!r} settings")
+
 def _reference(given:str|None, methods:list[str]) -> str|None:
     "The method a table is marked against: `given` when it is one of `methods` ('none': None), by default finetune when it is among them; a `CmwbError` for a name none of them has."
     if given == 'none': return None
@@ -255,6 +265,7 @@ def cli_compare(args):
     # an unknown name is refused before any run
     unknown = [m for m in methods if m not in method_names()]
     if unknown: raise CmwbError(f"--methods: unknown method(s) {', '.join(unknown)}; available: {', '.join(method_names())}")
+    check_settings(args.config, methods, _overrides(args))
     reference = _reference(args.reference, methods)                # a wrong name is refused before any run
     rows = compare(args.config, methods, args.seeds, args.out, _overrides(args))
     if not Shards.from_env().lead:
@@ -389,18 +400,27 @@ def _handler(target:str):
     try: return getattr(importlib.import_module(mod), fn)
     except (ImportError, AttributeError): raise CmwbError(f"this cmwb build does not include `{target}` yet") from None
 
+def _os_error(e:OSError) -> str:
+    "What the system refused, for `e`: the path (a rename's target when there is one), its reason, and for a path that is, or lies under, the wrong kind of entry, what to do."
+    path = e.filename2 or e.filename
+    text = f"{path}: {e.strerror or e}" if path else str(e)
+    if isinstance(e, (FileExistsError, NotADirectoryError, IsADirectoryError)):
+        text += "; a folder argument must be a folder or a new path, a file argument a file or a new path"
+    if isinstance(e, PermissionError): text += "; check its permissions"
+    return text
+
 def _command(args) -> int:
     "Run the parsed command; its exit status (2: a clear error, printed; 130: interrupted)."
     try: return _handler(COMMANDS[args.command][2])(args) or 0
     except CmwbError as e:
         print(f"cmwb {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader of the output left (`cmwb data show … | head`): nothing is wrong
+        return 0
     except OSError as e:
-        # the system refused a path: an --out, --root or --store that is a file or lies under one, a folder that
-        # cannot be written, a full disk; named with the system's reason, not as a traceback
-        where = f"{e.filename}: " if e.filename else ''
-        print(f"cmwb {args.command}: error: {where}{e.strerror or e}; check the path (an output is a folder, or a "
-              f"path that does not exist yet), its permissions and the free space", file=sys.stderr)
+        # the system refused a path or a device: named with the system's reason, not as a traceback
+        print(f"cmwb {args.command}: error: {_os_error(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cmwb: interrupted", file=sys.stderr)

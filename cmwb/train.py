@@ -565,7 +565,7 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
         )
     if self.got:
         tensors, meta = self.got
-        self.M = Matrices.from_dict(meta['matrices'])
+        self.M = Matrices.from_dict(meta['matrices'], src=f"{out}: the checkpoint's matrices")
         self.step, self.before = meta['step'], meta.get('elapsed', 0.)
         self.t, self.epoch0 = (meta['stage'] + 1, 0) if meta['done'] else (meta['stage'], meta['epoch'] + 1)
         self.log.info(f"resuming {out} at stage {self.t}, epoch {self.epoch0}")
@@ -641,7 +641,8 @@ def check_out_folder(out:Path):
     "Refuse an `--out` folder that holds files but no run (a dataset, notes, another tool's output): a run is written into a new or empty folder, or resumed in its own."
     out = Path(out)
     if not out.is_dir(): return
-    entries = sorted(p.name for p in out.iterdir() if p.name != '.lock')
+    # hidden files are housekeeping: the lock, a .gitkeep, an atomic write's temporary file left by a kill
+    entries = sorted(p.name for p in out.iterdir() if not p.name.startswith('.'))
     if entries and not any((out/m).exists() for m in RUN_MARKERS):
         shown = ', '.join(entries[:5]) + (', …' if len(entries) > 5 else '')
         raise CmwbError(f"{out} holds other files ({shown}) and no run; choose a new or empty --out")
@@ -930,7 +931,7 @@ def _overrides(args) -> dict:
 
 def print_run(out:Path):
     "Print a finished run's final matrix row and summary."
-    M, s = Matrices.from_dict(read_json(out/'matrices.json')), read_json(out/'summary.json')
+    M, s = Matrices.from_dict(read_json(out/'matrices.json'), src=str(out/'matrices.json')), read_json(out/'summary.json')
     head = '| task | R@1 | its chance | mAP@10 | its chance | CMG transfer | its chance |'
     print(f"\nrun folder: {out}\n\n{head}\n" + '|---' * 7 + '|')
     for j, task in enumerate(M.tasks):

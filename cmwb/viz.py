@@ -492,9 +492,10 @@ def _supervision(rv:RunView) -> str:
     return (rv.config.get('train') or {}).get('supervision', 'pairs')
 
 def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
-    """The runs' views, once every run is finished, all share tasks and (without `names`) one protocol, each table row
+    """The runs' views, once every run is finished, (without `names`) all share tasks and one protocol, each table row
     is one variant and no seed comes twice in a row; a `CmwbError` naming the runs otherwise. `names`: a row name per
-    run (a sweep's grid points), for runs that differ in protocol on purpose: each name is then its own row."""
+    run (a sweep's grid points), for runs that differ in protocol, even in tasks, on purpose: each name is then its
+    own row, whose runs share their tasks."""
     views = [RunView(r) for r in runs]
     if names is not None and len(names) != len(views):
         raise CmwbError(f"check_comparable: {len(names)} names for {len(views)} runs; give one name per run")
@@ -503,13 +504,13 @@ def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
             raise CmwbError(f"{rv.path}: not a finished run (no summary.json); finish it with `cmwb run CONFIG --resume "
                             f"--out {rv.path}`, or leave it out of the comparison")
     first, seen = views[0], {}
-    for rv in views[1:]:
+    for rv in views[1:] if names is None else []:
         if rv.matrices.tasks != first.matrices.tasks:
             raise CmwbError(f"{rv.path} and {first.path} were run on different tasks ({', '.join(rv.matrices.tasks)} "
                             f"against {', '.join(first.matrices.tasks)}); put runs of one config and schedule on a "
                             f"comparison page, and report the others apart")
         a, b = _protocol(rv.config), _protocol(first.config)
-        if names is None and a != b:
+        if a != b:
             fields = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
             raise CmwbError(f"{rv.path} and {first.path} differ in more than the method ({', '.join(fields)}); a comparison "
                             f"page pairs seeds of one protocol: report runs of one config and size together")
@@ -518,6 +519,8 @@ def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
         if (key, seed) in seen:
             raise CmwbError(f"{rv.path} and {seen[key, seed].path} are both seed {seed} of {key[0]} ({key[1]}); give each run once")
         other = next((o for (k, _), o in seen.items() if k == key), None)
+        if other is not None and other.matrices.tasks != rv.matrices.tasks:
+            raise CmwbError(f"{rv.path} and {other.path} are both {key[0]} but were run on different tasks; give them different names")
         if names is None and other is not None and other.config.get('method_settings') != rv.config.get('method_settings'):
             raise CmwbError(f"{rv.path} and {other.path} are two variants of {key[0]} (their method_settings differ), which one "
                             f"table row would pool; compare variants with tools/variants_table.py NAME=GLOB …")

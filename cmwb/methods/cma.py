@@ -60,8 +60,6 @@ class CMA(Method):
             raise CmwbError(f"cma setting memory acts only with context: memory (here context: {s.context}); remove it")
         if self.width % s.heads:
             raise CmwbError(f"cma setting heads must divide the width {self.width}, got {s.heads}")
-        if s.k > s.n_experts:
-            raise CmwbError(f"cma setting k (experts per input) must be at most n_experts {s.n_experts}, got {s.k}")
         self.adapter = CrossModalityAdapter(self.width, s.heads, s.n_experts, k=s.k, hidden=s.expert_hidden)
         self.memory = nn.ParameterDict()
         self.router_of: dict[str, int] = {}
