@@ -8,8 +8,8 @@ import argparse, importlib, sys
 from .core import CmwbError, set_verbosity
 
 # %% auto #0
-__all__ = ['COMMANDS', 'cli_data', 'cli_run', 'cli_demo', 'check_settings', 'cli_compare', 'cli_extract', 'cli_sweep',
-           'cli_report', 'cli_bench', 'cli_faults', 'make_parser', 'main']
+__all__ = ['COMMANDS', 'cli_data', 'cli_run', 'cli_demo', 'cli_compare', 'cli_extract', 'cli_sweep', 'cli_report', 'cli_bench',
+           'cli_faults', 'make_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #3aeeafba
 def _positive_int(text:str) -> int:
@@ -236,15 +236,6 @@ def cli_demo(args):
     except ImportError:
         pass
 
-def check_settings(config, methods:list[str], overrides:dict):
-    "Refuse, before any run, a config or method settings that a method of `methods` cannot take (each method's `Settings.limits`), naming the method and the field."
-    from cmwb.core import from_dict
-    from cmwb.methods.base import METHODS, load_methods
-    from cmwb.train import load_experiment
-    load_methods()
-    settings = load_experiment(config, overrides).method_settings
-    for m in methods: from_dict(METHODS[m].Settings, settings, src=f"method {m!r} settings")
-
 def _reference(given:str|None, methods:list[str]) -> str|None:
     "The method a table is marked against: `given` when it is one of `methods` ('none': None), by default finetune when it is among them; a `CmwbError` for a name none of them has."
     if given == 'none': return None
@@ -260,12 +251,7 @@ def cli_compare(args):
     from cmwb.parallel import Shards
     from cmwb.tables import write_tables
     from cmwb.train import ALL_METHODS, _overrides, compare
-    from cmwb.methods.base import method_names
     methods = ALL_METHODS if args.methods == ['all'] else args.methods
-    # an unknown name is refused before any run
-    unknown = [m for m in methods if m not in method_names()]
-    if unknown: raise CmwbError(f"--methods: unknown method(s) {', '.join(unknown)}; available: {', '.join(method_names())}")
-    check_settings(args.config, methods, _overrides(args))
     reference = _reference(args.reference, methods)                # a wrong name is refused before any run
     rows = compare(args.config, methods, args.seeds, args.out, _overrides(args))
     if not Shards.from_env().lead:
@@ -283,7 +269,7 @@ def cli_extract(args):
     from cmwb.data import load_manifest
     enc, mods = args.encoders, args.modalities
     # an encoder for a modality the manifest does not hold would be ignored: refuse it before extracting anything
-    held = sorted({it.modality for it in load_manifest(args.manifest).items})
+    held = sorted({it.modality for it in load_manifest(args.manifest).items}) if enc else []
     unknown = sorted(set(enc or {}) - set(held))
     if unknown: raise CmwbError(f"--encoders: {args.manifest} holds no {', '.join(unknown)} items; its modalities are {', '.join(held)}")
     got = extract(

@@ -11,8 +11,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SEAL', 'YAML_SEAL', 'DISK_REFUSED', 'NUMERICS_ENV', 'CmwbError', 'ConfigError', 'check_value', 'from_dict',
-           'CorruptFileError', 'seal', 'unseal', 'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict',
+__all__ = ['SEAL', 'YAML_SEAL', 'DISK_REFUSED', 'NUMERICS_ENV', 'CmwbError', 'ConfigError', 'check_ranges', 'check_value',
+           'from_dict', 'CorruptFileError', 'seal', 'unseal', 'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict',
            'seed_everything', 'DeviceInfo', 'pick_device', 'reuse_freed_memory', 'failpoint', 'file_mode', 'unwritable',
            'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file', 'save_checkpoint', 'read_json',
            'load_checkpoint', 'verify_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions', 'cpu_name',
@@ -32,6 +32,11 @@ def _finite_number(s:str) -> bool:
     "Whether text `s` is a finite number: PyYAML (YAML 1.1) leaves `1e-3` (an exponent without a dot) as text."
     try: return math.isfinite(float(s))
     except ValueError: return False
+
+def check_ranges(checks:list[tuple], prefix:str=''):
+    "Raise one ValueError (which `from_dict` reports under the field's path) listing every `(field, ok, rule)` of `checks` whose `ok` is false, as 'FIELD must be RULE', after `prefix`."
+    bad = [f"{k} must be {rule}" for k, ok, rule in checks if not ok]
+    if bad: raise ValueError(prefix + '; '.join(bad))
 
 def _check_scalar(tp, v, where):
     "Convert scalar `v` to `tp` or return a problem string."

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 import torch
-from .core import CmwbError, ConfigError, from_dict, load_config
+from .core import CmwbError, ConfigError, check_ranges, from_dict, load_config
 from .data import Manifest, MODALITIES
 from fastcore.basics import patch
 
@@ -35,12 +35,11 @@ class Stage:
             )
         if len(set(self.modalities)) < len(self.modalities):
             raise ValueError(f"stage {self.name!r}: a modality is given twice in {self.modalities}")
-        bad = [f"{k} must be {rule}" for k, ok, rule in [
+        check_ranges([
             ('new_codes', self.new_codes >= 0, '>= 0'),
             ('new_experts', self.new_experts >= 0, '>= 0'),
             ('epochs', self.epochs is None or self.epochs >= 1, '>= 1, or null for the experiment\'s'),
-        ] if not ok]
-        if bad: raise ValueError(f"stage {self.name!r}: " + '; '.join(bad))
+        ], f"stage {self.name!r}: ")
 
 @dataclass
 class Schedule:

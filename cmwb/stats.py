@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 # %% auto #0
-__all__ = ['finite', 'mean_ci', 'paired', 'paired_p', 'holm', 'by_seed', 'differences', 'versus', 'cell']
+__all__ = ['finite', 'mean_ci', 'paired', 'paired_p', 'holm', 'by_seed', 'differences', 'versus', 'mark', 'cell']
 
 # %% ../nbs/09a_stats.ipynb #9095982d
 def finite(values) -> np.ndarray:
@@ -103,12 +103,17 @@ def versus(rows:list[dict], metric:str, reference:str|None=None, test:str='t', l
 
 
 # %% ../nbs/09a_stats.ipynb #2c618a77
+def mark(p:float, difference:float, alpha:float=0.05) -> str:
+    "A table's mark for a test: ▲ or ▼ where its (Holm) `p` < `alpha`, in the direction of the paired `difference`; '' otherwise (NaN p: no test)."
+    if not p < alpha: return ''
+    return '▲' if difference > 0 else '▼'
+
 def cell(st:dict, alpha:float=0.05, digits:int=3) -> str:
     "One table cell from a `versus` entry: 'mean ± CI', a ▲/▼ mark where p < alpha, in the direction of the paired difference."
     if math.isnan(st['mean']):
         return '–'
     text = f"{st['mean']:.{digits}f}"
     text += f" ± {st['ci']:.{digits}f}" if not math.isnan(st['ci']) else ' (1 run)'
-    if st['p'] < alpha:
-        text += ' ▲' if st['difference'] > 0 else ' ▼'
-    return text
+    # a method without a test (the reference itself) has no difference, and no mark
+    shown = mark(st['p'], st.get('difference'), alpha)
+    return f"{text} {shown}" if shown else text

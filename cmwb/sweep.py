@@ -8,7 +8,7 @@ import itertools, os, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import ConfigError, get_logger
+from .core import ConfigError, check_ranges, get_logger
 
 # %% auto #0
 __all__ = ['SweepConfig', 'expand', 'point_name', 'run_point', 'run_sweep', 'collect']
@@ -25,12 +25,11 @@ class SweepConfig:
     kernel: str = 'python3'
     timeout: int | None = None      # seconds per cell (None: no limit)
     def __post_init__(self):
-        bad = [f"{k} must be {rule}" for k, ok, rule in [
+        check_ranges([
             ('workers', self.workers >= 1, '>= 1'),
             ('stagger', self.stagger >= 0, '>= 0'),
             ('timeout', self.timeout is None or self.timeout >= 1, '>= 1, or null for no limit'),
-        ] if not ok]
-        if bad: raise ValueError('; '.join(bad))
+        ])
 
 def expand(grid:dict) -> list[dict]:
     "Every combination of the grid's values, in order."

@@ -8,7 +8,7 @@ import dataclasses, itertools, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, torch
-from .core import (CmwbError, ConfigError, RunDir, failpoint, from_dict, get_logger, load_checkpoint, pick_device,
+from .core import (CmwbError, ConfigError, RunDir, check_ranges, failpoint, from_dict, get_logger, load_checkpoint, pick_device,
     read_json, read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict, write_json)
 from .scenario import Schedule, Stage, stage_pairs, modality_items, concept_index
 from .evaluate import (Matrices, both_ways, hit_rate_chance, map_chance, prototype_accuracy, prototypes, summarize,
@@ -25,7 +25,8 @@ __all__ = ['FIXED_ON_RESUME', 'RUN_MARKERS', 'ALL_METHODS', 'TrainConfig', 'Eval
            'unevaluable_pairs', 'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError',
            'save_embeddings', 'Stopped', 'Session', 'settings_before', 'settings_changed_meaning',
            'check_method_defaults', 'config_diff', 'check_out_folder', 'check_resume_config', 'record_changes',
-           'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run', 'print_run', 'stage_lines', 'compare']
+           'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run', 'print_run', 'stage_lines',
+           'check_methods', 'compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -48,19 +49,14 @@ class TrainConfig:
                 "label_weight acts only under supervision: labels; remove it or set train.supervision: labels"
             )
         if self.label_weight < 0: raise ValueError(f"label_weight must be >= 0, got {self.label_weight}")
-        bad = [
-            f"{k} must be {rule}"
-            for k, ok, rule in [
-                ('epochs', self.epochs >= 1, '>= 1'),
-                ('batch_size', self.batch_size >= 2, '>= 2 (contrastive pairs)'),
-                ('lr', self.lr > 0, '> 0'),
-                ('weight_decay', self.weight_decay >= 0, '>= 0'),
-                ('log_every', self.log_every >= 1, '>= 1'),
-                ('grad_clip', self.grad_clip is None or self.grad_clip > 0, '> 0 or null'),
-            ]
-            if not ok
-        ]
-        if bad: raise ValueError('; '.join(bad))
+        check_ranges([
+            ('epochs', self.epochs >= 1, '>= 1'),
+            ('batch_size', self.batch_size >= 2, '>= 2 (contrastive pairs)'),
+            ('lr', self.lr > 0, '> 0'),
+            ('weight_decay', self.weight_decay >= 0, '>= 0'),
+            ('log_every', self.log_every >= 1, '>= 1'),
+            ('grad_clip', self.grad_clip is None or self.grad_clip > 0, '> 0 or null'),
+        ])
 
 @dataclass
 class EvalConfig:
@@ -70,14 +66,13 @@ class EvalConfig:
     transfer_items: int = 1000      # at most this many training items for the head
     block: int = 2**24              # retrieval: at most this many scores in memory at once
     def __post_init__(self):
-        bad = [f"{k} must be {rule}" for k, ok, rule in [
+        check_ranges([
             ('ks', bool(self.ks) and all(k >= 1 for k in self.ks), 'a non-empty list of ranks >= 1'),
             ('map_k', self.map_k >= 1, '>= 1'),
             ('transfer_steps', self.transfer_steps >= 1, '>= 1'),
             ('transfer_items', self.transfer_items >= 1, '>= 1'),
             ('block', self.block >= 1, '>= 1'),
-        ] if not ok]
-        if bad: raise ValueError('; '.join(bad))
+        ])
 
 @dataclass
 class ExperimentConfig:
@@ -958,8 +953,17 @@ def stage_lines(cfg:ExperimentConfig, verbose:bool=False) -> tuple:
 from .methods.base import MethodNames
 ALL_METHODS = MethodNames()     # every registered method, in `method_names()` order, read when used
 
+def check_methods(config, methods:list[str], overrides:dict|None=None):
+    "Refuse, naming the method and the field, an unknown method of `methods` or settings one of them cannot take (each method's `Settings.limits`): what `compare` checks before its first run."
+    from cmwb.methods.base import METHODS, method_names
+    unknown = [m for m in methods if m not in method_names()]
+    if unknown: raise CmwbError(f"unknown method(s) {', '.join(unknown)}; available: {', '.join(method_names())}")
+    settings = load_experiment(config, overrides).method_settings
+    for m in methods: from_dict(METHODS[m].Settings, settings, src=f"method {m!r} settings")
+
 def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None=None, progress:bool=False) -> list[dict]:
-    "Run every method × seed of `config` into `out/` (resuming finished ones) and return their rows."
+    "Run every method × seed of `config` into `out/` (resuming finished ones) and return their rows; an unknown method or impossible settings are refused before the first run (`check_methods`)."
+    check_methods(config, methods, overrides)
     rows = []
     for meth in methods:
         for seed in seeds:

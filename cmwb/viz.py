@@ -458,15 +458,14 @@ def _p_value(p:float) -> str|None:
 
 def tests_html(rows:list[dict], reference:str|None) -> str:
     "The paired tests behind a results table's marks against `reference` (`cmwb.tables.difference_rows`) as an HTML table with how to read it; '' when there is no test."
+    from cmwb.stats import mark
     from cmwb.tables import difference_rows
     tests = difference_rows(rows, reference) if reference else []
     if not tests: return ''
     body = []
     for t in tests:
-        shown = t['p_holm'] < 0.05
-        mark = ('▲' if t['difference'] > 0 else '▼') if shown else ''
         cells = [t['header'], t['method'], t['supervision'], t['n'], t['difference'], t['difference_ci'],
-                 f"{t['higher']} / {t['lower']}", _p_value(t['p_raw']), _p_value(t['p_holm']), mark]
+                 f"{t['higher']} / {t['lower']}", _p_value(t['p_raw']), _p_value(t['p_holm']), mark(t['p_holm'], t['difference'])]
         body.append([_figure_or_none(v) for v in cells])
     head = ['figure', 'method', 'supervision', 'seeds paired', 'mean difference', '95% CI ±', 'seeds higher / lower',
             'p', 'Holm p', 'mark']

@@ -9,7 +9,7 @@ from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 import torch, torch.nn as nn, torch.nn.functional as F
-from ..core import CmwbError, from_dict
+from ..core import CmwbError, check_ranges, from_dict
 from ..losses import info_nce
 from ..parallel import per_item
 from fastcore.basics import patch
@@ -71,9 +71,8 @@ class Settings:
     limits = {'hidden': (lambda v: v >= 1, '>= 1')}
     def __post_init__(self):
         limits = {k: v for c in reversed(type(self).__mro__) for k, v in vars(c).get('limits', {}).items()}
-        bad = [f"method_settings.{k} must be {rule}, got {getattr(self, k)!r}" for k, (ok, rule) in limits.items()
-               if not ok(getattr(self, k))]
-        if bad: raise ValueError('; '.join(bad))
+        check_ranges([(f"method_settings.{k}", ok(getattr(self, k)), f"{rule}, got {getattr(self, k)!r}")
+                      for k, (ok, rule) in limits.items()])
 
 class Method(nn.Module):
     """Base of every method: per-modality projections into a shared width, contrastive alignment.
