@@ -6,13 +6,14 @@
 from __future__ import annotations
 import json, os, subprocess, sys, time
 from pathlib import Path
-from .core import CmwbError, get_logger, git_commit, read_json, reuse_freed_memory, versions, write_json, machine_record
+from .core import (CmwbError, CorruptFileError, get_logger, git_commit, read_json, reuse_freed_memory, versions, write_json,
+    machine_record)
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'best_times', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook',
            'reference_method', 'bare_features', 'bare_loss', 'reference_steps', 'bench_training', 'bench_gpu',
            'bench_retrieval', 'bench_extraction', 'bench_demo', 'bench_dashboard', 'bench_evaluation', 'check_targets',
-           'run_bench', 'format_targets']
+           'bench_file', 'run_bench', 'format_targets']
 
 # %% ../nbs/15_bench.ipynb #fc2c57fc
 def best_time(f, repeat:int=3, sync=None) -> float:
@@ -379,11 +380,24 @@ def check_targets(results:dict) -> list[dict]:
     return out
 
 # %% ../nbs/15_bench.ipynb #c52d21c0
+def bench_file(out) -> dict:
+    "The results an existing bench file `out` holds ({} when there is none); a path that holds anything else is refused."
+    if not out or not Path(out).exists(): return {}
+    if Path(out).is_dir(): raise CmwbError(f"{out}: a folder; --out takes the path of a JSON file")
+    try: kept = read_json(out)
+    except CorruptFileError as e: kept = e
+    if not isinstance(kept, dict) or 'when' not in kept:
+        what = 'damaged JSON' if isinstance(kept, Exception) else f'a JSON {type(kept).__name__}'
+        raise CmwbError(f"{out}: not a cmwb bench result ({what}, where the figures of `cmwb bench` are an object); "
+                        "choose another --out, or move that file away")
+    return kept
+
 def run_bench(quick:bool=False, only=None, out=None) -> dict:
     "Run the benchmark sections (all, or `only`), print a table and write JSON to `out`."
     names = list(SECTIONS) if not only else [n if n in SECTIONS else n + '_' for n in only]
     bad = [n for n in only or [] if n not in SECTIONS and n + '_' not in SECTIONS]
     if bad: raise CmwbError(f"unknown bench section(s) {bad}; choose from {[n.rstrip('_') for n in SECTIONS]}")
+    existing = bench_file(out)                         # before measuring: a file it would overwrite or misread
     log = get_logger('cmwb.bench')
     now = time.strftime('%Y-%m-%dT%H:%M:%S')
     # the code measured, as a run records it ('+dirty': with uncommitted changes; None outside a repository)
@@ -392,7 +406,7 @@ def run_bench(quick:bool=False, only=None, out=None) -> dict:
     # as training does
     res = dict(machine=dict(machine(), reuse_freed_memory=reuse_freed_memory()), quick=quick, when=now, commit=commit)
     # re-measure some sections, keep the file's others (each section's time and commit on record)
-    kept = read_json(out) if out and only and Path(out).exists() else {}
+    kept = existing if only else {}
     if kept:
         res.update(
             {k: v for k, v in kept.items() if k in SECTIONS},

@@ -154,6 +154,7 @@ def _bench_args(p):
     p.add_argument('--out', default='bench_results/bench.json', help='JSON file for the figures')
     p.add_argument(
         '--only',
+        type=_name_list,
         default=None,
         help='comma-separated sections to run; with an existing --out file, its other sections are kept',
     )
@@ -220,8 +221,9 @@ def cli_demo(args):
     "`cmwb demo`: DigitsMM, features, comet over the four stages, the result table and the report."
     from pathlib import Path
     from cmwb.parallel import Shards
-    from cmwb.train import load_experiment, print_run, run_experiment, stage_lines
+    from cmwb.train import check_method, load_experiment, print_run, run_experiment, stage_lines
     cfg = load_experiment('digitsmm', {'data': f'digitsmm:{args.size}', 'method': args.method, 'device': args.device})
+    check_method(cfg)                                  # before the benchmark is built and its features extracted
     out, lead = Path(args.out), Shards.from_env().lead        # under torchrun, rank 0 reports
     if lead:
         print(cfg.schedule)
@@ -301,8 +303,10 @@ def cli_sweep(args):
 def cli_report(args):
     "`cmwb report`: a report per run folder, and a comparison page when there are several (marked against `--reference`, with the paired tests behind its marks)."
     from pathlib import Path
-    from cmwb.viz import check_comparable, write_comparison, write_report
-    # refuse runs that cannot share a comparison page, and a reference none of them has, before any report is written
+    from cmwb.viz import RunView, check_comparable, check_readable, write_comparison, write_report
+    # refuse a run with a missing or damaged file, runs that cannot share a comparison page, and a reference none of
+    # them has, before any report is written
+    for run in args.runs: check_readable(RunView(run))
     views = check_comparable(args.runs) if len(args.runs) > 1 else []
     reference = _reference(args.reference, [rv.config.get('method') for rv in views])
     outs = [write_report(r, Path(args.out)/f'{Path(r).name}.html' if args.out else None) for r in args.runs]
@@ -315,7 +319,7 @@ def cli_bench(args):
     "`cmwb bench`: run, print the targets table, write the JSON."
     import json
     from cmwb.bench import format_targets, run_bench
-    res = run_bench(args.quick, args.only.split(',') if args.only else None, args.out)
+    res = run_bench(args.quick, args.only, args.out)
     print(json.dumps({k: v for k, v in res.items() if k not in ('targets',)}, indent=1, default=str))
     print(format_targets(res))
     print(f"figures written to {args.out}")

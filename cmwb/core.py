@@ -478,7 +478,9 @@ def read_metrics(self:RunDir) -> list[dict]:
     lines = p.read_text(encoding='utf-8').split('\n')
     def row(i, l):
         try: return unseal(json.loads(l), f"{p}, line {i + 1}")
-        except json.JSONDecodeError: raise CorruptFileError(f"{p}, line {i + 1}: damaged JSON line") from None
+        except json.JSONDecodeError:
+            raise CorruptFileError(f"{p}, line {i + 1}: damaged JSON line (cut short by a killed write, or edited); "
+                                   "delete that line, then run again: an interrupted run continues with --resume") from None
     return [row(i, l) for i, l in enumerate(lines[:-1]) if l.strip()]
 
 @patch

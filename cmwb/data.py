@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 import numpy as np
-from .core import CmwbError, ConfigError, check_value, from_dict, read_yaml
+from .core import CmwbError, ConfigError, check_ranges, check_value, from_dict, read_yaml
 
 # %% auto #0
 __all__ = ['MODALITIES', 'DEBIAN_TOOLS', 'ModalitySpec', 'register_modality', 'read_image', 'wav_declared_frames', 'read_audio',
@@ -123,6 +123,8 @@ class Manifest:
     video_frames: int | None = None
     description: str = ''
     source: str = '<memory>'       # the file it was read from (set by `load_manifest`)
+    def __post_init__(self):
+        check_ranges([('sample_rate', self.sample_rate >= 1, f'a rate in Hz, >= 1, got {self.sample_rate}')])
 
 # %% ../nbs/01_data.ipynb #e9318b17
 def _read_items(spec, base:Path, src:str, problems:list|None=None) -> list:

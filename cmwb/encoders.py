@@ -12,11 +12,11 @@ from .core import CmwbError
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LITE0', 'HF_KINDS', 'DEFAULTS', 'REGISTRY', 'Encoder', 'segments', 'package_dir', 'HFTextEncoder', 'minilm',
-           'SameConv', 'MBConv', 'EfficientNetLite0', 'load_effnet_lite0', 'image_batch', 'ImageEncoder',
-           'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'sounding_span', 'SoundingLogMelEncoder',
+__all__ = ['LITE0', 'HF_KINDS', 'DEFAULTS', 'REGISTRY', 'MODALITY_INPUT', 'ENCODER_INPUT', 'Encoder', 'segments', 'package_dir',
+           'HFTextEncoder', 'minilm', 'SameConv', 'MBConv', 'EfficientNetLite0', 'load_effnet_lite0', 'image_batch',
+           'ImageEncoder', 'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'sounding_span', 'SoundingLogMelEncoder',
            'SpeechEmbeddingEncoder', 'TextSegmentsEncoder', 'minilm_segments', 'ImageGridEncoder',
-           'SpeechSegmentsEncoder', 'HFEncoder', 'register_encoder', 'get_encoder']
+           'SpeechSegmentsEncoder', 'HFEncoder', 'register_encoder', 'get_encoder', 'check_encoder']
 
 # %% ../nbs/02_encoders.ipynb #06e89716
 class Encoder:
@@ -427,9 +427,10 @@ REGISTRY = {
 }
 _CACHE = {}
 
-def register_encoder(name:str, factory):
-    "Register `factory(arg, modality) -> Encoder` under `name` (use as 'name' or 'name:arg')."
+def register_encoder(name:str, factory, reads:str|None=None):
+    "Register `factory(arg, modality) -> Encoder` under `name` (use as 'name' or 'name:arg'); `reads`: the input it takes (see `check_encoder`)."
     REGISTRY[name] = factory
+    if reads: ENCODER_INPUT[name] = reads
 
 def get_encoder(spec:str|None=None, modality:str|None=None) -> Encoder:
     "The encoder named by `spec` ('name' or 'name:arg'), or the default for `modality`."
@@ -441,3 +442,33 @@ def get_encoder(spec:str|None=None, modality:str|None=None) -> Encoder:
     key = (spec, modality)
     if key not in _CACHE: _CACHE[key] = REGISTRY[name](arg or None, modality)
     return _CACHE[key]
+
+# %% ../nbs/02_encoders.ipynb #d7eb050d
+MODALITY_INPUT = dict(text='text', image='image', video='video', audio='waveform', speech='waveform')
+ENCODER_INPUT = {
+    'minilm': 'text',
+    'minilm-segments': 'text',
+    'hf-text': 'text',
+    'effnet-lite0': 'image',
+    'effnet-grid': 'image',
+    'effnet-video': 'video',
+    'speech-embedding': 'waveform',
+    'speech-embedding-segments': 'waveform',
+    'logmel': 'waveform',
+    'logmel-sounding': 'waveform',
+    **{f'hf-{kind}': MODALITY_INPUT[modality] for kind, (modality, _, _) in HF_KINDS.items()},
+}
+
+def check_encoder(spec:str|None, modality:str):
+    "Refuse encoder `spec` (None: the default) for `modality` when it is unknown or reads another kind of input than the modality's items are."
+    name = (spec or DEFAULTS.get(modality) or '').partition(':')[0]
+    if not name:
+        raise CmwbError(f"no default encoder for modality {modality!r}; pass one (known: {', '.join(REGISTRY)})")
+    if name not in REGISTRY:
+        raise CmwbError(f"unknown encoder {name!r} for {modality}; known: {', '.join(REGISTRY)}")
+    reads = ENCODER_INPUT.get(name)
+    holds = MODALITY_INPUT.get(modality)
+    if reads and holds and reads != holds:
+        fits = [n for n, kind in ENCODER_INPUT.items() if kind == holds]
+        raise CmwbError(f"encoder {name!r} reads {reads}, but {modality} items are {holds}s; "
+                        f"give {modality} an encoder that reads {holds}s: {', '.join(fits)}")

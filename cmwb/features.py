@@ -11,12 +11,12 @@ import numpy as np, torch
 from .core import (CmwbError, CorruptFileError, FolderLock, failpoint, get_logger, pick_device, read_json,
     save_checkpoint, sha256_file, verify_checkpoint, write_json)
 from .data import Manifest, MODALITIES, item_path, load_manifest, check_manifest
-from .encoders import get_encoder
+from .encoders import check_encoder, get_encoder
 from .parallel import Shards
 
 # %% auto #0
 __all__ = ['unreadable', 'item_digest', 'cache_key', 'mmap_tensor', 'FeatureSet', 'nonfinite_items', 'open_features',
-           'default_store', 'read_item', 'extract_modality', 'remove_if_only_lock', 'extract']
+           'default_store', 'read_item', 'extract_modality', 'remove_if_only_lock', 'extract', 'check_encoders']
 
 # %% ../nbs/02a_features.ipynb #dcf93664
 def unreadable(m:Manifest, it, why) -> CmwbError:
@@ -212,7 +212,21 @@ def extract(m:Manifest|str, encoders:dict|None=None, store=None, modalities=None
     "Extract every modality of manifest `m` (or those in `modalities`); return modality -> FeatureSet. Under torchrun, ranks share the shards."
     m = check_manifest(load_manifest(m), check_media=False) if not isinstance(m, Manifest) else m
     mods = modalities or sorted({it.modality for it in m.items})
+    check_encoders(m, encoders or {}, mods)
     sh = Shards.from_env()
     # one GPU per local rank
     if sh.world > 1: kw.update(rank=sh.rank, world=sh.world, device=sh.device(kw.get('device', 'auto')))
     return {mod: open_features(extract_modality(m, mod, (encoders or {}).get(mod), store, **kw)) for mod in mods}
+
+# %% ../nbs/02a_features.ipynb #d2961ce6
+def check_encoders(m:Manifest, encoders:dict, modalities:list):
+    "Refuse, before any extraction, a modality of `modalities` or a key of `encoders` that manifest `m` holds no items of, or an encoder that does not fit its modality."
+    held = sorted({it.modality for it in m.items})
+    for mod in encoders:
+        if mod not in held:
+            raise CmwbError(f"encoders.{mod}: the data {m.name} ({m.source}) has no {mod} items; its modalities are "
+                            f"{', '.join(held)}; remove encoders.{mod} or correct the modality's name")
+    for mod in modalities:
+        if mod not in held:
+            raise CmwbError(f"{m.source}: no {mod} items to extract; its modalities are {', '.join(held)}")
+        check_encoder(encoders.get(mod), mod)

@@ -11,7 +11,7 @@ from pathlib import Path
 from .core import ConfigError, check_ranges, get_logger
 
 # %% auto #0
-__all__ = ['SweepConfig', 'expand', 'point_name', 'run_point', 'run_sweep', 'collect']
+__all__ = ['SweepConfig', 'expand', 'point_name', 'run_point', 'run_sweep', 'check_params', 'collect']
 
 # %% ../nbs/14_sweep.ipynb #6e5b1916
 @dataclass
@@ -85,6 +85,7 @@ def run_sweep(cfg:SweepConfig, workers:int|None=None) -> dict:
     nb, out, log = str(Path(cfg.notebook).resolve()), Path(cfg.out).resolve(), get_logger('cmwb.sweep')
     os.environ.setdefault('CMWB_DATA', str(Path('data').resolve()))     # kernels run in the notebook's folder
     if not Path(nb).is_file(): raise ConfigError(f"sweep: notebook {cfg.notebook} not found")
+    check_params(nb, {**cfg.params, **cfg.grid})
     points = [(point_name(p), {**cfg.params, **p}) for p in expand(cfg.grid)]
     todo = [(n, p) for n, p in points if not (out/n/'run'/'COMPLETE').exists()]
     res = dict(done=[], skipped=[n for n, _ in points if (n, _) not in todo], failed=[])
@@ -100,6 +101,16 @@ def run_sweep(cfg:SweepConfig, workers:int|None=None) -> dict:
             log.info(f"{futs[f]}: {'done' if r['ok'] else r['error']}")
     collect(out, points)
     return res
+
+# %% ../nbs/14_sweep.ipynb #f735a46a
+def check_params(nb, given:dict):
+    "Refuse, naming them and listing the known ones, the names of `given` that notebook `nb`'s `parameters` cell does not declare."
+    import papermill as pm
+    known = list(pm.inspect_notebook(str(nb)))
+    unknown = [k for k in given if k not in known]
+    if known and unknown:
+        raise ConfigError(f"sweep: {nb} has no parameter {', '.join(unknown)} (named in the sweep's grid or params); its "
+                          f"parameters are {', '.join(k for k in known if k != 'out')}")
 
 # %% ../nbs/14_sweep.ipynb #d259ef23
 def collect(out, points:list) -> Path | None:

@@ -9,8 +9,8 @@ import numpy as np
 from .core import read_json, read_yaml, write_text
 
 # %% auto #0
-__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'run_row', 'table_legend', 'aggregate', 'difference_rows',
-           'write_tables']
+__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'run_row', 'finished_runs', 'table_legend', 'aggregate',
+           'difference_rows', 'write_tables']
 
 # %% ../nbs/10a_tables.ipynb #3ae0e81f
 # run_row's result columns
@@ -67,6 +67,13 @@ def run_row(folder) -> dict:
         commit=c.get('git_commit'),
         **{k: code.get(v) for k, v in CODE_METRICS.items()},
     )
+
+# %% ../nbs/10a_tables.ipynb #5aa80d44
+def finished_runs(pattern:str|Path) -> list[Path]:
+    "The run folders matching the glob `pattern` that finished (they hold the COMPLETE marker a run writes last), sorted."
+    import glob
+    return [Path(f) for f in sorted(glob.glob(str(pattern))) if (Path(f)/'COMPLETE').exists()]
+
 
 # %% ../nbs/10a_tables.ipynb #c0be8832
 COLUMNS = [('final_r1', 'final R@1 (seen)'), ('final_r1_chance', 'its chance'), ('forget_r1', 'forgetting R@1'),

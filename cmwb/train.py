@@ -23,7 +23,7 @@ from fastcore.basics import patch
 __all__ = ['FIXED_ON_RESUME', 'RUN_MARKERS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config',
            'set_dotted', 'load_experiment', 'RunData', 'check_finite_features', 'prepare_data', 'eval_tasks',
            'unevaluable_pairs', 'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError',
-           'save_embeddings', 'Stopped', 'Session', 'settings_before', 'settings_changed_meaning',
+           'save_embeddings', 'check_method', 'Stopped', 'Session', 'settings_before', 'settings_changed_meaning',
            'check_method_defaults', 'config_diff', 'check_out_folder', 'check_resume_config', 'record_changes',
            'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run', 'print_run', 'stage_lines',
            'check_methods', 'compare']
@@ -481,6 +481,15 @@ def _tensorboard(run:RunDir):
         return SummaryWriter(str(run.path/'tb'))
     except ImportError: return None
 
+# %% ../nbs/10_train.ipynb #cf6cdc05
+def check_method(cfg:ExperimentConfig):
+    "Refuse, naming it, an unknown method of `cfg`, settings it cannot take, or settings its schedule cannot serve."
+    from cmwb.methods.base import METHODS, method_names
+    if cfg.method not in method_names():
+        raise CmwbError(f"unknown method {cfg.method!r}; available: {', '.join(method_names())}")
+    settings = from_dict(METHODS[cfg.method].Settings, cfg.method_settings, src=f"method {cfg.method!r} settings")
+    settings.check_schedule(cfg.schedule)
+
 # %% ../nbs/10_train.ipynb #226834d9
 class Stopped(CmwbError):
     "Training was stopped on request; the run resumes from its last checkpoint."
@@ -534,6 +543,7 @@ def _open(self:Session, resume:bool, accept_changes:bool=False):
     if run.complete and not resume:
         raise CmwbError(f"{out} already holds a finished run; choose another --out")
     changes = check_resume_config(out, to_dict(cfg), accept_changes, run.complete) if resume else []
+    check_method(cfg)                              # before the data: preparing it may take minutes
     self.dev = pick_device(self.dp.device(cfg.device), cfg.amp)
     self.rd = prepare_data(cfg, self.progress)
     if self.dev.device == 'cpu':
@@ -958,8 +968,10 @@ def check_methods(config, methods:list[str], overrides:dict|None=None):
     from cmwb.methods.base import METHODS, method_names
     unknown = [m for m in methods if m not in method_names()]
     if unknown: raise CmwbError(f"unknown method(s) {', '.join(unknown)}; available: {', '.join(method_names())}")
-    settings = load_experiment(config, overrides).method_settings
-    for m in methods: from_dict(METHODS[m].Settings, settings, src=f"method {m!r} settings")
+    cfg = load_experiment(config, overrides)
+    for m in methods:
+        settings = from_dict(METHODS[m].Settings, cfg.method_settings, src=f"method {m!r} settings")
+        settings.check_schedule(cfg.schedule)
 
 def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None=None, progress:bool=False) -> list[dict]:
     "Run every method × seed of `config` into `out/` (resuming finished ones) and return their rows; an unknown method or impossible settings are refused before the first run (`check_methods`)."

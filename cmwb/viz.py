@@ -8,14 +8,16 @@ import base64, html, io, json
 from functools import cached_property
 from pathlib import Path
 import numpy as np, torch
-from .core import CmwbError, CorruptFileError, load_checkpoint, read_json, read_yaml, write_json, write_text
+from .core import (CmwbError, CorruptFileError, load_checkpoint, read_json, read_yaml, verify_checkpoint, write_json,
+    write_text)
 from .evaluate import Matrices
 
 # %% auto #0
-__all__ = ['REPORT_CSS', 'HOW_TO_READ', 'FREE_FIELDS', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves', 'code_usage',
-           'agreement_matrix', 'code_agreement', 'router_labels', 'expert_routing', 'umap_coords', 'umap_figure',
-           'spread_over_concepts', 'retrieval_examples', 'publish', 'summary_html', 'write_report', 'chance_r1',
-           'write_comparison', 'md_table_html', 'tests_html', 'check_comparable']
+__all__ = ['UMAP_KEYS', 'REPORT_CSS', 'HOW_TO_READ', 'FREE_FIELDS', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves',
+           'code_usage', 'agreement_matrix', 'code_agreement', 'router_labels', 'expert_routing', 'umap_cache',
+           'umap_coords', 'umap_figure', 'spread_over_concepts', 'retrieval_examples', 'publish', 'summary_html',
+           'write_report', 'chance_r1', 'write_comparison', 'md_table_html', 'tests_html', 'check_comparable',
+           'check_readable']
 
 # %% ../nbs/12_viz.ipynb #56dd1a07
 class NoFigure(CmwbError):
@@ -39,7 +41,14 @@ class RunView:
     @property
     def stages(self) -> list[str]: return self.matrices.stages
     @property
-    def n_done(self) -> int: return len(list((self.path/'embeddings').glob('stage*.json')))
+    def n_done(self) -> int:
+        "Stages whose embeddings the run saved; a run folder without any is named (its figures need them)."
+        n = len(list((self.path/'embeddings').glob('stage*.json')))
+        if not n:
+            raise CmwbError(f"{self.path}: no embeddings (embeddings/stageNN.json), though matrices.json records finished "
+                            f"stages; every run saves them after each stage, so they were deleted or not copied with the "
+                            f"folder: copy embeddings/ back, or run it again into a new folder (cmwb run CONFIG --out NEW)")
+        return n
     @property
     def title(self) -> str: return f"{self.config.get('name')} · {self.config.get('method')} · seed {self.config.get('seed')}"
     def embeddings(self, t:int) -> tuple[dict, dict]: return load_checkpoint(self.path/'embeddings'/f'stage{t:02d}')
@@ -175,12 +184,24 @@ def expert_routing(rv:RunView, t:int|None=None):
     return fig.update_layout(title=f'expert routing after stage {t}', xaxis_title='expert')
 
 # %% ../nbs/12_viz.ipynb #8502c671
+UMAP_KEYS = ('n_stages', 'stage', 'modality', 'label', 'xy')
+
+def umap_cache(rv:RunView) -> dict|None:
+    "The UMAP coordinates cached in `rv`'s umap.json (None: none yet); a damaged cache is named, with what to do."
+    cache = rv.path/'umap.json'
+    if not cache.exists(): return None
+    try: c = read_json(cache)
+    except CorruptFileError: c = None
+    if not isinstance(c, dict) or not all(k in c for k in UMAP_KEYS):
+        raise CorruptFileError(f"{cache}: damaged (a cache of the report's UMAP coordinates, not a result of the run); "
+                               "delete it, and the next report computes it again")
+    return c
+
 def umap_coords(rv:RunView, refit:bool=False) -> dict:
     "UMAP coordinates of every stage's sampled embeddings (cached in umap.json; refit when stages were added)."
     cache = rv.path/'umap.json'
-    if cache.exists() and not refit:
-        c = read_json(cache)
-        if c['n_stages'] == rv.n_done: return c
+    c = None if refit else umap_cache(rv)
+    if c is not None and c['n_stages'] == rv.n_done: return c
     rows, meta = [], []
     for t in range(rv.n_done):
         e, _ = rv.embeddings(t)
@@ -525,3 +546,11 @@ def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
                             f"table row would pool; compare variants with tools/variants_table.py NAME=GLOB …")
         seen[key, seed] = rv
     return views
+
+# %% ../nbs/12_viz.ipynb #c6327c0b
+def check_readable(rv:RunView):
+    "Read, or verify the checksum of, every file of run `rv` a report reads; a `CmwbError` names the first missing or damaged one."
+    rv.config, rv.matrices, rv.summary                  # read (and kept) now: a damaged one is named here
+    for t in range(rv.n_done): verify_checkpoint(rv.path/'embeddings'/f'stage{t:02d}')
+    verify_checkpoint(rv.path/'checkpoints'/f'stage{rv.n_done - 1:02d}-done')
+    umap_cache(rv)

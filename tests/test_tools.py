@@ -147,6 +147,16 @@ def test_condition_table_holm_and_chance_on_constructed_figures(conditions, tmp_
     mark = '' if p >= 0.05 else ' ▲' if mean(side(long, 'finetune')) > mean(side(short, 'finetune')) else ' ▼'
     transfer_chance = mean([figure(long, 'finetune', s, FIGURES['unseen_transfer'][1]) for s in SEEDS])
     assert rows['finetune'][5] == cell('finetune', transfer, mark, transfer_chance, only=kept['finetune']), rows['finetune']
+    # tests.csv: each mark's test, with the p its figures were built to give, Holm's adjustment and the pairs it read
+    import pandas as pd
+    tests = pd.read_csv(tmp_path/'out'/'tests.csv').set_index(['figure', 'method'])
+    built = {('final_r1', 'finetune'): (0.01, 0.02, 0.05, 3), ('final_r1', 'joint'): (0.04, 0.04, -0.05, 2),
+             ('unseen_r1', 'finetune'): (0.03, 0.06, 0.04, 3), ('unseen_r1', 'joint'): (0.04, 0.06, 0.04, 2)}
+    for key, (p_raw, p_holm, difference, n) in built.items():
+        got = tests.loc[key]
+        assert abs(got.p_raw - p_raw) < 1e-6 and abs(got.p_holm - p_holm) < 1e-6, (key, got)
+        assert abs(got.difference - difference) < 1e-9 and got.n == n, (key, got)
+    assert tests.loc[('unseen_transfer', 'finetune')].n == 2 and abs(tests.loc[('unseen_transfer', 'finetune')].p_holm - p) < 1e-12
 
 TABLE_HEAD = ('| method | supervision | runs | final R@1 (seen) | its chance | forgetting R@1 | train time (s) |\n'
               '|---|---|---|---|---|---|---|\n')

@@ -11,7 +11,7 @@ Make OTHER_DIR by re-running the table with another kernel path, e.g.
 import sys
 from pathlib import Path
 import numpy as np
-from cmwb.tables import run_row
+from cmwb.tables import finished_runs, run_row
 from cmwb.core import write_text
 from cmwb.stats import mean_ci
 
@@ -20,8 +20,7 @@ FIGURES = ['final_r1', 'forget_r1', 'unseen_r1', 'unseen_transfer', 'code_agree_
 
 def finished_rows(folder:Path) -> dict:
     "(method, supervision, seed) -> the run's row, for every finished run in `folder`."
-    done = [f for f in sorted(folder.glob('*-s*')) if (f/'summary.json').exists()]
-    return {(r['method'], r['supervision'], r['seed']): r for r in map(run_row, done)}
+    return {(r['method'], r['supervision'], r['seed']): r for r in map(run_row, finished_runs(folder/'*-s*'))}
 
 def commits(rows:list) -> str:
     "The short commits of `rows`, each once."

@@ -7,6 +7,7 @@ tied), `per_position` (share of time steps on the partner's code), `one_code` (e
     python tools/modal_ties.py 'runs/tables-full/digitsmm/comet-s*' audio text"""
 import collections, glob, statistics, sys
 from safetensors.torch import load_file
+from cmwb.tables import finished_runs
 
 def tie_figures(run:str, a:str, b:str) -> dict:
     "The figures above for modality `a` against partner `b` in `run`'s last saved stage."
@@ -33,7 +34,7 @@ def tie_figures(run:str, a:str, b:str) -> dict:
 
 if __name__ == '__main__':
     pattern, a, b = sys.argv[1:4]
-    runs = sorted(r for r in glob.glob(pattern) if glob.glob(f'{r}/COMPLETE'))
+    runs = [str(r) for r in finished_runs(pattern)]
     if not runs: sys.exit(f"no finished runs match {pattern}")
     per_run = [tie_figures(r, a, b) for r in runs]
     for k in per_run[0]:

@@ -5,13 +5,14 @@ the other side picks at the end (`off_a`, `off_b`: such an item can agree with n
 grew, the share that pick a code grown after the first stage (`grown_a`, `grown_b`; a mediator frozen after its first
 stage cannot pick one, so such an item is off its partner's code).
   python tools/per_pair.py runs/seq-cometcmg cmg comet-cmg"""
-import glob, json, statistics, sys
+import json, statistics, sys
 import torch
+from cmwb.tables import finished_runs
 
 def pair_figures(folder:str, method:str) -> dict:
     "Trained pair -> its figures, means over the runs `folder/method-s*` (from each run's matrices.json)."
-    done = sorted(glob.glob(f'{folder}/{method}-s*/COMPLETE'))
-    runs = [json.load(open(f.replace('COMPLETE', 'matrices.json'))) for f in done]
+    done = finished_runs(f'{folder}/{method}-s*')
+    runs = [json.load(open(f/'matrices.json')) for f in done]
     if not runs: raise SystemExit(f"no finished runs {folder}/{method}-s*")
     stages = runs[0]['stages']
     codebook = 'code_agree' in runs[0]['metrics']
@@ -43,11 +44,10 @@ def saved_shares(done:list, runs:list) -> dict:
         n_codes = matrices['metrics']['n_codes']
         first = n_codes[0][0]
         grew = first is not None and n_codes[-1][0] != first
-        run = f[:-len('COMPLETE')]
-        saved = load_file(f"{run}embeddings/stage{len(matrices['stages']) - 1:02d}.safetensors")
+        saved = load_file(f/f"embeddings/stage{len(matrices['stages']) - 1:02d}.safetensors")
         # each modality's modal codes once (the mediator is in every stage)
         code = {k[:-len('.code')]: modal_code(v) for k, v in saved.items() if k.endswith('.code')}
-        for stage in yaml.safe_load(open(run + 'config.yaml'))['schedule']['stages']:
+        for stage in yaml.safe_load(open(f/'config.yaml'))['schedule']['stages']:
             a, b = stage['modalities'][:2]
             pair = shares.setdefault(stage['name'], {})
             for side, m, other in (('a', a, b), ('b', b, a)):

@@ -5,25 +5,21 @@ given twice gathers both GLOBs' runs, e.g. seeds from two folders); OUT/results.
 mean ± 95% CI over seeds, paired t-tests against REFERENCE, Holm-corrected) and its legend, OUT/results.csv the rows and
 OUT/tests.csv every test behind the marks (cmwb.tables.write_tables, as `cmwb compare` writes them).
 A NAME=GLOB that matches no finished run, or a REFERENCE that is none of the NAMEs, is refused before anything is written."""
-import glob, sys
+import sys
 from pathlib import Path
-from cmwb.tables import run_row, write_tables
-
-def finished(pattern:str) -> list[Path]:
-    "The run folders matching `pattern` that hold a summary.json (a run that finished), sorted."
-    return [f for f in map(Path, sorted(glob.glob(pattern))) if (f/'summary.json').exists()]
+from cmwb.tables import finished_runs, run_row, write_tables
 
 if len(sys.argv) < 4 or not all('=' in a for a in sys.argv[3:]):
     sys.exit(__doc__)
 out, reference, pairs = Path(sys.argv[1]), sys.argv[2], [a.split('=', 1) for a in sys.argv[3:]]
 runs, empty = {}, []
 for name, pattern in pairs:
-    found = finished(pattern)
+    found = finished_runs(pattern)
     runs.setdefault(name, []).extend(found)
     if not found:
         empty.append(f'{name}={pattern}')
 if empty:
-    sys.exit(f"variants_table: no finished run folder (one with a summary.json) matches {', '.join(empty)}; "
+    sys.exit(f"variants_table: no finished run folder (one with a COMPLETE marker) matches {', '.join(empty)}; "
              "check the path, or finish those runs first")
 if reference not in runs:
     sys.exit(f"variants_table: the reference {reference!r} is none of the variants given ({', '.join(runs)})")

@@ -73,6 +73,8 @@ class Settings:
         limits = {k: v for c in reversed(type(self).__mro__) for k, v in vars(c).get('limits', {}).items()}
         check_ranges([(f"method_settings.{k}", ok(getattr(self, k)), f"{rule}, got {getattr(self, k)!r}")
                       for k, (ok, rule) in limits.items()])
+    def check_schedule(self, schedule):
+        "Refuse a setting that `schedule` cannot serve, as a `CmwbError` naming it (what `limits` cannot see); a subclass adds its checks, here there are none."
 
 class Method(nn.Module):
     """Base of every method: per-modality projections into a shared width, contrastive alignment.

@@ -6,22 +6,41 @@
 from __future__ import annotations
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
+from ..core import CmwbError, get_logger
 from ..losses import logit_distill, EWC, NullSpaceProjector
 from .base import Method, Settings, StageData, register, modalities, encode_groups
 from ..replay import ExemplarBuffer
 
 # %% auto #0
-__all__ = ['Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER', 'DNSSettings', 'DNS']
+__all__ = ['refuse_idle', 'Baseline', 'Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER',
+           'DNSSettings', 'DNS']
+
+# %% ../../nbs/08e_baselines.ipynb #fb1b5e6d
+def refuse_idle(meth:Method, given:set, why:dict):
+    "Refuse the first setting of `given` (those the config set) that `why` (setting -> reason) says cannot act."
+    bad = sorted(given & set(why))
+    if bad: raise CmwbError(f"{meth.name} setting {bad[0]}: {why[bad[0]]}; remove it from method_settings")
+
+class Baseline(Method):
+    "A `Method` that refuses, by name, each setting it was given that cannot act here (see `idle`)."
+    def __init__(self, dims, **kw):
+        super().__init__(dims, **kw)
+        refuse_idle(self, set(kw.get('settings') or {}), self.idle())
+    def idle(self) -> dict:
+        "Setting -> why it cannot act with this method and these settings."
+        distils = type(self).teacher_out is not Method.teacher_out
+        return {} if distils else {'cache_teacher': f"{self.name} distils from no teacher"}
+
 
 # %% ../../nbs/08e_baselines.ipynb #07e6fd97
 @register
-class Finetune(Method):
+class Finetune(Baseline):
     "Lower bound: train every stage on its own data, nothing protected."
     name, rank = 'finetune', 0
 
 # %% ../../nbs/08e_baselines.ipynb #3c759990
 @register
-class Joint(Method):
+class Joint(Baseline):
     "Upper bound: train on the data of every stage so far."
     name, sees_all_data, rank = 'joint', True, 1
 
@@ -29,11 +48,11 @@ class Joint(Method):
 @dataclass
 class EWCSettings(Settings):
     lam: float = 100.          # penalty strength λ
-    fisher_chunks: int = 32    # mini-batches of 16 pairs used to estimate the Fisher
+    fisher_chunks: int = 32    # mini-batches of 16 pairs used to estimate the Fisher (at most all of a stage's pairs)
     limits = {'lam': (lambda v: v >= 0, '>= 0'), 'fisher_chunks': (lambda v: v >= 1, '>= 1')}
 
 @register
-class EWCMethod(Method):
+class EWCMethod(Baseline):
     "Finetune plus an EWC penalty."
     name, Settings, rank = 'ewc', EWCSettings, 2
     checkpointed = ('fisher', 'anchor')
@@ -41,6 +60,10 @@ class EWCMethod(Method):
         super().__init__(dims, **kw)
         self.fisher: dict = {}     # parameter name -> its Fisher, summed over the stages so far
         self.anchor: dict = {}     # parameter name -> its value at the end of the last stage
+    def idle(self) -> dict:
+        why = super().idle()
+        if not self.s.lam: why['fisher_chunks'] = "lam=0 turns the penalty off, so the Fisher is never used"
+        return why
     def ewc(self) -> EWC:
         "The penalty over the Fisher and anchor so far."
         e = EWC(self.s.lam)
@@ -49,7 +72,11 @@ class EWCMethod(Method):
     def training_step(self, batch, t):
         return dict(super().training_step(batch, t), ewc=self.ewc().penalty(self))
     def end_stage(self, t, stage, data):
-        n = min(self.s.fisher_chunks, max(len(data) // 16, 1))
+        have = max(len(data) // 16, 1)
+        n = min(self.s.fisher_chunks, have)
+        if self.s.fisher_chunks > have:     # depends on the stage's size, so a note (the default is clamped on CI data)
+            get_logger('cmwb.ewc').info(f"stage {t} ({stage.name}): fisher_chunks={self.s.fisher_chunks}, but its "
+                                        f"{len(data)} pairs make {have} chunk(s) of 16: the Fisher uses all {have}")
         e = self.ewc()
         e.consolidate(
             self, _fisher(self, [data.batch(torch.arange(i * 16, min((i + 1) * 16, len(data)))) for i in range(n)])
@@ -76,9 +103,13 @@ class LwFSettings(Settings):
     limits = {'alpha': (lambda v: v >= 0, '>= 0'), 'T': (lambda v: v > 0, '> 0')}
 
 @register
-class LwF(Method):
+class LwF(Baseline):
     "Finetune plus logit distillation from the previous stage's model."
     name, Settings, rank = 'lwf', LwFSettings, 3
+    def idle(self) -> dict:
+        why = super().idle()
+        if not self.s.alpha: why['T'] = "alpha=0 turns the distillation off, so its temperature is never used"
+        return why
     def begin_stage(self, t, stage, data):
         self.set_unregistered(old=self.previous_self(t) if t > 0 else None)
     def teacher_out(self, old, x, m): return old.embed(x, m)
@@ -101,11 +132,25 @@ class LwF(Method):
 @dataclass
 class ERSettings(Settings):
     budget_mb: float = 2.0     # replay memory per stage
-    replay_batch: int = 64     # replayed pairs per step, over all earlier stages
-    limits = {'budget_mb': (lambda v: v > 0, '> 0'), 'replay_batch': (lambda v: v >= 1, '>= 1')}
+    replay_batch: int = 64     # replayed pairs per step: replay_batch // k from each of the k earlier stages
+    limits = {
+        'budget_mb': (lambda v: v > 0, '> 0'),
+        'replay_batch': (lambda v: v >= 2, '>= 2 (InfoNCE over a single replayed pair is constant)'),
+    }
+    def check_schedule(self, schedule):
+        "Refuse, before any data is prepared, a `replay_batch` that the last stage splits into single pairs."
+        super().check_schedule(schedule)
+        _check_split(self.replay_batch, len(schedule.stages) - 1, schedule.stages[-1].name)
+
+def _check_split(replay_batch:int, k:int, name:str):
+    "Refuse a `replay_batch` that leaves one pair for each of the `k` stages before stage `name`."
+    if k and replay_batch // k < 2:
+        raise CmwbError(f"er setting method_settings.replay_batch={replay_batch}: split over the {k} stages before "
+                        f"stage {k} ({name}) it replays {replay_batch // k} pair per stage, and InfoNCE over one pair "
+                        f"is constant (no gradient); set replay_batch >= {2 * k}")
 
 @register
-class ER(Method):
+class ER(Baseline):
     "Finetune plus exemplar replay of paired features from earlier stages."
     name, Settings, rank = 'er', ERSettings, 4
     checkpointed = ('replay',)
@@ -113,18 +158,28 @@ class ER(Method):
         super().__init__(dims, **kw)
         self.replay: dict = {}            # str(stage) -> its exemplar buffer's tensors
         self.exemplars: list = []         # the buffers, rebuilt from `replay` in stage order
+    def setup_stage(self, t, stage):
+        super().setup_stage(t, stage)
+        _check_split(self.s.replay_batch, t, stage.name)     # the trainer refused it up front (`check_schedule`)
     def end_stage(self, t, stage, data):
         labels = data.labels if data.labelled else torch.zeros(len(data), dtype=torch.long)   # stored, never trained on
         buf = ExemplarBuffer(int(self.s.budget_mb * 2**20), seed=t)
         buf.add(data.feats, labels, t)
+        if len(buf) < min(2, len(data)):
+            raise CmwbError(f"er setting method_settings.budget_mb={self.s.budget_mb}: it keeps {len(buf)} of stage "
+                            f"{t}'s {len(data)} pairs, and InfoNCE over fewer than two replayed pairs is constant; "
+                            "raise it")
+        if len(buf) == len(data):           # depends on the stage's size, so a note
+            get_logger('cmwb.er').info(f"stage {t} ({stage.name}): budget_mb={self.s.budget_mb} keeps all its "
+                                       f"{len(data)} pairs (a larger budget keeps the same)")
         self.replay[str(t)] = buf.state()[0]
         self.restore_extra()
     def restore_extra(self):
         meta = dict(budget=int(self.s.budget_mb * 2**20), policy='reservoir', seen=0)
         self.exemplars = [ExemplarBuffer.from_state(self.replay[t], meta) for t in sorted(self.replay, key=int)]
     def replayed(self) -> list[dict]:
-        "This step's replayed pairs: a batch per earlier stage, `replay_batch` in all (global RNG: checkpointed)."
-        n = max(self.s.replay_batch // max(len(self.exemplars), 1), 1)
+        "This step's replayed pairs: `replay_batch // k` from each of the k earlier stages (global RNG: checkpointed)."
+        n = max(self.s.replay_batch // max(len(self.exemplars), 1), 1)     # >= 2 from setup_stage
         dev = next(self.parameters()).device
         return [{k: v.to(dev) for k, v in buf.sample(n, torch.default_generator).items()} for buf in self.exemplars]
     def training_step(self, batch, t):
@@ -134,11 +189,13 @@ class ER(Method):
 # %% ../../nbs/08e_baselines.ipynb #e231f24a
 @dataclass
 class DNSSettings(Settings):
-    threshold: float = 0.05    # eigenvalues above threshold × largest are protected
-    limits = {'threshold': (lambda v: 0 <= v <= 1, 'in [0, 1]')}
+    threshold: float = 0.05    # eigenvalues above threshold × largest are protected (1: none)
+    # below ~1e-15 × the largest lie the rounding errors of zero eigenvalues, about a third of them positive: which of
+    # those null directions a threshold of 0 protected would be chance
+    limits = {'threshold': (lambda v: 1e-12 <= v <= 1, 'in [1e-12, 1] (below, rounding noise decides)')}
 
 @register
-class DNS(Method):
+class DNS(Baseline):
     "Linear per-modality maps with dual-sided null-space gradient projection (CMCL)."
     name, Settings, rank = 'dns', DNSSettings, 5
     checkpointed = ('inputs',)
@@ -146,6 +203,8 @@ class DNS(Method):
         super().__init__(dims, **kw)
         self.inputs: dict = {}     # modality -> z: the sum of its inputs' outer products (float64), n: their count
         self.ns: dict = {}         # modality -> its null-space projector, rebuilt from `inputs`
+    def idle(self) -> dict:
+        return dict(super().idle(), hidden="DNS's per-modality maps are single linear layers (CMCL): no hidden layer")
     def projection(self, in_dim): return nn.Linear(in_dim, self.width)
     def end_stage(self, t, stage, data):
         for m, x in data.feats.items():

@@ -58,6 +58,21 @@ class CometSettings(Settings):
         **{k: (lambda v: 0 <= v <= 1, 'in [0, 1]') for k in ('old_code_rate', 'grown_code_rate', 'decay')},
         **{k: (lambda v: v >= 0, '>= 0') for k in ('pmr_weight', 'commit', 'cmcm', 'cpc', 'balance', 'dead_after', 'partner_codes')},
     }
+    def experts_at_end(self, schedule) -> int:
+        "The experts COMET's adapter holds after `schedule`: each new modality adds its stage's `new_experts` (without `cmoe`, the first only)."
+        seen, n = set(), 0
+        for stage in schedule.stages:
+            for m in [m for m in stage.modalities if m not in seen]:
+                seen.add(m)
+                n += stage.new_experts if (self.cmoe or not n) else 0
+        return n
+    def check_schedule(self, schedule):
+        "Refuse `k` above the experts the last router spans: there every router takes all of its experts, whatever `k`."
+        most = self.experts_at_end(schedule)
+        if self.k > most:
+            raise CmwbError(f"comet setting method_settings.k={self.k}: more than the {most} experts its last router "
+                            f"spans in schedule {schedule.name!r}, so every router would take all of its experts and "
+                            f"k={self.k} would run as k={most}; give k at most {most}, or more new_experts to the stages")
 
 # %% ../../nbs/08a_comet.ipynb #2928b9fc
 @register
