@@ -6,8 +6,8 @@
 from __future__ import annotations
 import json, os, subprocess, sys, time
 from pathlib import Path
-from .core import (CmwbError, CorruptFileError, get_logger, git_commit, read_json, reuse_freed_memory, versions, write_json,
-    machine_record)
+from .core import (CmwbError, CorruptFileError, check_writable, get_logger, git_commit, read_json, reuse_freed_memory,
+    versions, write_json, machine_record)
 
 # %% auto #0
 __all__ = ['SECTIONS', 'TARGETS', 'best_time', 'best_times', 'machine', 'bench_import', 'bench_nearest', 'bench_codebook',
@@ -382,14 +382,16 @@ def check_targets(results:dict) -> list[dict]:
 # %% ../nbs/15_bench.ipynb #c52d21c0
 def bench_file(out) -> dict:
     "The results an existing bench file `out` holds ({} when there is none); a path that holds anything else is refused."
+    if out: check_writable(out)
     if not out or not Path(out).exists(): return {}
     if Path(out).is_dir(): raise CmwbError(f"{out}: a folder; --out takes the path of a JSON file")
     try: kept = read_json(out)
     except CorruptFileError as e: kept = e
     if not isinstance(kept, dict) or 'when' not in kept:
         what = 'damaged JSON' if isinstance(kept, Exception) else f'a JSON {type(kept).__name__}'
-        raise CmwbError(f"{out}: not a cmwb bench result ({what}, where the figures of `cmwb bench` are an object); "
-                        "choose another --out, or move that file away")
+        what = 'a JSON object without `when`' if isinstance(kept, dict) else what
+        raise CmwbError(f"{out}: not a cmwb bench result ({what}; a result is a JSON object of figures with the time "
+                        "they were measured, `when`); choose another --out, or move that file away")
     return kept
 
 def run_bench(quick:bool=False, only=None, out=None) -> dict:

@@ -300,15 +300,34 @@ def cli_sweep(args):
     if res['failed']:
         raise CmwbError('failed notebooks:\n  ' + '\n  '.join(r['error'] for r in res['failed']))
 
+def _report_names(runs:list, out:Path):
+    """Refuse two runs whose reports in folder `out` would share a name (one would overwrite the other), and an `out`
+    that is, or lies under, a file (its `OSError`, named by `main`); then `out` exists."""
+    from pathlib import Path
+    first = {}
+    for r in runs:
+        name = Path(r).name
+        if name in first:
+            raise CmwbError(f"{first[name]} and {r} would both be reported as {out/name}.html, the second over the "
+                            f"first; report them into different --out folders, or copy one under another name")
+        first[name] = r
+    out.mkdir(parents=True, exist_ok=True)
+
 def cli_report(args):
     "`cmwb report`: a report per run folder, and a comparison page when there are several (marked against `--reference`, with the paired tests behind its marks)."
     from pathlib import Path
     from cmwb.viz import RunView, check_comparable, check_readable, write_comparison, write_report
-    # refuse a run with a missing or damaged file, runs that cannot share a comparison page, and a reference none of
-    # them has, before any report is written
+    # refuse a run with a missing or damaged file, runs that cannot share a comparison page, a reference none of them
+    # has, two runs whose reports would share a name, and an --out that cannot be a folder, before any report is written
     for run in args.runs: check_readable(RunView(run))
     views = check_comparable(args.runs) if len(args.runs) > 1 else []
-    reference = _reference(args.reference, [rv.config.get('method') for rv in views])
+    if views:
+        reference = _reference(args.reference, [rv.config.get('method') for rv in views])
+    elif args.reference not in (None, 'none'):
+        print(f"--reference {args.reference}: one run makes no comparison page, so nothing is marked against it",
+              file=sys.stderr)
+    if args.out:
+        _report_names(args.runs, Path(args.out))
     outs = [write_report(r, Path(args.out)/f'{Path(r).name}.html' if args.out else None) for r in args.runs]
     for o in outs:
         print(o)

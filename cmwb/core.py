@@ -14,9 +14,9 @@ from fastcore.basics import patch
 __all__ = ['SEAL', 'YAML_SEAL', 'DISK_REFUSED', 'NUMERICS_ENV', 'CmwbError', 'ConfigError', 'check_ranges', 'check_value',
            'from_dict', 'CorruptFileError', 'seal', 'unseal', 'check_yaml_seal', 'read_yaml', 'load_config', 'to_dict',
            'seed_everything', 'DeviceInfo', 'pick_device', 'reuse_freed_memory', 'failpoint', 'file_mode', 'unwritable',
-           'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file', 'save_checkpoint', 'read_json',
-           'load_checkpoint', 'verify_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions', 'cpu_name',
-           'machine_record', 'LockedError', 'FolderLock', 'RunDir']
+           'atomic_write', 'write_text', 'write_json', 'write_yaml', 'sha256_file', 'check_writable', 'save_checkpoint',
+           'read_json', 'load_checkpoint', 'verify_checkpoint', 'get_logger', 'set_verbosity', 'git_commit', 'versions',
+           'cpu_name', 'machine_record', 'LockedError', 'FolderLock', 'RunDir']
 
 # %% ../nbs/00_core.ipynb #bcff8b3f
 class CmwbError(Exception):
@@ -290,6 +290,19 @@ def sha256_file(path, chunk:int=1<<20) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/00_core.ipynb #38ab8188
+def check_writable(path) -> Path:
+    "Refuse, naming it, a path that cannot be written: the nearest existing folder above it is a file, or not writable. Returns the path."
+    path = Path(path)
+    up = path.parent
+    while not up.exists(): up = up.parent
+    if not up.is_dir():
+        raise CmwbError(f"{path}: cannot be written there: {up} is a file, not a folder; choose another path")
+    if not os.access(up, os.W_OK):
+        raise CmwbError(f"{path}: cannot be written there: the folder {up} is not writable; choose another path")
+    return path
+
+
 # %% ../nbs/00_core.ipynb #c022692d
 def save_checkpoint(path, tensors:dict, meta:dict|None=None):
     "Atomically write `tensors` to `path`.safetensors and `meta` (plus the tensors' checksum) to `path`.json."
@@ -475,12 +488,15 @@ def read_metrics(self:RunDir) -> list[dict]:
     "Rows of metrics.jsonl; a final line cut short by a crash is skipped."
     p = self.path/'metrics.jsonl'
     if not p.exists(): return []
-    lines = p.read_text(encoding='utf-8').split('\n')
+    lines = p.read_bytes().split(b'\n')
     def row(i, l):
-        try: return unseal(json.loads(l), f"{p}, line {i + 1}")
-        except json.JSONDecodeError:
+        "Line `i`'s row: a JSON object (its seal verified); anything else is named with its line."
+        try: r = unseal(json.loads(l.decode('utf-8')), f"{p}, line {i + 1}")
+        except (json.JSONDecodeError, UnicodeDecodeError): r = None
+        if not isinstance(r, dict):
             raise CorruptFileError(f"{p}, line {i + 1}: damaged JSON line (cut short by a killed write, or edited); "
-                                   "delete that line, then run again: an interrupted run continues with --resume") from None
+                                   "delete that line, then run again: an interrupted run continues with --resume")
+        return r
     return [row(i, l) for i, l in enumerate(lines[:-1]) if l.strip()]
 
 @patch

@@ -220,7 +220,7 @@ def extract(m:Manifest|str, encoders:dict|None=None, store=None, modalities=None
 
 # %% ../nbs/02a_features.ipynb #d2961ce6
 def check_encoders(m:Manifest, encoders:dict, modalities:list):
-    "Refuse, before any extraction, a modality of `modalities` or a key of `encoders` that manifest `m` holds no items of, or an encoder that does not fit its modality."
+    "Refuse, before any extraction, a modality of `modalities` or a key of `encoders` that manifest `m` holds no items of, or an encoder (given, or a modality's default) that does not fit its modality, whether or not that modality is extracted now."
     held = sorted({it.modality for it in m.items})
     for mod in encoders:
         if mod not in held:
@@ -229,4 +229,5 @@ def check_encoders(m:Manifest, encoders:dict, modalities:list):
     for mod in modalities:
         if mod not in held:
             raise CmwbError(f"{m.source}: no {mod} items to extract; its modalities are {', '.join(held)}")
+    for mod in dict.fromkeys([*modalities, *encoders]):
         check_encoder(encoders.get(mod), mod)

@@ -106,6 +106,9 @@ def run_sweep(cfg:SweepConfig, workers:int|None=None) -> dict:
 def check_params(nb, given:dict):
     "Refuse, naming them and listing the known ones, the names of `given` that notebook `nb`'s `parameters` cell does not declare."
     import papermill as pm
+    if 'out' in given:
+        raise ConfigError("sweep: `out` is set by the sweep for each point (its run folder, under the sweep's out); "
+                          "remove it from the sweep's grid and params")
     known = list(pm.inspect_notebook(str(nb)))
     unknown = [k for k in given if k not in known]
     if known and unknown:

@@ -8,8 +8,9 @@ import dataclasses, itertools, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, torch
-from .core import (CmwbError, ConfigError, RunDir, check_ranges, failpoint, from_dict, get_logger, load_checkpoint, pick_device,
-    read_json, read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict, write_json)
+from .core import (CmwbError, ConfigError, CorruptFileError, RunDir, check_ranges, failpoint, from_dict, get_logger,
+    load_checkpoint, pick_device, read_json, read_yaml, reuse_freed_memory, save_checkpoint, seed_everything, to_dict,
+    write_json)
 from .scenario import Schedule, Stage, stage_pairs, modality_items, concept_index
 from .evaluate import (Matrices, both_ways, hit_rate_chance, map_chance, prototype_accuracy, prototypes, summarize,
     transfer, code_agreement, concept_agreement, code_retrieval_both, code_transfer, code_health, transfer_many,
@@ -26,7 +27,7 @@ __all__ = ['FIXED_ON_RESUME', 'RUN_MARKERS', 'ALL_METHODS', 'TrainConfig', 'Eval
            'save_embeddings', 'check_method', 'Stopped', 'Session', 'settings_before', 'settings_changed_meaning',
            'check_method_defaults', 'config_diff', 'check_out_folder', 'check_resume_config', 'record_changes',
            'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run', 'print_run', 'stage_lines',
-           'check_methods', 'compare']
+           'check_methods', 'build_methods', 'compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -700,10 +701,19 @@ def _restore_checked(run:RunDir, method, schedule:Schedule):
             "resume it with the config it was made with, or choose another --out"
         ) from None
 
+def _is_metrics_row(r:dict) -> bool:
+    "Whether `r` has what `trim_metrics` reads: an int `stage`, a `kind`, and an int `epoch` if it is a training row."
+    if not isinstance(r.get('stage'), int) or 'kind' not in r: return False
+    return r['kind'] != 'train' or isinstance(r.get('epoch'), int)
+
 def trim_metrics(run:RunDir, meta:dict|None):
     "Keep only metrics rows written before checkpoint `meta` (None: before any), so a resumed run writes no row twice."
     from cmwb.core import seal, write_text
     rows = run.read_metrics()
+    for i, r in enumerate(rows):
+        if not _is_metrics_row(r):
+            raise CorruptFileError(f"{run.path/'metrics.jsonl'}, row {i + 1}: not a row a cmwb run writes (an int stage, a "
+                                   f"kind, and an epoch for training rows); delete that line, then run again with --resume")
     s = meta['stage'] if meta else -1
     keep = lambda r: (
         r['stage'] < s or (r['stage'] == s and (meta['done'] or (r['kind'] == 'train' and r['epoch'] <= meta['epoch'])))
@@ -973,9 +983,16 @@ def check_methods(config, methods:list[str], overrides:dict|None=None):
         settings = from_dict(METHODS[m].Settings, cfg.method_settings, src=f"method {m!r} settings")
         settings.check_schedule(cfg.schedule)
 
+def build_methods(config, methods:list[str], overrides:dict|None=None):
+    "Build each of `methods` once on `config`'s data: a setting a method refuses only once built (one that cannot act with its other settings or the data) stops `compare` before it trains any."
+    rd = prepare_data(load_experiment(config, overrides))
+    for m in methods:
+        _method(load_experiment(config, {**(overrides or {}), 'method': m}), rd)
+
 def compare(config, methods:list[str], seeds:list[int], out, overrides:dict|None=None, progress:bool=False) -> list[dict]:
-    "Run every method × seed of `config` into `out/` (resuming finished ones) and return their rows; an unknown method or impossible settings are refused before the first run (`check_methods`)."
+    "Run every method × seed of `config` into `out/` (resuming finished ones) and return their rows; an unknown method or impossible settings are refused before the first run (`check_methods`, `build_methods`)."
     check_methods(config, methods, overrides)
+    build_methods(config, methods, overrides)
     rows = []
     for meth in methods:
         for seed in seeds:

@@ -42,12 +42,25 @@ class RunView:
     def stages(self) -> list[str]: return self.matrices.stages
     @property
     def n_done(self) -> int:
-        "Stages whose embeddings the run saved; a run folder without any is named (its figures need them)."
-        n = len(list((self.path/'embeddings').glob('stage*.json')))
+        """The stages matrices.json records as finished (their rows hold results), each of which has its embeddings: a
+        run folder without them, or without one stage's, is named (every figure needs them)."""
+        M, emb = self.matrices, self.path/'embeddings'
+        n = sum(any(not np.isnan(a[t]).all() for a in M.m.values()) for t in range(len(M.stages)))
+        missing = [t for t in range(n) if not (emb/f'stage{t:02d}.json').exists()]
+        again = "run it again into a new folder (cmwb run CONFIG --out NEW)"
         if not n:
+            raise CmwbError(f"{self.path/'matrices.json'}: records no finished stage (every row is empty), though a "
+                            f"run writes it after its first stage; restore it, or {again}")
+        if len(missing) == n:
             raise CmwbError(f"{self.path}: no embeddings (embeddings/stageNN.json), though matrices.json records finished "
                             f"stages; every run saves them after each stage, so they were deleted or not copied with the "
-                            f"folder: copy embeddings/ back, or run it again into a new folder (cmwb run CONFIG --out NEW)")
+                            f"folder: copy embeddings/ back, or {again}")
+        if missing:
+            t = missing[0]
+            raise CmwbError(f"{emb/f'stage{t:02d}.json'}: missing, though matrices.json records stage {t} "
+                            f"({M.stages[t]}) as finished; every run saves a stage's embeddings with its results, so "
+                            f"it was deleted or not copied with the folder: copy it (and its .safetensors) back, or "
+                            f"{again}")
         return n
     @property
     def title(self) -> str: return f"{self.config.get('name')} · {self.config.get('method')} · seed {self.config.get('seed')}"
@@ -186,13 +199,29 @@ def expert_routing(rv:RunView, t:int|None=None):
 # %% ../nbs/12_viz.ipynb #8502c671
 UMAP_KEYS = ('n_stages', 'stage', 'modality', 'label', 'xy')
 
+def _umap_shaped(c) -> bool:
+    """Whether `c` is UMAP coordinates as `umap_coords` writes them: a whole number of stages, and stage, modality,
+    label and xy lists of one length (not none), each stage below that number, each xy a pair of numbers."""
+    if not isinstance(c, dict) or not all(k in c for k in UMAP_KEYS):
+        return False
+    n, cols = c['n_stages'], [c[k] for k in UMAP_KEYS[1:]]
+    if type(n) is not int or n < 1 or not all(isinstance(v, list) for v in cols):
+        return False
+    num = lambda v: type(v) in (int, float)
+    return (
+        0 < len(cols[0]) == len(cols[1]) == len(cols[2]) == len(cols[3])
+        and all(type(s) is int and 0 <= s < n for s in cols[0])
+        and all(isinstance(p, list) and len(p) == 2 and num(p[0]) and num(p[1]) for p in cols[3])
+    )
+
 def umap_cache(rv:RunView) -> dict|None:
-    "The UMAP coordinates cached in `rv`'s umap.json (None: none yet); a damaged cache is named, with what to do."
+    """The UMAP coordinates cached in `rv`'s umap.json (None: none yet); a damaged cache, unreadable or not of their
+    shape, is named, with what to do."""
     cache = rv.path/'umap.json'
     if not cache.exists(): return None
     try: c = read_json(cache)
     except CorruptFileError: c = None
-    if not isinstance(c, dict) or not all(k in c for k in UMAP_KEYS):
+    if not _umap_shaped(c):
         raise CorruptFileError(f"{cache}: damaged (a cache of the report's UMAP coordinates, not a result of the run); "
                                "delete it, and the next report computes it again")
     return c
@@ -536,14 +565,16 @@ def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
                             f"page pairs seeds of one protocol: report runs of one config and size together")
     for name, rv in zip(names or [rv.config.get('method') for rv in views], views):
         key, seed = (name, _supervision(rv)), rv.config.get('seed')
-        if (key, seed) in seen:
-            raise CmwbError(f"{rv.path} and {seen[key, seed].path} are both seed {seed} of {key[0]} ({key[1]}); give each run once")
-        other = next((o for (k, _), o in seen.items() if k == key), None)
+        # a second variant first: two variants that share a seed are two runs, not one given twice
+        other = seen.get((key, seed)) or next((o for (k, _), o in seen.items() if k == key), None)
         if other is not None and other.matrices.tasks != rv.matrices.tasks:
             raise CmwbError(f"{rv.path} and {other.path} are both {key[0]} but were run on different tasks; give them different names")
         if names is None and other is not None and other.config.get('method_settings') != rv.config.get('method_settings'):
             raise CmwbError(f"{rv.path} and {other.path} are two variants of {key[0]} (their method_settings differ), which one "
                             f"table row would pool; compare variants with tools/variants_table.py NAME=GLOB …")
+        if (key, seed) in seen:
+            raise CmwbError(f"{rv.path} and {seen[key, seed].path} are both seed {seed} of {key[0]} ({key[1]}); give "
+                            f"each run once")
         seen[key, seed] = rv
     return views
 

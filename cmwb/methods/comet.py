@@ -24,6 +24,7 @@ PARTNER_TAU = 0.1                   # temperature of the partner-code cross-entr
 
 @dataclass
 class CometSettings(Settings):
+    method = 'comet'                # the method these settings are of, for messages (a class attribute, not a setting)
     codes: int = 64                 # codes at the start
     # grow by stage.new_codes per stage (`changed`: before `mediator_codes` came, false also left every code trainable)
     grow: bool = field(default=True, metadata={'changed': (
@@ -67,10 +68,14 @@ class CometSettings(Settings):
                 n += stage.new_experts if (self.cmoe or not n) else 0
         return n
     def check_schedule(self, schedule):
-        "Refuse `k` above the experts the last router spans: there every router takes all of its experts, whatever `k`."
+        "Refuse a first stage without experts (its router would have none), and `k` above the experts the last router spans (there every router takes all of its experts, whatever `k`)."
+        first = schedule.stages[0]
+        if first.new_experts < 1:
+            raise CmwbError(f"{self.method}: the first stage ({first.name}) has new_experts {first.new_experts}, and its "
+                            f"first modality's router needs experts; give that stage new_experts of at least 1")
         most = self.experts_at_end(schedule)
         if self.k > most:
-            raise CmwbError(f"comet setting method_settings.k={self.k}: more than the {most} experts its last router "
+            raise CmwbError(f"{self.method} setting method_settings.k={self.k}: more than the {most} experts its last router "
                             f"spans in schedule {schedule.name!r}, so every router would take all of its experts and "
                             f"k={self.k} would run as k={most}; give k at most {most}, or more new_experts to the stages")
 
@@ -418,6 +423,7 @@ def _stage_codes(self:Comet, x:torch.Tensor, m:str, chunk:int=1024) -> torch.Ten
 # %% ../../nbs/08a_comet.ipynb #873668e9
 @dataclass
 class UnicodeSettings(CometSettings):
+    method = 'unicode'
     codes: int = 128
     grow: bool = False
     cmoe: bool = False

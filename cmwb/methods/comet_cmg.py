@@ -17,7 +17,7 @@ from ..replay import LinearPMR
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PMR_ITEMS', 'GrowingCmgCodebook', 'CometCmgSettings', 'CometCmg', 'refuse_idle']
+__all__ = ['PMR_ITEMS', 'GrowingCmgCodebook', 'CometCmgSettings', 'check_new_experts', 'CometCmg', 'refuse_idle']
 
 # %% ../../nbs/08f_comet_cmg.ipynb #1679091c
 class GrowingCmgCodebook(CmgCodebook):
@@ -91,6 +91,24 @@ class CometCmgSettings(CmgSettings):
     balance: float = 0.01           # CMoE: load-balance loss weight
     pmr: str | None = None          # pseudo-modality replay: 'linear' (the mediator's inputs -> a modality's features)
     pmr_weight: float = 0.5         # PMR: CMCM weight between a trained modality and an earlier one's pseudo items
+    def check_schedule(self, schedule):
+        "With CMoE, refuse before any data what a stage would meet: new modalities with no new experts, or `k` above the experts a new router spans."
+        if not self.cmoe: return
+        seen, experts = set(), 0
+        for stage in schedule.stages:
+            new = [m for m in stage.modalities if m not in seen]
+            seen.update(new)
+            experts += stage.new_experts * len(new)
+            check_new_experts(self.k, new, stage.new_experts, experts)
+
+def check_new_experts(k:int, new:list, per_modality:int, experts:int):
+    "Refuse a stage that brings modalities `new` with `per_modality` new experts each (CMoE), `experts` in all after it, when a router would have none, or fewer than `k`."
+    if new and per_modality < 1:
+        raise CmwbError(f"comet-cmg setting cmoe: the stage brings {', '.join(new)} with new_experts: {per_modality}; "
+                        "give the stage new_experts >= 1 in the schedule, or set cmoe: false")
+    if new and k > experts:
+        raise CmwbError(f"comet-cmg setting k={k}: more than the {experts} experts {new[0]}'s router spans; lower k or "
+                        "raise the stage's new_experts")
 
 @register
 class CometCmg(Cmg):
@@ -175,14 +193,9 @@ def _freeze(self:CometCmg, m:str):
 @patch
 def _add_experts(self:CometCmg, new:list, n:int):
     "CMoE: `n` new experts per modality of `new`, then a router for each over every expert there is."
-    if new and n < 1:
-        raise CmwbError(f"comet-cmg setting cmoe: the stage brings {', '.join(new)} with new_experts: {n}; "
-                        "give the stage new_experts >= 1 in the schedule, or set cmoe: false")
+    check_new_experts(self.s.k, new, n, self.experts.n_experts + n * len(new))      # `check_schedule` did, before the data
     self.experts.add_experts(n * len(new))
     for m in new:
-        if self.s.k > self.experts.n_experts:
-            raise CmwbError(f"comet-cmg setting k={self.s.k}: more than the {self.experts.n_experts} experts {m}'s "
-                            "router spans; lower k or raise the stage's new_experts")
         self.router_of[m] = self.experts.add_router()
 
 @patch
