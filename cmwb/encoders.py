@@ -12,11 +12,12 @@ from .core import CmwbError
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LITE0', 'HF_KINDS', 'DEFAULTS', 'REGISTRY', 'MODALITY_INPUT', 'ENCODER_INPUT', 'Encoder', 'segments', 'package_dir',
-           'HFTextEncoder', 'minilm', 'SameConv', 'MBConv', 'EfficientNetLite0', 'load_effnet_lite0', 'image_batch',
-           'ImageEncoder', 'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'sounding_span', 'SoundingLogMelEncoder',
-           'SpeechEmbeddingEncoder', 'TextSegmentsEncoder', 'minilm_segments', 'ImageGridEncoder',
-           'SpeechSegmentsEncoder', 'HFEncoder', 'register_encoder', 'get_encoder', 'check_encoder']
+__all__ = ['LITE0', 'HF_KINDS', 'DEFAULTS', 'REGISTRY', 'MODALITY_INPUT', 'ENCODER_INPUT', 'ENCODER_ARG', 'Encoder', 'segments',
+           'package_dir', 'HFTextEncoder', 'minilm', 'SameConv', 'MBConv', 'EfficientNetLite0', 'load_effnet_lite0',
+           'image_batch', 'ImageEncoder', 'VideoEncoder', 'pad_batch', 'LogMelEncoder', 'sounding_span',
+           'SoundingLogMelEncoder', 'SpeechEmbeddingEncoder', 'TextSegmentsEncoder', 'minilm_segments',
+           'ImageGridEncoder', 'SpeechSegmentsEncoder', 'HFEncoder', 'register_encoder', 'get_encoder',
+           'check_encoder_arg', 'check_encoder']
 
 # %% ../nbs/02_encoders.ipynb #06e89716
 class Encoder:
@@ -458,14 +459,37 @@ ENCODER_INPUT = {
     'logmel-sounding': 'waveform',
     **{f'hf-{kind}': MODALITY_INPUT[modality] for kind, (modality, _, _) in HF_KINDS.items()},
 }
+# each built-in encoder's argument ('name:arg'): a whole number >= 1 (segments, grid side, image size) or none; the
+# hub encoders (a model's name or folder) and encoders registered later take any
+ENCODER_ARG = {
+    'minilm': None,
+    'effnet-video': None,
+    'speech-embedding': None,
+    'logmel': None,
+    'effnet-lite0': 'count',
+    'effnet-grid': 'count',
+    'minilm-segments': 'count',
+    'logmel-sounding': 'count',
+    'speech-embedding-segments': 'count',
+}
+
+def check_encoder_arg(spec:str):
+    "Refuse the argument of encoder `spec` ('name:arg') that its encoder cannot take (`ENCODER_ARG`)."
+    name, colon, arg = spec.partition(':')
+    if not colon or name not in ENCODER_ARG: return
+    if ENCODER_ARG[name] is None:
+        raise CmwbError(f"encoder {name!r} takes no argument, got {spec!r}; write {name}")
+    if not (arg.isdigit() and int(arg) >= 1):
+        raise CmwbError(f"encoder {name!r}: its argument is a whole number >= 1, got {arg!r} in {spec!r}")
 
 def check_encoder(spec:str|None, modality:str):
-    "Refuse encoder `spec` (None: the default) for `modality` when it is unknown or reads another kind of input than the modality's items are."
+    "Refuse encoder `spec` (None: the default) for `modality` when it is unknown, its argument is not one it takes, or it reads another kind of input than the modality's items are."
     name = (spec or DEFAULTS.get(modality) or '').partition(':')[0]
     if not name:
         raise CmwbError(f"no default encoder for modality {modality!r}; pass one (known: {', '.join(REGISTRY)})")
     if name not in REGISTRY:
         raise CmwbError(f"unknown encoder {name!r} for {modality}; known: {', '.join(REGISTRY)}")
+    check_encoder_arg(spec or '')
     reads = ENCODER_INPUT.get(name)
     holds = MODALITY_INPUT.get(modality)
     if reads and holds and reads != holds:
