@@ -300,17 +300,23 @@ def cli_sweep(args):
     if res['failed']:
         raise CmwbError('failed notebooks:\n  ' + '\n  '.join(r['error'] for r in res['failed']))
 
-def _report_names(runs:list, out:Path):
-    """Refuse two runs whose reports in folder `out` would share a name (one would overwrite the other), and an `out`
-    that is, or lies under, a file (its `OSError`, named by `main`); then `out` exists."""
+def _report_file(run, out:Path) -> Path:
+    "Where `cmwb report --out OUT` writes the report of `run`: OUT/<its folder's name>.html (`.` named as the folder it is)."
     from pathlib import Path
-    first = {}
+    return out/f'{Path(run).resolve().name}.html'
+
+def _report_names(runs:list, out:Path):
+    """Refuse two runs whose reports in folder `out` would share a name (one would overwrite the other), a run whose
+    report would overwrite the comparison page, and an `out` that is, or lies under, a file (its `OSError`, named by
+    `main`); then `out` exists."""
+    first = {out/'comparison.html': 'the comparison page'} if len(runs) > 1 else {}
     for r in runs:
-        name = Path(r).name
-        if name in first:
-            raise CmwbError(f"{first[name]} and {r} would both be reported as {out/name}.html, the second over the "
-                            f"first; report them into different --out folders, or copy one under another name")
-        first[name] = r
+        page = _report_file(r, out)
+        if page in first:
+            raise CmwbError(f"{first[page]} and {r} would both be written to {page}, the second over the first; copy "
+                            f"one run to a folder of another name, or report without --out (each run's report then "
+                            f"goes into its own folder)")
+        first[page] = r
     out.mkdir(parents=True, exist_ok=True)
 
 def cli_report(args):
@@ -328,7 +334,7 @@ def cli_report(args):
               file=sys.stderr)
     if args.out:
         _report_names(args.runs, Path(args.out))
-    outs = [write_report(r, Path(args.out)/f'{Path(r).name}.html' if args.out else None) for r in args.runs]
+    outs = [write_report(r, _report_file(r, Path(args.out)) if args.out else None) for r in args.runs]
     for o in outs:
         print(o)
     if views:

@@ -295,9 +295,11 @@ def check_writable(path) -> Path:
     "Refuse, naming it, a path that cannot be written: the nearest existing folder above it is a file, or not writable. Returns the path."
     path = Path(path)
     up = path.parent
-    while not up.exists(): up = up.parent
+    # a broken link is there, and no folder: stop at it
+    while not up.exists() and not up.is_symlink(): up = up.parent
     if not up.is_dir():
-        raise CmwbError(f"{path}: cannot be written there: {up} is a file, not a folder; choose another path")
+        raise CmwbError(f"{path}: cannot be written there: {up} is not a folder (a file, or a broken link); choose "
+                        f"another path")
     if not os.access(up, os.W_OK):
         raise CmwbError(f"{path}: cannot be written there: the folder {up} is not writable; choose another path")
     return path
@@ -484,16 +486,16 @@ def log_metrics(self:RunDir, **row):
         raise
 
 @patch
-def read_metrics(self:RunDir) -> list[dict]:
-    "Rows of metrics.jsonl; a final line cut short by a crash is skipped."
+def read_metrics(self:RunDir, is_row=None) -> list[dict]:
+    "Rows of metrics.jsonl; a final line cut short by a crash is skipped; a line that is no JSON object, or that `is_row(row)` says is no row, is named by its line."
     p = self.path/'metrics.jsonl'
     if not p.exists(): return []
     lines = p.read_bytes().split(b'\n')
     def row(i, l):
-        "Line `i`'s row: a JSON object (its seal verified); anything else is named with its line."
+        "Line `i`'s row: a JSON object (its seal verified) that `is_row` accepts; anything else is named with its line."
         try: r = unseal(json.loads(l.decode('utf-8')), f"{p}, line {i + 1}")
         except (json.JSONDecodeError, UnicodeDecodeError): r = None
-        if not isinstance(r, dict):
+        if not isinstance(r, dict) or (is_row is not None and not is_row(r)):
             raise CorruptFileError(f"{p}, line {i + 1}: damaged JSON line (cut short by a killed write, or edited); "
                                    "delete that line, then run again: an interrupted run continues with --resume")
         return r

@@ -709,17 +709,13 @@ def _is_metrics_row(r:dict) -> bool:
 def trim_metrics(run:RunDir, meta:dict|None):
     "Keep only metrics rows written before checkpoint `meta` (None: before any), so a resumed run writes no row twice."
     from cmwb.core import seal, write_text
-    rows = run.read_metrics()
-    for i, r in enumerate(rows):
-        if not _is_metrics_row(r):
-            raise CorruptFileError(f"{run.path/'metrics.jsonl'}, row {i + 1}: not a row a cmwb run writes (an int stage, a "
-                                   f"kind, and an epoch for training rows); delete that line, then run again with --resume")
+    rows = run.read_metrics(is_row=_is_metrics_row)
     s = meta['stage'] if meta else -1
     keep = lambda r: (
         r['stage'] < s or (r['stage'] == s and (meta['done'] or (r['kind'] == 'train' and r['epoch'] <= meta['epoch'])))
     )
     kept = [r for r in rows if keep(r)]
-    if len(kept) < len(rows) or (run.path/'metrics.jsonl').exists() and not run.path.joinpath('metrics.jsonl').read_text().endswith('\n'):
+    if len(kept) < len(rows) or (run.path/'metrics.jsonl').exists() and not run.path.joinpath('metrics.jsonl').read_bytes().endswith(b'\n'):
         write_text(
             run.path / 'metrics.jsonl',
             ''.join(json.dumps(seal(r, default=float), separators=(',', ':')) + '\n' for r in kept),

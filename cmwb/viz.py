@@ -201,7 +201,8 @@ UMAP_KEYS = ('n_stages', 'stage', 'modality', 'label', 'xy')
 
 def _umap_shaped(c) -> bool:
     """Whether `c` is UMAP coordinates as `umap_coords` writes them: a whole number of stages, and stage, modality,
-    label and xy lists of one length (not none), each stage below that number, each xy a pair of numbers."""
+    label and xy lists of one length (not none), each stage below that number, each modality a name, each label a
+    whole number, each xy a pair of numbers."""
     if not isinstance(c, dict) or not all(k in c for k in UMAP_KEYS):
         return False
     n, cols = c['n_stages'], [c[k] for k in UMAP_KEYS[1:]]
@@ -211,6 +212,8 @@ def _umap_shaped(c) -> bool:
     return (
         0 < len(cols[0]) == len(cols[1]) == len(cols[2]) == len(cols[3])
         and all(type(s) is int and 0 <= s < n for s in cols[0])
+        and all(type(m) is str for m in cols[1])
+        and all(type(y) is int for y in cols[2])
         and all(isinstance(p, list) and len(p) == 2 and num(p[0]) and num(p[1]) for p in cols[3])
     )
 
