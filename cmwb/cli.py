@@ -312,6 +312,9 @@ def _report_names(runs:list, out:Path):
     first = {out/'comparison.html': 'the comparison page'} if len(runs) > 1 else {}
     for r in runs:
         page = _report_file(r, out)
+        if page.is_dir():
+            raise CmwbError(f"{page} is a folder, where the report of {r} would be written; move it away, or choose "
+                            f"another --out")
         if page in first:
             raise CmwbError(f"{first[page]} and {r} would both be written to {page}, the second over the first; copy "
                             f"one run to a folder of another name, or report without --out (each run's report then "

@@ -443,10 +443,11 @@ def write_report(run, out=None) -> Path:
     "Write a self-contained HTML report of run folder `run`; return its path."
     rv = RunView(run)
     out = Path(out or rv.path/'report.html')
-    parts = [summary_html(rv), *_figures(rv)]
     mods = sorted(k[:-4] for k in rv.embeddings(rv.n_done - 1)[0] if k.endswith('.emb'))
-    for q, g in [(a, b) for a in mods for b in mods if a != b and 'text' not in (a, b)][:2]:
-        parts.append(f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g))
+    pairs = [(a, b) for a in mods for b in mods if a != b and 'text' not in (a, b)][:2]
+    # first the examples, which read the data's media: a damaged file is met before the UMAP is computed and cached
+    examples = [f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g) for q, g in pairs]
+    parts = [summary_html(rv), *_figures(rv), *examples]
     write_text(out, _page(rv.title, parts))
     return publish(out)
 
