@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np
-from .core import read_json, read_yaml, write_text
+from .core import RunDir, read_json, read_yaml, write_text
 
 # %% auto #0
 __all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'run_row', 'finished_runs', 'table_legend', 'aggregate',
@@ -72,7 +72,7 @@ def run_row(folder) -> dict:
 def finished_runs(pattern:str|Path) -> list[Path]:
     "The run folders matching the glob `pattern` that finished (they hold the COMPLETE marker a run writes last), sorted."
     import glob
-    return [Path(f) for f in sorted(glob.glob(str(pattern))) if (Path(f)/'COMPLETE').exists()]
+    return [Path(f) for f in sorted(glob.glob(str(pattern))) if RunDir(f).complete]
 
 
 # %% ../nbs/10a_tables.ipynb #c0be8832

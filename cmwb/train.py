@@ -970,14 +970,12 @@ from .methods.base import MethodNames
 ALL_METHODS = MethodNames()     # every registered method, in `method_names()` order, read when used
 
 def check_methods(config, methods:list[str], overrides:dict|None=None):
-    "Refuse, naming the method and the field, an unknown method of `methods` or settings one of them cannot take (each method's `Settings.limits`): what `compare` checks before its first run."
-    from cmwb.methods.base import METHODS, method_names
+    "Refuse, naming the method and the field, unknown methods of `methods` (all at once) or settings one of them cannot take (`check_method` for each): what `compare` checks before its first run."
+    from cmwb.methods.base import method_names
     unknown = [m for m in methods if m not in method_names()]
     if unknown: raise CmwbError(f"unknown method(s) {', '.join(unknown)}; available: {', '.join(method_names())}")
-    cfg = load_experiment(config, overrides)
     for m in methods:
-        settings = from_dict(METHODS[m].Settings, cfg.method_settings, src=f"method {m!r} settings")
-        settings.check_schedule(cfg.schedule)
+        check_method(load_experiment(config, {**(overrides or {}), 'method': m}))
 
 def build_methods(config, methods:list[str], overrides:dict|None=None):
     "Build each of `methods` once on `config`'s data: a setting a method refuses only once built (one that cannot act with its other settings or the data) stops `compare` before it trains any."

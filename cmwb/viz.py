@@ -8,7 +8,7 @@ import base64, html, io, json
 from functools import cached_property
 from pathlib import Path
 import numpy as np, torch
-from .core import (CmwbError, CorruptFileError, load_checkpoint, read_json, read_yaml, verify_checkpoint, write_json,
+from .core import (CmwbError, CorruptFileError, RunDir, load_checkpoint, read_json, read_yaml, verify_checkpoint, write_json,
     write_text)
 from .evaluate import Matrices
 
@@ -553,9 +553,9 @@ def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
     if names is not None and len(names) != len(views):
         raise CmwbError(f"check_comparable: {len(names)} names for {len(views)} runs; give one name per run")
     for rv in views:
-        if not (rv.path/'summary.json').exists():
-            raise CmwbError(f"{rv.path}: not a finished run (no summary.json); finish it with `cmwb run CONFIG --resume "
-                            f"--out {rv.path}`, or leave it out of the comparison")
+        if not RunDir(rv.path).complete:
+            raise CmwbError(f"{rv.path}: not a finished run (no COMPLETE, which a run writes last); finish it with "
+                            f"`cmwb run CONFIG --resume --out {rv.path}`, or leave it out of the comparison")
     first, seen = views[0], {}
     for rv in views[1:] if names is None else []:
         if rv.matrices.tasks != first.matrices.tasks:

@@ -15,9 +15,9 @@ from ..parallel import per_item
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'code_indices', 'is_frozen',
-           'register', 'load_methods', 'import_methods', 'method_names', 'MethodNames', 'make_method', 'flatten_state',
-           'nest_state', 'method_device', 'encode_groups']
+__all__ = ['BATCH_KEYS', 'METHODS', 'HiddenLabels', 'StageData', 'modalities', 'Settings', 'Method', 'refuse_idle',
+           'code_indices', 'is_frozen', 'register', 'load_methods', 'import_methods', 'method_names', 'MethodNames',
+           'make_method', 'flatten_state', 'nest_state', 'method_device', 'encode_groups']
 
 # %% ../../nbs/08_methods.ipynb #0204ebd0
 class HiddenLabels:
@@ -122,6 +122,13 @@ class Method(nn.Module):
             self.proj[m] = self.projection(self.dims[m][1])
             self.seen.append(m)
             self.added_at[m] = t
+
+# %% ../../nbs/08_methods.ipynb #00acb31c
+def refuse_idle(meth, given:set, why:dict):
+    "Refuse the first setting of `given` (those the config set) that `why` (setting -> reason) says cannot act in method `meth`."
+    bad = sorted(given & set(why))
+    if bad: raise CmwbError(f"{meth.name} setting {bad[0]}: {why[bad[0]]}; remove it from method_settings")
+
 
 # %% ../../nbs/08_methods.ipynb #f093586f
 @patch

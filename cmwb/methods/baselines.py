@@ -8,19 +8,14 @@ from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError, get_logger
 from ..losses import logit_distill, EWC, NullSpaceProjector
-from .base import Method, Settings, StageData, register, modalities, encode_groups
+from .base import Method, Settings, StageData, register, modalities, encode_groups, refuse_idle
 from ..replay import ExemplarBuffer
 
 # %% auto #0
-__all__ = ['refuse_idle', 'Baseline', 'Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER',
-           'DNSSettings', 'DNS']
+__all__ = ['Baseline', 'Finetune', 'Joint', 'EWCSettings', 'EWCMethod', 'LwFSettings', 'LwF', 'ERSettings', 'ER', 'DNSSettings',
+           'DNS']
 
 # %% ../../nbs/08e_baselines.ipynb #fb1b5e6d
-def refuse_idle(meth:Method, given:set, why:dict):
-    "Refuse the first setting of `given` (those the config set) that `why` (setting -> reason) says cannot act."
-    bad = sorted(given & set(why))
-    if bad: raise CmwbError(f"{meth.name} setting {bad[0]}: {why[bad[0]]}; remove it from method_settings")
-
 class Baseline(Method):
     "A `Method` that refuses, by name, each setting it was given that cannot act here (see `idle`)."
     def __init__(self, dims, **kw):

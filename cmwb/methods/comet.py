@@ -11,7 +11,7 @@ from ..codebook import Codebook, nearest_code
 from ..adapters import CMoEAdapter
 from ..losses import cmcm_probs, soft_codes, soft_codes_pulled, CrossCPC
 from ..replay import CodePMR, LinearPMR
-from .base import Method, Settings, StageData, register, modalities, is_frozen
+from .base import Method, Settings, StageData, register, modalities, is_frozen, refuse_idle
 from ..parallel import per_item
 from fastcore.basics import patch
 
@@ -149,8 +149,7 @@ def _refuse_idle(self:Comet, given:set):
     if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
     elif s.freeze_mediator and s.freeze and s.cmoe:
         why['pmr_weight'] = "the mediator's path is frozen after its first stage, so the PMR loss has nothing to shape"
-    bad = sorted(given & set(why))
-    if bad: raise CmwbError(f"{self.name} setting {bad[0]}: {why[bad[0]]}; remove it from method_settings")
+    refuse_idle(self, given, why)
 
 # %% ../../nbs/08a_comet.ipynb #7826782c
 @patch

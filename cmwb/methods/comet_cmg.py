@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch, torch.nn as nn
 from ..core import CmwbError, get_logger
 from ..codebook import nearest_code, init_codes
-from .base import register, StageData, is_frozen
+from .base import register, StageData, is_frozen, refuse_idle
 from .cmg import Cmg, CmgCodebook, CmgSettings
 from .comet import keep_codes, soft_codes_within
 from ..adapters import MoEAdapter
@@ -17,7 +17,7 @@ from ..replay import LinearPMR
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PMR_ITEMS', 'GrowingCmgCodebook', 'CometCmgSettings', 'check_new_experts', 'CometCmg', 'refuse_idle']
+__all__ = ['PMR_ITEMS', 'GrowingCmgCodebook', 'CometCmgSettings', 'check_new_experts', 'CometCmg', 'refuse_settings']
 
 # %% ../../nbs/08f_comet_cmg.ipynb #1679091c
 class GrowingCmgCodebook(CmgCodebook):
@@ -118,7 +118,7 @@ class CometCmg(Cmg):
     checkpointed = (*Cmg.checkpointed, 'pmr_fits')
     def __init__(self, dims, **kw):
         super().__init__(dims, **kw)
-        refuse_idle(self, set(kw.get('settings') or {}))
+        refuse_settings(self, set(kw.get('settings') or {}))
         s = self.s
         self.experts = MoEAdapter(self.width, 0, k=s.k, hidden=s.expert_hidden) if s.cmoe else None
         self.router_of: dict[str, int] = {}   # modality -> its router in `experts`
@@ -141,7 +141,7 @@ def _soft(self:CometCmg, zm:torch.Tensor, codes:torch.Tensor, m:str) -> tuple:
     return probs, idx
 
 # %% ../../nbs/08f_comet_cmg.ipynb #c51ce410
-def refuse_idle(meth:CometCmg, given:set):
+def refuse_settings(meth:CometCmg, given:set):
     "Refuse each setting that cannot act in this configuration, or cannot be right, naming it and why."
     s, why = meth.s, {}
     if not s.grow:
@@ -150,8 +150,7 @@ def refuse_idle(meth:CometCmg, given:set):
     if not s.cmoe:
         for f in ('k', 'expert_hidden', 'balance'): why[f] = "there are no experts (cmoe: false)"
     if s.pmr is None: why['pmr_weight'] = "there is no pseudo-modality replay (pmr: null)"
-    for f in sorted(given & set(why)):
-        raise CmwbError(f"comet-cmg setting {f}: {why[f]}; remove it from method_settings")
+    refuse_idle(meth, given, why)
     if s.pmr not in ('linear', None):
         raise CmwbError(f"comet-cmg setting pmr={s.pmr!r}: use 'linear' or null ('code' places a pseudo item on its "
                         "text's code, which assumes paired items share codes; on CMG's parts they rarely do)")
