@@ -5,15 +5,15 @@
 # %% ../nbs/01_data.ipynb #b72b51c4
 from __future__ import annotations
 import csv, io, json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 import numpy as np
 from .core import CmwbError, ConfigError, check_ranges, check_value, from_dict, read_yaml
 
 # %% auto #0
-__all__ = ['MODALITIES', 'DEBIAN_TOOLS', 'ModalitySpec', 'register_modality', 'read_image', 'wav_declared_frames', 'read_audio',
-           'read_video', 'Item', 'Manifest', 'parse_manifest', 'load_manifest', 'item_path', 'validate',
+__all__ = ['MODALITIES', 'MEDIA_FIELDS', 'DEBIAN_TOOLS', 'ModalitySpec', 'register_modality', 'read_image', 'wav_declared_frames',
+           'read_audio', 'read_video', 'Item', 'Manifest', 'parse_manifest', 'load_manifest', 'item_path', 'validate',
            'check_manifest', 'validate_file', 'select', 'summary', 'build_benchmark', 'resolve_manifest']
 
 # %% ../nbs/01_data.ipynb #11c95295
@@ -198,8 +198,8 @@ def item_path(m:Manifest, it:Item) -> Path:
     "Absolute path of a file item."
     return (Path(m.root)/it.path).resolve()
 
-def _item_problems(m:Manifest, it:Item, check_media:bool) -> list[str]:
-    "Problems of one item, each starting with its id and field."
+def _item_problems(m:Manifest, it:Item, check_media:bool, check_files:bool=True) -> list[str]:
+    "Problems of one item, each starting with its id and field (`check_files`: whether a file item's path is looked up; `check_media`: whether its file is read)."
     spec = MODALITIES.get(it.modality)
     if spec is None:
         return [
@@ -208,6 +208,7 @@ def _item_problems(m:Manifest, it:Item, check_media:bool) -> list[str]:
     if spec.kind == 'text':
         return [] if (it.text or '').strip() else [f"item {it.id}: text: empty text"]
     if not it.path: return [f"item {it.id}: path: a {it.modality} item needs a path"]
+    if not check_files: return []
     p, root = item_path(m, it), Path(m.root).resolve()
     if not m.allow_outside_root and not p.is_relative_to(root):
         return [
@@ -225,12 +226,12 @@ def _item_problems(m:Manifest, it:Item, check_media:bool) -> list[str]:
     return [f"item {it.id}: path: {bad} ({p})"] if bad else []
 
 # %% ../nbs/01_data.ipynb #c1dc9d3a
-def validate(m:Manifest, check_media:bool=True, pair_counts=None) -> list[str]:
-    "Every problem in manifest `m`, each naming the item and the field (`pair_counts`: pair id -> members, when some items failed the schema)."
+def validate(m:Manifest, check_media:bool=True, pair_counts=None, check_files:bool=True) -> list[str]:
+    "Every problem in manifest `m`, each naming the item and the field (`pair_counts`: pair id -> members, when some items failed the schema; `check_files`: whether file items' paths are looked up)."
     from collections import Counter
     ids = Counter(it.id for it in m.items)
     probs = [f"item {i}: id: duplicate id ({n} items)" for i, n in ids.items() if n > 1]
-    for it in m.items: probs += _item_problems(m, it, check_media)
+    for it in m.items: probs += _item_problems(m, it, check_media, check_files)
     pairs = pair_counts or Counter(it.pair for it in m.items if it.pair is not None)
     probs += [
         f"item {it.id}: pair: pair id {it.pair!r} has no partner"
@@ -245,16 +246,37 @@ def check_manifest(m:Manifest, check_media:bool=True) -> Manifest:
     if probs: raise ConfigError(f"{m.source}: {len(probs)} problem(s):\n  " + "\n  ".join(probs))
     return m
 
+# %% ../nbs/01_data.ipynb #d74cd572
+MEDIA_FIELDS = ('root', 'allow_outside_root', 'sample_rate', 'strict_sample_rate', 'video_frames')
+
+def _top_without_problems(d:dict, probs:list, src:str) -> tuple[Manifest, set]:
+    "The manifest `d`'s top level with every field a problem of `probs` names left at its default (`name`: its file), and the names of those fields."
+    named = lambda f: any(p.startswith((f"{f}:", f"top level: {f} ")) for p in probs)
+    bad = {f.name for f in fields(Manifest) if named(f.name)}
+    good = {f.name: d[f.name] for f in fields(Manifest) if f.name in d and f.name not in bad | {'items', 'source'}}
+    return Manifest(**{'name': src, **good, 'items': [], 'source': src}), bad
+
 # %% ../nbs/01_data.ipynb #09cddee9
 def validate_file(path, check_media:bool=True) -> list[str]:
     "Every problem of the manifest file at `path`: schema, broken lines, files, media and pairs, in one list."
     from collections import Counter
     path, probs = Path(path), []
-    top, items, raw = _parse(read_yaml(path), str(path), path.parent, probs)
-    if top is None: return probs
+    d = read_yaml(path)
+    top, items, raw = _parse(d, str(path), path.parent, probs)
+    check_files = True
+    if top is None:
+        top, bad = _top_without_problems(d, probs, str(path))
+        waits = sorted(bad & set(MEDIA_FIELDS))
+        until = f"until {', '.join(waits)} {'are' if len(waits) > 1 else 'is'} fixed"
+        check_files = not bad & {'root', 'allow_outside_root'}
+        if waits and check_files:
+            probs.append(f"media: not read {until} (it says how to read them)")
+        if waits and not check_files:
+            probs.append(f"files: not looked up {until} (they say where the files are and how to read them)")
+        check_media = check_media and not waits
     top.items, top.root = items, str((path.parent/top.root).resolve())
     pairs = Counter(r.get('pair') for r in raw if isinstance(r, dict) and isinstance(r.get('pair'), str))
-    return probs + validate(top, check_media, pairs)
+    return probs + validate(top, check_media, pairs, check_files)
 
 # %% ../nbs/01_data.ipynb #8ca51967
 def select(m:Manifest, **where) -> list[Item]:

@@ -68,6 +68,12 @@ def add(self:ExemplarBuffer, feats:dict, labels, stage:int=0):
         self.data[k][dest] = v[src]
     self.seen += len(rows['label'])
 
+# %% ../nbs/05_replay.ipynb #5588dd33
+@patch
+def capacity_for(self:ExemplarBuffer, feats:dict) -> int:
+    "How many paired items like those of `feats` (modality → [N, ...]), each with its label and stage, fit in the budget: what `add` will keep of more."
+    return self.capacity(_rows({m: x[:1] for m, x in feats.items()}, [0], 0))
+
 # %% ../nbs/05_replay.ipynb #eef1dd0f
 @patch
 def _add_balanced(self:ExemplarBuffer, rows:dict, cap:int):

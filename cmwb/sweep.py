@@ -8,7 +8,7 @@ import itertools, os, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from .core import ConfigError, check_ranges, get_logger
+from .core import ConfigError, RunDir, check_ranges, get_logger
 
 # %% auto #0
 __all__ = ['SweepConfig', 'expand', 'point_name', 'run_point', 'run_sweep', 'check_params', 'collect']
@@ -87,7 +87,7 @@ def run_sweep(cfg:SweepConfig, workers:int|None=None) -> dict:
     if not Path(nb).is_file(): raise ConfigError(f"sweep: notebook {cfg.notebook} not found")
     check_params(nb, {**cfg.params, **cfg.grid})
     points = [(point_name(p), {**cfg.params, **p}) for p in expand(cfg.grid)]
-    todo = [(n, p) for n, p in points if not (out/n/'run'/'COMPLETE').exists()]
+    todo = [(n, p) for n, p in points if not RunDir(out/n/'run').complete]
     res = dict(done=[], skipped=[n for n, _ in points if (n, _) not in todo], failed=[])
     n_gpu = _gpus()
     with ProcessPoolExecutor(workers or cfg.workers, initializer=_die_with_parent) as ex:
@@ -123,7 +123,7 @@ def collect(out, points:list) -> Path | None:
     from cmwb.viz import write_comparison
     from cmwb.core import write_text
     out = Path(out)
-    done = [(n, p) for n, p in points if (out/n/'run'/'COMPLETE').exists()]
+    done = [(n, p) for n, p in points if RunDir(out/n/'run').complete]
     if not done: return None
     rows = [
         {'name': n, **{k: v for k, v in p.items() if not isinstance(v, (dict, list))}, **run_row(out / n / 'run')}

@@ -9,8 +9,8 @@ import numpy as np
 from .core import RunDir, read_json, read_yaml, write_text
 
 # %% auto #0
-__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'run_row', 'finished_runs', 'table_legend', 'aggregate',
-           'difference_rows', 'write_tables']
+__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'supervision_of', 'run_row', 'finished_runs', 'table_legend',
+           'aggregate', 'difference_rows', 'write_tables']
 
 # %% ../nbs/10a_tables.ipynb #3ae0e81f
 # run_row's result columns
@@ -38,6 +38,10 @@ def _learned_chance(folder:Path) -> float|None:
     when = [np.nan if v is None else v for v in when]
     return None if np.isnan(when).all() else float(np.nanmean(when))
 
+def supervision_of(config:dict) -> str:
+    "The training supervision a run's config records: 'pairs' (the default, when unset) or 'labels'."
+    return (config.get('train') or {}).get('supervision', 'pairs')
+
 def run_row(folder) -> dict:
     "Headline figures of one finished run folder (`METRICS`, plus identity and training time)."
     folder = Path(folder)
@@ -63,7 +67,7 @@ def run_row(folder) -> dict:
         unseen_transfer_chance=un.get('transfer_chance'),
         proto_acc=s.get('proto_acc', {}).get('final'),
         train_s=s.get('train_seconds'),
-        supervision=(cfg.get('train') or {}).get('supervision', 'pairs'),
+        supervision=supervision_of(cfg),
         commit=c.get('git_commit'),
         **{k: code.get(v) for k, v in CODE_METRICS.items()},
     )

@@ -24,10 +24,10 @@ from fastcore.basics import patch
 __all__ = ['FIXED_ON_RESUME', 'RUN_MARKERS', 'ALL_METHODS', 'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'find_config',
            'set_dotted', 'load_experiment', 'RunData', 'check_finite_features', 'prepare_data', 'eval_tasks',
            'unevaluable_pairs', 'evaluate_stage', 'save_ckpt', 'latest_ckpt', 'restore', 'NonFiniteError',
-           'save_embeddings', 'check_method', 'Stopped', 'Session', 'settings_before', 'settings_changed_meaning',
-           'check_method_defaults', 'config_diff', 'check_out_folder', 'check_resume_config', 'record_changes',
-           'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run', 'print_run', 'stage_lines',
-           'check_methods', 'build_methods', 'compare']
+           'save_embeddings', 'check_method', 'stand_in_dims', 'Stopped', 'Session', 'settings_before',
+           'settings_changed_meaning', 'check_method_defaults', 'config_diff', 'check_out_folder',
+           'check_resume_config', 'record_changes', 'trim_metrics', 'run_experiment', 'stage_chance', 'summarize_run',
+           'print_run', 'stage_lines', 'check_methods', 'build_methods', 'compare']
 
 # %% ../nbs/10_train.ipynb #4638667f
 @dataclass
@@ -490,6 +490,14 @@ def check_method(cfg:ExperimentConfig):
         raise CmwbError(f"unknown method {cfg.method!r}; available: {', '.join(method_names())}")
     settings = from_dict(METHODS[cfg.method].Settings, cfg.method_settings, src=f"method {cfg.method!r} settings")
     settings.check_schedule(cfg.schedule)
+    settings.check_given(cfg.method, set(cfg.method_settings), cfg.schedule)
+    # what only the built method refuses; a run seeds the generators after this, so the build draws nothing of it
+    make_method(cfg.method, stand_in_dims(cfg), width=cfg.width, temperature=cfg.temperature,
+                settings=cfg.method_settings, mediator=cfg.schedule.stages[0].mediator)
+
+def stand_in_dims(cfg:ExperimentConfig) -> dict:
+    "Feature shapes (steps, width) of one step of one feature for each modality `cfg`'s schedule trains: enough to build its method before any data exists."
+    return {m: (1, 1) for stage in cfg.schedule.stages for m in stage.modalities}
 
 # %% ../nbs/10_train.ipynb #226834d9
 class Stopped(CmwbError):

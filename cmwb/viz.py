@@ -11,6 +11,7 @@ import numpy as np, torch
 from .core import (CmwbError, CorruptFileError, RunDir, load_checkpoint, read_json, read_yaml, verify_checkpoint, write_json,
     write_text)
 from .evaluate import Matrices
+from .tables import supervision_of
 
 # %% auto #0
 __all__ = ['UMAP_KEYS', 'REPORT_CSS', 'HOW_TO_READ', 'FREE_FIELDS', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves',
@@ -540,10 +541,6 @@ def _protocol(config:dict) -> dict:
     out['train'] = {k: v for k, v in (config.get('train') or {}).items() if k != 'supervision'}
     return out
 
-def _supervision(rv:RunView) -> str:
-    "The training supervision of a run ('pairs' or 'labels'): with the row's name, the results-table row it falls in."
-    return (rv.config.get('train') or {}).get('supervision', 'pairs')
-
 def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
     """The runs' views, once every run is finished, (without `names`) all share tasks and one protocol, each table row
     is one variant and no seed comes twice in a row; a `CmwbError` naming the runs otherwise. `names`: a row name per
@@ -568,7 +565,7 @@ def check_comparable(runs:list, names:list|None=None) -> list[RunView]:
             raise CmwbError(f"{rv.path} and {first.path} differ in more than the method ({', '.join(fields)}); a comparison "
                             f"page pairs seeds of one protocol: report runs of one config and size together")
     for name, rv in zip(names or [rv.config.get('method') for rv in views], views):
-        key, seed = (name, _supervision(rv)), rv.config.get('seed')
+        key, seed = (name, supervision_of(rv.config)), rv.config.get('seed')
         # a second variant first: two variants that share a seed are two runs, not one given twice
         other = seen.get((key, seed)) or next((o for (k, _), o in seen.items() if k == key), None)
         if other is not None and other.matrices.tasks != rv.matrices.tasks:

@@ -7,8 +7,10 @@ replays from three buffers (the floor split of `replay_batch`)."""
 import logging
 import pytest, torch
 from cmwb.core import CmwbError
-from cmwb.methods.base import StageData, make_method
+from cmwb.methods.base import METHODS, StageData, load_methods, make_method
 from cmwb.scenario import Schedule, Stage
+
+load_methods()                  # fills METHODS
 
 DIMS = {'image': (1, 8), 'audio': (1, 8), 'video': (1, 8), 'text': (1, 8)}
 STAGES = [Stage('a', ['image', 'text']), Stage('b', ['audio', 'text']), Stage('c', ['video', 'text']),
@@ -26,7 +28,7 @@ def _make(method, settings):
     return make_method(method, DIMS, width=16, n_classes=5, settings={**({} if method == 'dns' else {'hidden': 16}), **settings})
 
 def _toy(method, settings, steps=8, stages=STAGES):
-    "Train `method` on the toy stream; return (eval embeddings of every modality, loss names of the last step, the method)."
+    "Train `method` on the toy stream; return (eval embeddings of every modality it trained, loss names of the last step, the method)."
     torch.manual_seed(0)
     meth = _make(method, settings)
     for t, st in enumerate(stages):
@@ -43,8 +45,9 @@ def _toy(method, settings, steps=8, stages=STAGES):
             opt.zero_grad()
         meth.end_stage(t, st, d)
     meth.eval()
-    x = _data(list(DIMS), 99).feats
-    with torch.no_grad(): emb = torch.cat([meth.embed(x[m], m) for m in DIMS])
+    trained = [m for m in DIMS if any(m in st.modalities for st in stages)]
+    x = _data(trained, 99).feats
+    with torch.no_grad(): emb = torch.cat([meth.embed(x[m], m) for m in trained])
     return emb, set(out), meth
 
 _BASE = {}
@@ -110,6 +113,33 @@ def test_ewc_notes_a_clamped_fisher_chunks():
     assert torch.equal(same, _base('ewc')[0])      # 7 and 32 both use the 6 chunks the toy's 96 pairs make
     assert len(got) == len(STAGES) and 'fisher_chunks=7' in got[0].getMessage() and 'uses all 6' in got[0].getMessage()
 
+# ---- settings that act only from the second stage: idle in one stage, so refused there -----------------------------------
+
+ONE_STAGE = [(m, f) for m, f in FLIPS if set(f) <= set(METHODS[m].Settings.continual)] + [('lwf', dict(cache_teacher=False))]
+
+def _one_stage(method, settings):
+    "Train `method` on the toy stream's first stage only; its evaluation embeddings of that stage's modalities."
+    return _toy(method, settings, stages=STAGES[:1])[0]
+
+def test_every_continual_setting_is_flipped_here():
+    "Each field a baseline declares `continual` has a flip below: a declared field without one fails here."
+    declared = {(m, k) for m in ('finetune', 'joint', 'ewc', 'lwf', 'er', 'dns') for k in METHODS[m].Settings.continual}
+    assert declared == {(m, k) for m, f in ONE_STAGE for k in f}
+
+@pytest.mark.parametrize('method,flip', ONE_STAGE, ids=[f"{m}-{'-'.join(f'{k}={v}' for k, v in f.items())}" for m, f in ONE_STAGE])
+def test_continual_settings_do_nothing_in_one_stage(method, flip):
+    "What the flip changes over four stages (above) leaves a one-stage run bit for bit as it was: nothing for it to act on."
+    assert torch.equal(_one_stage(method, flip), _one_stage(method, {}))
+
+def test_a_one_stage_schedule_refuses_continual_settings():
+    one, four = Schedule('one', STAGES[:1]), Schedule('toy', STAGES)
+    for method, flip in ONE_STAGE:
+        settings = METHODS[method].Settings(**flip)
+        with pytest.raises(CmwbError, match=rf"{method} setting method_settings\.{list(flip)[0]}: it acts only from a schedule's second stage"):
+            settings.check_given(method, set(flip), one)
+        settings.check_given(method, set(flip), four)
+    METHODS['ewc'].Settings(hidden=8).check_given('ewc', {'hidden'}, one)       # a setting that acts in one stage passes
+
 # ---- every value that cannot act is refused, by name -----------------------------------------------------------------
 
 REFUSED = [('finetune', dict(cache_teacher=False)), ('joint', dict(cache_teacher=True)), ('ewc', dict(cache_teacher=False)),
@@ -134,6 +164,11 @@ def test_er_refuses_a_split_into_single_pairs():
     ERSettings(replay_batch=6).check_schedule(Schedule('toy', STAGES))
 
 def test_er_refuses_a_budget_below_two_pairs():
-    "A pair here is 80 bytes (two 8-float features, a label, a stage): 1e-4 MB keeps one, and one pair cannot be contrasted."
-    with pytest.raises(CmwbError, match=r"budget_mb=0.0001: it keeps 1 of stage 0's 96 pairs"):
-        _toy('er', dict(budget_mb=1e-4), steps=1)
+    "A pair here is 80 bytes (two 8-float features, a label, a stage): 1e-4 MB keeps one, and one pair cannot be contrasted. Refused before the stage trains."
+    meth = _make('er', dict(budget_mb=1e-4))
+    meth.setup_stage(0, STAGES[0])
+    with pytest.raises(CmwbError, match=r"budget_mb=0.0001: it would keep 1 of stage 0's 96 pairs"):
+        meth.prepare_stage(0, _data(STAGES[0].modalities, 0))
+    enough = _make('er', dict(budget_mb=2e-4))                      # 209 bytes: two pairs
+    enough.setup_stage(0, STAGES[0])
+    enough.prepare_stage(0, _data(STAGES[0].modalities, 0))

@@ -45,6 +45,7 @@ class EWCSettings(Settings):
     lam: float = 100.          # penalty strength λ
     fisher_chunks: int = 32    # mini-batches of 16 pairs used to estimate the Fisher (at most all of a stage's pairs)
     limits = {'lam': (lambda v: v >= 0, '>= 0'), 'fisher_chunks': (lambda v: v >= 1, '>= 1')}
+    continual = ('lam', 'fisher_chunks')     # the penalty anchors to earlier stages
 
 @register
 class EWCMethod(Baseline):
@@ -96,6 +97,7 @@ class LwFSettings(Settings):
     alpha: float = 1.0         # weight of the distillation
     T: float = 2.0             # distillation temperature
     limits = {'alpha': (lambda v: v >= 0, '>= 0'), 'T': (lambda v: v > 0, '> 0')}
+    continual = ('alpha', 'T', 'cache_teacher')     # the teacher is the previous stage's model
 
 @register
 class LwF(Baseline):
@@ -132,6 +134,7 @@ class ERSettings(Settings):
         'budget_mb': (lambda v: v > 0, '> 0'),
         'replay_batch': (lambda v: v >= 2, '>= 2 (InfoNCE over a single replayed pair is constant)'),
     }
+    continual = ('budget_mb', 'replay_batch')     # what is replayed comes from earlier stages
     def check_schedule(self, schedule):
         "Refuse, before any data is prepared, a `replay_batch` that the last stage splits into single pairs."
         super().check_schedule(schedule)
@@ -156,14 +159,18 @@ class ER(Baseline):
     def setup_stage(self, t, stage):
         super().setup_stage(t, stage)
         _check_split(self.s.replay_batch, t, stage.name)     # the trainer refused it up front (`check_schedule`)
+    def prepare_stage(self, t, data):
+        "Before stage `t` trains (fresh or resumed), refuse a budget whose buffer would keep fewer than two of its pairs."
+        super().prepare_stage(t, data)
+        kept = min(ExemplarBuffer(int(self.s.budget_mb * 2**20)).capacity_for(data.feats), len(data)) if len(data) else 0
+        if kept < min(2, len(data)):
+            raise CmwbError(f"er setting method_settings.budget_mb={self.s.budget_mb}: it would keep {kept} of stage "
+                            f"{t}'s {len(data)} pairs, and InfoNCE over fewer than two replayed pairs is constant; "
+                            "raise it")
     def end_stage(self, t, stage, data):
         labels = data.labels if data.labelled else torch.zeros(len(data), dtype=torch.long)   # stored, never trained on
         buf = ExemplarBuffer(int(self.s.budget_mb * 2**20), seed=t)
         buf.add(data.feats, labels, t)
-        if len(buf) < min(2, len(data)):
-            raise CmwbError(f"er setting method_settings.budget_mb={self.s.budget_mb}: it keeps {len(buf)} of stage "
-                            f"{t}'s {len(data)} pairs, and InfoNCE over fewer than two replayed pairs is constant; "
-                            "raise it")
         if len(buf) == len(data):           # depends on the stage's size, so a note
             get_logger('cmwb.er').info(f"stage {t} ({stage.name}): budget_mb={self.s.budget_mb} keeps all its "
                                        f"{len(data)} pairs (a larger budget keeps the same)")
@@ -188,6 +195,7 @@ class DNSSettings(Settings):
     # below ~1e-15 × the largest lie the rounding errors of zero eigenvalues, about a third of them positive: which of
     # those null directions a threshold of 0 protected would be chance
     limits = {'threshold': (lambda v: 1e-12 <= v <= 1, 'in [1e-12, 1] (below, rounding noise decides)')}
+    continual = ('threshold',)     # the null spaces are of earlier stages' inputs
 
 @register
 class DNS(Baseline):
