@@ -321,7 +321,7 @@ def _report_names(runs:list, out:Path):
 def cli_report(args):
     "`cmwb report`: a report per run folder, and a comparison page when there are several (marked against `--reference`, with the paired tests behind its marks)."
     from pathlib import Path
-    from cmwb.viz import RunView, check_comparable, check_readable, write_comparison, write_report
+    from cmwb.viz import RunView, check_comparable, check_readable, report_examples, write_comparison, write_report
     # refuse a run with a missing or damaged file, runs that cannot share a comparison page, a reference none of them
     # has, two runs whose reports would share a name, and an --out that cannot be a folder, before any report is written
     for run in args.runs: check_readable(RunView(run))
@@ -333,7 +333,9 @@ def cli_report(args):
               file=sys.stderr)
     if args.out:
         _report_names(args.runs, Path(args.out))
-    outs = [write_report(r, _report_file(r, Path(args.out)) if args.out else None) for r in args.runs]
+    # every run's retrieval examples, which read the data's media, before any report: a damaged file stops them all
+    examples = [report_examples(r) for r in args.runs]
+    outs = [write_report(r, _report_file(r, Path(args.out)) if args.out else None, ex) for r, ex in zip(args.runs, examples)]
     for o in outs:
         print(o)
     if views:

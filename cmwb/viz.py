@@ -17,8 +17,8 @@ from .tables import supervision_of
 __all__ = ['UMAP_KEYS', 'REPORT_CSS', 'HOW_TO_READ', 'FREE_FIELDS', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves',
            'code_usage', 'agreement_matrix', 'code_agreement', 'router_labels', 'expert_routing', 'umap_cache',
            'umap_coords', 'umap_figure', 'spread_over_concepts', 'retrieval_examples', 'publish', 'summary_html',
-           'write_report', 'chance_r1', 'write_comparison', 'md_table_html', 'tests_html', 'check_comparable',
-           'check_readable']
+           'report_examples', 'write_report', 'chance_r1', 'write_comparison', 'md_table_html', 'tests_html',
+           'check_comparable', 'check_readable']
 
 # %% ../nbs/12_viz.ipynb #56dd1a07
 class NoFigure(CmwbError):
@@ -440,14 +440,19 @@ def summary_html(rv:RunView) -> str:
         f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}<details><summary>full config</summary><pre>{cfg}</pre></details>"
     )
 
-def write_report(run, out=None) -> Path:
-    "Write a self-contained HTML report of run folder `run`; return its path."
+def report_examples(run) -> list[str]:
+    "The retrieval examples of run folder `run`'s report (HTML sections, two pairs of modalities other than text): what reads the data's media."
     rv = RunView(run)
-    out = Path(out or rv.path/'report.html')
     mods = sorted(k[:-4] for k in rv.embeddings(rv.n_done - 1)[0] if k.endswith('.emb'))
     pairs = [(a, b) for a in mods for b in mods if a != b and 'text' not in (a, b)][:2]
+    return [f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g) for q, g in pairs]
+
+def write_report(run, out=None, examples:list[str]|None=None) -> Path:
+    "Write a self-contained HTML report of run folder `run`; return its path (`examples`: its `report_examples`, when already drawn)."
+    rv = RunView(run)
+    out = Path(out or rv.path/'report.html')
     # first the examples, which read the data's media: a damaged file is met before the UMAP is computed and cached
-    examples = [f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g) for q, g in pairs]
+    examples = report_examples(run) if examples is None else examples
     parts = [summary_html(rv), *_figures(rv), *examples]
     write_text(out, _page(rv.title, parts))
     return publish(out)

@@ -132,14 +132,14 @@ def _flipped(f, default):
     if isinstance(default, float): return 0. if default else 1.
     raise AssertionError(f"no flip for {f.name}")
 
-def _drive(rd, cfg, method, settings, watch=None):
-    "Train `method` with `settings` over the tiny schedule in-process (no run folder): (its state tensors, the method)."
+def _drive(rd, cfg, method, settings, watch=None, base=BASE):
+    "Train `method` with `settings` over `base` on the tiny schedule in-process (no run folder): (its state tensors, the method)."
     # `watch(t, method)`: called after each stage's `begin_stage`
     import torch
     from cmwb.core import seed_everything, pick_device, get_logger
     from cmwb.parallel import Shards
     from cmwb.train import Session, _method
-    cfg.method_settings = {**BASE, **settings}; cfg.method = method
+    cfg.method_settings = {**base, **settings}; cfg.method = method
     seed_everything(cfg.seed); m = _method(cfg, rd); dev = pick_device('cpu', False)
     # a Session without a run folder: the state `train_stage` reads (one epoch per stage: no checkpoint is written)
     s = Session.__new__(Session)

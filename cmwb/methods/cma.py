@@ -40,6 +40,8 @@ class CMASettings(Settings):
         **{k: (lambda v: v >= 0, '>= 0') for k in ('freeze_top', 'relation', 'align_cos', 'balance')},
         'context_p': (lambda v: 0 <= v <= 1, 'in [0, 1]'),
     }
+    # what acts only from a schedule's second stage: the old model's relations, frozen experts, later routers
+    continual = ('cache_teacher', 'freeze_top', 'relation', 'mediator_router')
 
 @register
 class CMA(Method):

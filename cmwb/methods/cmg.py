@@ -9,7 +9,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError
 from ..codebook import nearest_code
 from ..losses import cmcm_probs, soft_codes
-from .base import Method, Settings, register, modalities, code_indices
+from .base import Method, Settings, register, modalities, code_indices, refuse_idle
 from ..parallel import per_item
 from fastcore.basics import patch
 
@@ -208,6 +208,7 @@ def check_settings(s:CmgSettings, width:int):
     if s.club_hidden < 2: raise bad('club_hidden', "must be >= 2")
     for f in ['dead_after', 'active_within', 'club_steps']:
         if getattr(s, f) < 0: raise bad(f, "must be >= 0")
+    if s.eps <= 0: raise bad('eps', "must be > 0 (the EMA divides by the smoothed code counts; 0 makes a dead code's count 0)")
     weights = ['beta', 'commit_own', 'commit_partners', 'recon', 'club', 'club_lr', 'cpc', 'cpc_self', 'cmcm']
     weights.append('infonce')
     for f in weights:
@@ -228,6 +229,7 @@ class Cmg(Method):
         super().__init__(dims, **kw)
         s = self.s
         check_settings(s, self.width)
+        refuse_idle(self, set(kw.get('settings') or {}), {'cache_teacher': f"{self.name} distils from no teacher"})
         self.codebook = self.codebook_type(s.codes, self.width, s.decay, s.eps, s.beta, s.commit_own, s.commit_partners,
                                     s.own_ema, s.dead_after, s.active_within, s.reset_noise)
         self.spec, self.dec_vq, self.dec_out, self.club = (nn.ModuleDict() for _ in range(4))

@@ -59,6 +59,9 @@ class CometSettings(Settings):
         **{k: (lambda v: 0 <= v <= 1, 'in [0, 1]') for k in ('old_code_rate', 'grown_code_rate', 'decay')},
         **{k: (lambda v: v >= 0, '>= 0') for k in ('pmr_weight', 'commit', 'cmcm', 'cpc', 'balance', 'dead_after', 'partner_codes')},
     }
+    # what acts only from a schedule's second stage: growth, earlier codes and paths, replay, the pull toward a trained mediator
+    continual = ('grow', 'old_code_rate', 'grown_code_rate', 'pmr', 'pmr_weight', 'freeze', 'freeze_mediator',
+                 'protect_codes', 'keep_codes', 'mediator_codes', 'partner_codes')
     def experts_at_end(self, schedule) -> int:
         "The experts COMET's adapter holds after `schedule`: each new modality adds its stage's `new_experts` (without `cmoe`, the first only)."
         seen, n = set(), 0

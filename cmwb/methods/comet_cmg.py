@@ -91,6 +91,8 @@ class CometCmgSettings(CmgSettings):
     balance: float = 0.01           # CMoE: load-balance loss weight
     pmr: str | None = None          # pseudo-modality replay: 'linear' (the mediator's inputs -> a modality's features)
     pmr_weight: float = 0.5         # PMR: CMCM weight between a trained modality and an earlier one's pseudo items
+    # what acts only from a schedule's second stage: growth, earlier codes and paths, replay
+    continual = ('grow', 'freeze_old_codes', 'freeze', 'freeze_mediator', 'keep_codes', 'pmr', 'pmr_weight')
     def check_schedule(self, schedule):
         "With CMoE, refuse before any data what a stage would meet: new modalities with no new experts, or `k` above the experts a new router spans."
         if not self.cmoe: return

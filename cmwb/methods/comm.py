@@ -29,6 +29,8 @@ class COMMSettings(Settings):
         **{k: (lambda v: v >= 1, '>= 1') for k in ('adapter_hidden', 'realign_per_class', 'clusters')},
         **{k: (lambda v: v >= 0, '>= 0') for k in ('self_reg', 'realign')},
     }
+    # what acts only from a schedule's second stage: the old model, earlier modalities' adapters and Gaussians
+    continual = ('cache_teacher', 'self_reg', 'aggregate', 'realign', 'realign_per_class')
 
 def _residual(width, hidden):
     m = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
