@@ -303,8 +303,8 @@ def _report_file(run, out:Path) -> Path:
 
 def _report_names(runs:list, out:Path):
     """Refuse two runs whose reports in folder `out` would share a name (one would overwrite the other), a run whose
-    report would overwrite the comparison page, and an `out` that is, or lies under, a file (its `OSError`, named by
-    `main`); then `out` exists."""
+    report would overwrite the comparison page, and an `out` that is, or lies under, a file or a folder not writable
+    (`check_writable`); nothing is made."""
     first = {out/'comparison.html': 'the comparison page'} if len(runs) > 1 else {}
     for r in runs:
         page = _report_file(r, out)
@@ -316,7 +316,10 @@ def _report_names(runs:list, out:Path):
                             f"one run to a folder of another name, or report without --out (each run's report then "
                             f"goes into its own folder)")
         first[page] = r
-    out.mkdir(parents=True, exist_ok=True)
+    from cmwb.core import check_writable
+    if out.exists() and not out.is_dir():
+        raise CmwbError(f"{out}: a file; --out names the folder the reports go into, so choose another")
+    check_writable(out/'comparison.html' if out.is_dir() else out)
 
 def cli_report(args):
     "`cmwb report`: a report per run folder, and a comparison page when there are several (marked against `--reference`, with the paired tests behind its marks)."
@@ -335,6 +338,7 @@ def cli_report(args):
         _report_names(args.runs, Path(args.out))
     # every run's retrieval examples, which read the data's media, before any report: a damaged file stops them all
     examples = [report_examples(r) for r in args.runs]
+    if args.out: Path(args.out).mkdir(parents=True, exist_ok=True)
     outs = [write_report(r, _report_file(r, Path(args.out)) if args.out else None, ex) for r, ex in zip(args.runs, examples)]
     for o in outs:
         print(o)

@@ -137,8 +137,13 @@ def check_yaml_seal(path, text:str, required:bool=False):
     sealed = last.startswith(YAML_SEAL)
     if required and not sealed:
         raise CorruptFileError(f"{path}: its checksum line is missing: the file was cut short, or not written by cmwb")
-    if sealed and hashlib.sha256((body + '\n').encode()).hexdigest() != last[len(YAML_SEAL):].strip():
-        raise _mismatch(path, "delete its last line")
+    if not sealed or hashlib.sha256((body + '\n').encode()).hexdigest() == last[len(YAML_SEAL):].strip(): return
+    # a file that must be sealed (a run's config) cannot be accepted edited: the run changes it, and records how
+    if required:
+        raise CorruptFileError(f"{path}: content does not match the checksum written with it (damaged, or edited by "
+                               "hand); restore it (undo the edit): a run's config changes only by running it again with "
+                               "--resume --accept-changes and the new settings, which records the change")
+    raise _mismatch(path, "delete its last line")
 
 # %% ../nbs/00_core.ipynb #43affeb6
 def read_yaml(path, sealed:bool=False) -> Any:

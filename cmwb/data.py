@@ -124,7 +124,9 @@ class Manifest:
     description: str = ''
     source: str = '<memory>'       # the file it was read from (set by `load_manifest`)
     def __post_init__(self):
-        check_ranges([('sample_rate', self.sample_rate >= 1, f'a rate in Hz, >= 1, got {self.sample_rate}')])
+        check_ranges([('sample_rate', self.sample_rate >= 1, f'a rate in Hz, >= 1, got {self.sample_rate}'),
+                      ('video_frames', self.video_frames is None or self.video_frames >= 1,
+                       f'the frames every video must have, >= 1 (or null: any number), got {self.video_frames}')])
 
 # %% ../nbs/01_data.ipynb #e9318b17
 def _read_items(spec, base:Path, src:str, problems:list|None=None) -> list:
@@ -250,11 +252,19 @@ def check_manifest(m:Manifest, check_media:bool=True) -> Manifest:
 MEDIA_FIELDS = ('root', 'allow_outside_root', 'sample_rate', 'strict_sample_rate', 'video_frames')
 
 def _top_without_problems(d:dict, probs:list, src:str) -> tuple[Manifest, set]:
-    "The manifest `d`'s top level with every field a problem of `probs` names left at its default (`name`: its file), and the names of those fields."
-    named = lambda f: any(p.startswith((f"{f}:", f"top level: {f} ")) for p in probs)
-    bad = {f.name for f in fields(Manifest) if named(f.name)}
-    good = {f.name: d[f.name] for f in fields(Manifest) if f.name in d and f.name not in bad | {'items', 'source'}}
-    return Manifest(**{'name': src, **good, 'items': [], 'source': src}), bad
+    """The manifest `d`'s top level with every field a problem of `probs` names left at its default (`name`: its file),
+    and the names of those fields. A problem that shows only once the others are set aside (a value out of range beside
+    a missing field) is added to `probs`, and its field set aside too."""
+    # a field's own problem ('root: expected str'), or one of the range rules its value broke ('top level: A must be …; B must be …')
+    ranged = lambda f, p: p.startswith('top level: ') and any(r.startswith(f"{f} must be") for r in p[11:].split('; '))
+    named = lambda f: any(p.startswith(f"{f}:") or ranged(f, p) for p in probs)
+    while True:
+        bad = {f.name for f in fields(Manifest) if named(f.name)}
+        good = {f.name: d[f.name] for f in fields(Manifest) if f.name in d and f.name not in bad | {'items', 'source'}}
+        top, more = check_value(Manifest, {'name': src, **good, 'items': [], 'source': src}, '')
+        if not more: return top, bad
+        if all(p in probs for p in more): raise ConfigError(f"{src}: " + '; '.join(more))     # names no field: stop
+        probs += [p for p in more if p not in probs]
 
 # %% ../nbs/01_data.ipynb #09cddee9
 def validate_file(path, check_media:bool=True) -> list[str]:
@@ -270,9 +280,9 @@ def validate_file(path, check_media:bool=True) -> list[str]:
         until = f"until {', '.join(waits)} {'are' if len(waits) > 1 else 'is'} fixed"
         check_files = not bad & {'root', 'allow_outside_root'}
         if waits and check_files:
-            probs.append(f"media: not read {until} (it says how to read them)")
+            probs.append(f"media: not read {until} ({'they say' if len(waits) > 1 else 'it says'} how to read them)")
         if waits and not check_files:
-            probs.append(f"files: not looked up {until} (they say where the files are and how to read them)")
+            probs.append(f"files: not looked up {until} (the top level says where the files are and how to read them)")
         check_media = check_media and not waits
     top.items, top.root = items, str((path.parent/top.root).resolve())
     pairs = Counter(r.get('pair') for r in raw if isinstance(r, dict) and isinstance(r.get('pair'), str))

@@ -445,7 +445,8 @@ def report_examples(run) -> list[str]:
     rv = RunView(run)
     mods = sorted(k[:-4] for k in rv.embeddings(rv.n_done - 1)[0] if k.endswith('.emb'))
     pairs = [(a, b) for a in mods for b in mods if a != b and 'text' not in (a, b)][:2]
-    return [f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g) for q, g in pairs]
+    try: return [f"<h2>Retrieval: {q} → {g}</h2>" + retrieval_examples(rv, q, g) for q, g in pairs]
+    except CmwbError as e: raise CmwbError(f"{rv.path}: its report's retrieval examples: {e}") from None
 
 def write_report(run, out=None, examples:list[str]|None=None) -> Path:
     "Write a self-contained HTML report of run folder `run`; return its path (`examples`: its `report_examples`, when already drawn)."

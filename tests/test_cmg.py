@@ -48,7 +48,8 @@ def test_reset_switches_act_once_codes_die():
 REFUSED = [(dict(hidden=64), 'hidden'), (dict(heads=3), 'heads'), (dict(reset_noise='x'), 'reset_noise'),
            (dict(cpc_input='x'), 'cpc_input'), (dict(cpc_short='x'), 'cpc_short'), (dict(own_ema=2.), 'own_ema'),
            (dict(club_steps=0), 'club_steps'), (dict(codes=0), 'codes'), (dict(cmcm=-1.), 'cmcm'),
-           (dict(eps=0.), 'eps'), (dict(cache_teacher=False), 'cache_teacher')]
+           (dict(eps=0.), 'eps'), (dict(eps=float('nan')), 'eps'), (dict(recon=float('nan')), 'recon'),
+           (dict(cache_teacher=False), 'cache_teacher')]
 
 @pytest.mark.parametrize('bad, field', REFUSED)
 def test_impossible_settings_are_refused_by_name(bad, field):

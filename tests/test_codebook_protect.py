@@ -132,9 +132,9 @@ def _flipped(f, default):
     if isinstance(default, float): return 0. if default else 1.
     raise AssertionError(f"no flip for {f.name}")
 
-def _drive(rd, cfg, method, settings, watch=None, base=BASE):
+def _drive(rd, cfg, method, settings, watch=None, base=BASE, trained=None):
     "Train `method` with `settings` over `base` on the tiny schedule in-process (no run folder): (its state tensors, the method)."
-    # `watch(t, method)`: called after each stage's `begin_stage`
+    # `watch(t, method)`: called after each stage's `begin_stage`; `trained(t, method)`: after its last step, before `end_stage`
     import torch
     from cmwb.core import seed_everything, pick_device, get_logger
     from cmwb.parallel import Shards
@@ -151,6 +151,7 @@ def _drive(rd, cfg, method, settings, watch=None, base=BASE):
         opt = torch.optim.AdamW(m.trainable(), lr=cfg.train.lr)
         s.t = t
         s.train_stage(opt)
+        if trained: trained(t, m)
         m.end_stage(t, st, rd.train[t])
     return m.get_state()[0], m
 

@@ -1,9 +1,10 @@
 """Settings that act only from a schedule's second stage (each method's `Settings.continual`): in a one-stage run they
 change nothing, so a one-stage schedule refuses them by name (`Settings.check_given`, called by `check_method`).
 
-Each declared setting is flipped on a one-stage tiny DigitsMM run (image-text, one epoch): the trained tensors both
-runs hold and the evaluation are the same, bit for bit. (PMR fits its generators at the stage's end, a tensor the run
-without it lacks; nothing reads it before a second stage.) That the same flips act over several stages is tested
+Each declared setting is flipped on a one-stage tiny DigitsMM run (image-text, one epoch): the state after the stage's
+last step and the evaluation after the stage are the same, bit for bit. (What `end_stage` consolidates for later
+stages, such as PMR's fitted generators or COMM's Gaussians of `clusters` pseudo-classes, nothing reads in one stage;
+the evaluation, which comes after it, shows that.) That the same flips act over several stages is tested
 per method elsewhere (test_codebook_protect, test_comet_cmg, test_cma_comm). The baselines' are in test_baselines."""
 import json
 import pytest, torch
@@ -19,7 +20,7 @@ FLIPS = {
                   keep_codes=False, partner_codes=0.),
     'unicode': dict(grow=True, pmr='linear', freeze=True, freeze_mediator=True, partner_codes=0.),
     'cma': dict(cache_teacher=False, freeze_top=1, relation=0., mediator_router='newest'),
-    'comm': dict(cache_teacher=False, self_reg=0., aggregate=False, realign=0., realign_per_class=2),
+    'comm': dict(cache_teacher=False, self_reg=0., realign=0., realign_per_class=2, clusters=8),
     'comet-cmg': dict(grow=False, freeze_old_codes=False, freeze=False, freeze_mediator=False, keep_codes=False,
                       pmr='linear'),
 }
@@ -44,20 +45,23 @@ def rd(ci_manifest):
     from cmwb.train import prepare_data
     return prepare_data(load_experiment('digitsmm', {**ONE, 'method': 'comet'}))
 
-def _one_stage(rd, method, settings):
-    "The trained state tensors and the evaluation (as JSON) of `method` with `settings` on the one-stage schedule."
+def _one_stage(rd, method, settings, config=ONE):
+    """The state tensors of `method` with `settings` after the one-stage schedule of `config` trained (before `end_stage`
+    consolidates for later stages), and the evaluation after it (as JSON)."""
     from test_codebook_protect import _drive
     from cmwb.train import Matrices, evaluate_stage, eval_tasks
-    cfg = load_experiment('digitsmm', {**ONE, 'method': method})
-    state, m = _drive(rd, cfg, method, settings, base={})
+    cfg = load_experiment('digitsmm', {**config, 'method': method})
+    got = {}
+    _, m = _drive(rd, cfg, method, settings, base={}, trained=lambda t, m: got.update(m.get_state()[0]))
+    state = {k: v.clone() for k, v in got.items()}
     M = Matrices([s.name for s in cfg.schedule.stages], [t[0] for t in eval_tasks(cfg.schedule)])
     evaluate_stage(m, rd, cfg, 0, M, 'cpu')
     return state, json.dumps(M.to_dict())
 
 def _same(a, b) -> bool:
-    "Whether two (state, evaluation) outcomes agree: every tensor both states hold, and the evaluation, bit for bit."
+    "Whether two (trained state, evaluation) outcomes agree, bit for bit."
     (sa, ea), (sb, eb) = a, b
-    return ea == eb and all(torch.equal(sa[k], sb[k]) for k in sa.keys() & sb.keys())
+    return ea == eb and sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 CASES = [(m, {}, {f: v}) for m, fl in FLIPS.items() for f, v in fl.items()] + PAIRED
 
@@ -73,3 +77,11 @@ def test_a_one_stage_schedule_refuses_them_before_data(method, needs, flip):
     with pytest.raises(CmwbError, match=rf"{method} setting method_settings\.{first}: it acts only from a schedule's second stage"):
         check_method(load_experiment('digitsmm', {**ONE, 'method': method, 'method_settings': given}))
     METHODS[method].Settings(**given).check_given(method, set(given), load_experiment('digitsmm', {**CHEAP}).schedule)
+
+def test_comm_aggregate_is_not_continual(ci_manifest):
+    "COMM's `aggregate` acts in one stage whose modalities are not a mediator's pairs (or bring two besides it): not declared, nor refused."
+    from cmwb.train import prepare_data
+    joint = {**CHEAP, 'schedule.stages': [{'name': 'all', 'modalities': ['image', 'text'], 'mediator': None}]}  # no mediator
+    rd2 = prepare_data(load_experiment('digitsmm', {**joint, 'method': 'comm'}))
+    assert not _same(_one_stage(rd2, 'comm', {}, joint), _one_stage(rd2, 'comm', dict(aggregate=False), joint))
+    assert 'aggregate' not in METHODS['comm'].Settings.continual

@@ -208,11 +208,12 @@ def check_settings(s:CmgSettings, width:int):
     if s.club_hidden < 2: raise bad('club_hidden', "must be >= 2")
     for f in ['dead_after', 'active_within', 'club_steps']:
         if getattr(s, f) < 0: raise bad(f, "must be >= 0")
-    if s.eps <= 0: raise bad('eps', "must be > 0 (the EMA divides by the smoothed code counts; 0 makes a dead code's count 0)")
+    # written `not x > 0`, so that NaN is refused too
+    if not s.eps > 0: raise bad('eps', "must be > 0 (the EMA divides by the smoothed code counts; 0 makes a dead code's count 0)")
     weights = ['beta', 'commit_own', 'commit_partners', 'recon', 'club', 'club_lr', 'cpc', 'cpc_self', 'cmcm']
     weights.append('infonce')
     for f in weights:
-        if getattr(s, f) < 0: raise bad(f, "must be >= 0")
+        if not getattr(s, f) >= 0: raise bad(f, "must be >= 0")
     for f in ['own_ema', 'decay', 'dropout']:
         if not 0 <= getattr(s, f) <= 1: raise bad(f, "must be in [0, 1]")
     if s.club and not (s.club_steps and s.club_lr):

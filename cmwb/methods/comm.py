@@ -29,8 +29,9 @@ class COMMSettings(Settings):
         **{k: (lambda v: v >= 1, '>= 1') for k in ('adapter_hidden', 'realign_per_class', 'clusters')},
         **{k: (lambda v: v >= 0, '>= 0') for k in ('self_reg', 'realign')},
     }
-    # what acts only from a schedule's second stage: the old model, earlier modalities' adapters and Gaussians
-    continual = ('cache_teacher', 'self_reg', 'aggregate', 'realign', 'realign_per_class')
+    # what acts only from a schedule's second stage: the old model, earlier stages' Gaussians and their pseudo-classes
+    # (not `aggregate`: a stage of two modalities besides the mediator, or with none, already aggregates)
+    continual = ('cache_teacher', 'self_reg', 'realign', 'realign_per_class', 'clusters')
 
 def _residual(width, hidden):
     m = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
