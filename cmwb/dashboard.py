@@ -91,10 +91,19 @@ def figures(self:Dashboard, t:int|None=None) -> dict:
     if rv is None: return {}
     t = rv.n_done - 1 if t is None else t
     out = {'matrix': _masked_heatmap(rv, t), 'umap': _umap_stage(rv, t, self.modalities)}
+    if 'code_agree' in rv.matrices.m: out['agreement'] = _agreement_stage(rv, t)       # codebook methods
     for name, f in [('codes', code_usage), ('experts', expert_routing)]:
         try: out[name] = f(rv, t)
         except NoFigure: pass                      # no codebook / no experts in this method
     return out
+
+def _agreement_stage(rv:RunView, t:int):
+    "Pair code agreement after stage `t` on each task (`_masked_heatmap`), each cell with its permutation chance in brackets."
+    fig = _masked_heatmap(rv, t, 'code_agree')
+    A, C = np.array(fig.data[0].z, dtype=float), rv.matrices.get('code_agree_chance')
+    fig.data[0].text = [[('' if np.isnan(a) else f'{a:.2f} ({c:.2f})') for a, c in zip(ra, rc)] for ra, rc in zip(A, C)]
+    return fig.update_layout(title=f'pair code agreement after stage {t} ({rv.stages[t]}): held-out pairs on one code '
+                                   '(its chance)')
 
 def _masked_heatmap(rv:RunView, t:int, metric:str='r1'):
     "The metric matrix as it was after stage `t` (later rows hidden)."

@@ -14,11 +14,11 @@ from .evaluate import Matrices
 from .tables import supervision_of
 
 # %% auto #0
-__all__ = ['UMAP_KEYS', 'REPORT_CSS', 'HOW_TO_READ', 'FREE_FIELDS', 'NoFigure', 'RunView', 'matrix_heatmap', 'stage_curves',
-           'code_usage', 'agreement_matrix', 'code_agreement', 'router_labels', 'expert_routing', 'umap_cache',
-           'umap_coords', 'umap_figure', 'spread_over_concepts', 'retrieval_examples', 'publish', 'summary_html',
-           'report_examples', 'write_report', 'chance_r1', 'write_comparison', 'md_table_html', 'tests_html',
-           'check_comparable', 'check_readable']
+__all__ = ['UMAP_KEYS', 'REPORT_CSS', 'HOW_TO_READ', 'DISCRETE_ROWS', 'FREE_FIELDS', 'NoFigure', 'RunView', 'matrix_heatmap',
+           'stage_curves', 'code_usage', 'agreement_matrix', 'code_agreement', 'router_labels', 'expert_routing',
+           'umap_cache', 'umap_coords', 'umap_figure', 'spread_over_concepts', 'retrieval_examples', 'publish',
+           'summary_html', 'discrete_html', 'report_examples', 'write_report', 'chance_r1', 'write_comparison',
+           'md_table_html', 'tests_html', 'check_comparable', 'check_readable']
 
 # %% ../nbs/12_viz.ipynb #56dd1a07
 class NoFigure(CmwbError):
@@ -437,8 +437,28 @@ def summary_html(rv:RunView) -> str:
     cfg = html.escape(json.dumps(rv.config, indent=1))
     return (
         f"<p><code>{html.escape(str(rv.path))}</code> · method <b>{html.escape(str(rv.config.get('method')))}</b> · training {sm.get('train_seconds', 0):.0f} s</p>"
-        f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}<details><summary>full config</summary><pre>{cfg}</pre></details>"
+        f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}{discrete_html(sm)}"
+        f"<details><summary>full config</summary><pre>{cfg}</pre></details>"
     )
+
+DISCRETE_ROWS = [
+    ('pair code agreement when learned (each stage\'s pairs, at its end)', 'agree_learned'),
+    ('pair code agreement after the last stage', 'agree_final'),
+    ('code R@1 (retrieval on the codes, stage tasks, last stage)', 'r1'),
+    ('discrete transfer (pairs never trained together)', 'unseen_transfer'),
+    ('concept code agreement (pairs never trained together)', 'unseen_concept'),
+]
+
+def discrete_html(summary:dict) -> str:
+    "A codebook run's discrete-space headline figures (`summary['code']`), each beside its chance, with how to read them; '' for a run without codes."
+    code = summary.get('code') or {}
+    rows = [[name, code.get(k), code.get(f'{k}_chance')] for name, k in DISCRETE_ROWS if code.get(k) is not None]
+    if not rows: return ''
+    how = ("Pair code agreement: the share of held-out pairs whose two items take the same modal code. Code R@1 retrieves "
+           "with the quantized embeddings. Discrete transfer trains a head on one modality's code indices only and tests "
+           "it zero-shot on the other. Each chance comes from permutations on the same items: a collapsed codebook, "
+           "where every item takes one code, reads an agreement of 1 beside a chance of 1.")
+    return f"<h2>Discrete space</h2>{_html_table(['figure', 'value', 'its chance'], rows)}<p class='txt'>{how}</p>"
 
 def report_examples(run) -> list[str]:
     "The retrieval examples of run folder `run`'s report (HTML sections, two pairs of modalities other than text): what reads the data's media."

@@ -35,6 +35,7 @@ COMET_VARIANTS=(
   "no-growth method_settings.grow=false"
   "no-cmoe method_settings.cmoe=false"
   "no-freeze method_settings.freeze=false"
+  "no-codebook-losses method_settings.commit=0 method_settings.cmcm=0"
   "slowed-codes method_settings.old_code_rate=0.1"
   "no-centre method_settings.center_codes=false"
   "no-partner method_settings.partner_codes=0"
