@@ -248,7 +248,7 @@ def _reference(given:str|None, methods:list[str]) -> str|None:
     return given
 
 def cli_compare(args):
-    "`cmwb compare CONFIG`: methods x seeds, one table (results.md, results.csv and the paired tests, tests.csv, in OUT)."
+    "`cmwb compare CONFIG`: methods x seeds, one table (results.md, results.csv, the paired tests, tests.csv, and for codebook methods discrete.md, in OUT)."
     from pathlib import Path
     from cmwb.parallel import Shards
     from cmwb.tables import write_tables
@@ -259,9 +259,11 @@ def cli_compare(args):
     if not Shards.from_env().lead:
         return
     print(write_tables(rows, args.out, reference=reference))
-    tests = Path(args.out)/'tests.csv'
+    tests, discrete = Path(args.out)/'tests.csv', Path(args.out)/'discrete.md'
     if tests.exists():
         print(f"\nEvery paired test behind the marks (difference, its 95% CI, seeds higher and lower, raw and Holm p): {tests}")
+    if discrete.exists():
+        print(f"The codebook methods' concept and per-position code agreement and codebook health, with chances: {discrete}")
 
 # %% ../nbs/99_cli.ipynb #c11da7a2
 def cli_extract(args):

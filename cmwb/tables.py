@@ -9,8 +9,9 @@ import numpy as np
 from .core import RunDir, read_json, read_yaml, write_text
 
 # %% auto #0
-__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'supervision_of', 'run_row', 'finished_runs', 'table_legend',
-           'aggregate', 'difference_rows', 'write_tables']
+__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'SHOWN_ONLY', 'DISCRETE_COLUMNS', 'supervision_of', 'run_row',
+           'finished_runs', 'discrete_figures', 'table_legend', 'aggregate', 'difference_rows', 'write_discrete',
+           'write_tables']
 
 # %% ../nbs/10a_tables.ipynb #3ae0e81f
 # run_row's result columns
@@ -70,6 +71,7 @@ def run_row(folder) -> dict:
         supervision=supervision_of(cfg),
         commit=c.get('git_commit'),
         **{k: code.get(v) for k, v in CODE_METRICS.items()},
+        **(discrete_figures(folder) if code else {}),
     )
 
 # %% ../nbs/10a_tables.ipynb #5aa80d44
@@ -78,6 +80,32 @@ def finished_runs(pattern:str|Path) -> list[Path]:
     import glob
     return [Path(f) for f in sorted(glob.glob(str(pattern))) if RunDir(f).complete]
 
+
+# %% ../nbs/10a_tables.ipynb #1b125d9e
+def _last_stage_mean(M:dict, key:str, T:int) -> float|None:
+    "The mean of metric `key` over the stage tasks (the first `T`) after the last stage, None where it was not measured."
+    if key not in M: return None
+    row = np.array(M[key][-1][:T], dtype=float)
+    return float(np.nanmean(row)) if np.isfinite(row).any() else None
+
+def discrete_figures(folder) -> dict:
+    "A codebook run's discrete figures beyond the results table's, and its codebook's health after the last stage (see above)."
+    m, code = read_json(Path(folder)/'matrices.json'), read_json(Path(folder)/'summary.json').get('code', {})
+    M, T = m['metrics'], len(m['stages'])
+    both = lambda k: [v for v in (_last_stage_mean(M, f'{k}_a', T), _last_stage_mean(M, f'{k}_b', T)) if v is not None]
+    mean = lambda xs: float(np.mean(xs)) if xs else None
+    resets = [np.nanmax(np.array(r, dtype=float)) for r in M.get('code_resets', [])]
+    return dict(
+        unseen_code_concept=code.get('unseen_concept'),
+        unseen_code_concept_chance=code.get('unseen_concept_chance'),
+        code_agree_pos_final=_last_stage_mean(M, 'code_agree_pos', T),
+        code_agree_pos_chance=_last_stage_mean(M, 'code_agree_pos_chance', T),
+        codes_used=mean(both('code_used')),
+        code_perplexity=mean(both('code_perplexity')),
+        code_dead=mean(both('code_dead')),
+        code_resets=float(np.nansum(resets)) if resets else None,
+        n_codes=_last_stage_mean(M, 'n_codes', T),
+    )
 
 # %% ../nbs/10a_tables.ipynb #c0be8832
 COLUMNS = [('final_r1', 'final R@1 (seen)'), ('final_r1_chance', 'its chance'), ('forget_r1', 'forgetting R@1'),
@@ -88,15 +116,17 @@ COLUMNS = [('final_r1', 'final R@1 (seen)'), ('final_r1_chance', 'its chance'), 
            ('code_agree_chance', 'its chance'), ('code_r1', 'code R@1 (seen)'), ('code_r1_chance', 'its chance'),
            ('unseen_code_transfer', 'discrete transfer (unseen)'), ('unseen_code_transfer_chance', 'its chance'),
            ('train_s', 'train time (s)')]
+# figures a table shows as a plain mean (their format), without a CI or a test: a time, and a size the config sets
+SHOWN_ONLY = {'train_s': '.1f', 'n_codes': '.0f'}
 
 def _group(row:dict) -> str:
     "A results-table group: the method and its training supervision."
     return f"{row['method']}|{row.get('supervision') or 'pairs'}"
 
 def _table_cell(st:dict, key:str) -> str:
-    "A cell: train time as a mean; chance levels without marks; figures as mean ± 95% CI with a ▲/▼ significance mark."
-    if key == 'train_s':
-        return '–' if np.isnan(st['mean']) else f"{st['mean']:.1f}"
+    "A cell: `SHOWN_ONLY` figures as a mean; chance levels without marks; figures as mean ± 95% CI with a ▲/▼ significance mark."
+    if key in SHOWN_ONLY:
+        return '–' if np.isnan(st['mean']) else f"{st['mean']:{SHOWN_ONLY[key]}}"
     from cmwb.stats import cell
     return cell(dict(st, p=np.nan) if key.endswith('_chance') else st)
 
@@ -144,7 +174,7 @@ def difference_rows(rows:list[dict], reference:str|None='finetune', columns:list
     cols, keyed, _, ref = _grouped(rows, reference, columns)
     out = []
     for key, header in cols:
-        if key.endswith('_chance') or key == 'train_s':
+        if key.endswith('_chance') or key in SHOWN_ONLY:
             continue
         for g, v in differences(keyed, key, ref).items():
             if v['n']:
@@ -154,8 +184,26 @@ def difference_rows(rows:list[dict], reference:str|None='finetune', columns:list
     return out
 
 # %% ../nbs/10a_tables.ipynb #d2ec16b1
+DISCRETE_COLUMNS = [('unseen_code_concept', 'concept code agreement (unseen pairs)'), ('unseen_code_concept_chance', 'its chance'),
+                    ('code_agree_pos_final', 'per-position code agreement, end'), ('code_agree_pos_chance', 'its chance'),
+                    ('codes_used', 'codes used per modality, end'), ('code_perplexity', 'code perplexity, end'),
+                    ('code_dead', 'share of codes never picked, end'), ('code_resets', 'codes re-initialised, all stages'),
+                    ('n_codes', 'codes, end')]
+
+def write_discrete(rows:list[dict], out, reference:str|None) -> str|None:
+    "Write the codebook methods' `DISCRETE_COLUMNS` (`aggregate`) to OUT/discrete.md and return it; None (and no file) without codebook methods."
+    coded = [r for r in rows if r.get('codes_used') is not None]
+    if not coded:
+        (Path(out)/'discrete.md').unlink(missing_ok=True)
+        return None
+    ref = reference if any(r['method'] == reference for r in coded) else None
+    cols = [c for c in DISCRETE_COLUMNS if any(r.get(c[0]) is not None for r in coded)]
+    table = aggregate(coded, reference=ref, columns=cols)
+    write_text(Path(out)/'discrete.md', table + '\n')
+    return table
+
 def write_tables(rows:list[dict], out, reference:str|None='finetune') -> str:
-    "Write `aggregate(rows, reference)` to OUT/results.md, the rows to OUT/results.csv and, with a reference, `difference_rows` to OUT/tests.csv; return the table."
+    "Write `aggregate(rows, reference)` to OUT/results.md, the rows to OUT/results.csv, with a reference `difference_rows` to OUT/tests.csv, and the codebook methods' `write_discrete`; return the table."
     import pandas as pd
     table = aggregate(rows, reference=reference)
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -166,4 +214,5 @@ def write_tables(rows:list[dict], out, reference:str|None='finetune') -> str:
         write_text(Path(out)/'tests.csv', pd.DataFrame(tests).to_csv(index=False))
     else:
         (Path(out)/'tests.csv').unlink(missing_ok=True)
+    write_discrete(rows, out, reference)
     return table

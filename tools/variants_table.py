@@ -3,7 +3,8 @@
 Every finished run folder matching GLOB (e.g. 'runs/tables-ci/mixmm/comet-s*') becomes a row of variant NAME (a NAME
 given twice gathers both GLOBs' runs, e.g. seeds from two folders); OUT/results.md gets the table (cmwb.tables.aggregate:
 mean ± 95% CI over seeds, paired t-tests against REFERENCE, Holm-corrected) and its legend, OUT/results.csv the rows and
-OUT/tests.csv every test behind the marks (cmwb.tables.write_tables, as `cmwb compare` writes them).
+OUT/tests.csv every test behind the marks and, with codebook methods, OUT/discrete.md their discrete space and codebook
+health (cmwb.tables.write_tables, as `cmwb compare` writes them).
 A NAME=GLOB that matches no finished run, or a REFERENCE that is none of the NAMEs, is refused before anything is written."""
 import sys
 from pathlib import Path
