@@ -116,8 +116,9 @@ COLUMNS = [('final_r1', 'final R@1 (seen)'), ('final_r1_chance', 'its chance'), 
            ('code_agree_chance', 'its chance'), ('code_r1', 'code R@1 (seen)'), ('code_r1_chance', 'its chance'),
            ('unseen_code_transfer', 'discrete transfer (unseen)'), ('unseen_code_transfer_chance', 'its chance'),
            ('train_s', 'train time (s)')]
-# figures a table shows as a plain mean (their format), without a CI or a test: a time, and a size the config sets
-SHOWN_ONLY = {'train_s': '.1f', 'n_codes': '.0f'}
+# figures a table shows as a plain mean (their format), without a CI or a test: a time, a size the config sets, and a
+# share of that size (it follows the size: compare `codes_used` instead)
+SHOWN_ONLY = {'train_s': '.1f', 'n_codes': '.0f', 'code_dead': '.3f'}
 
 def _group(row:dict) -> str:
     "A results-table group: the method and its training supervision."
@@ -186,20 +187,25 @@ def difference_rows(rows:list[dict], reference:str|None='finetune', columns:list
 # %% ../nbs/10a_tables.ipynb #d2ec16b1
 DISCRETE_COLUMNS = [('unseen_code_concept', 'concept code agreement (unseen pairs)'), ('unseen_code_concept_chance', 'its chance'),
                     ('code_agree_pos_final', 'per-position code agreement, end'), ('code_agree_pos_chance', 'its chance'),
-                    ('codes_used', 'codes used per modality, end'), ('code_perplexity', 'code perplexity, end'),
-                    ('code_dead', 'share of codes never picked, end'), ('code_resets', 'codes re-initialised, all stages'),
-                    ('n_codes', 'codes, end')]
+                    ('codes_used', "codes a task's test items use, per modality, end"),
+                    ('code_perplexity', 'their perplexity, end'), ('code_dead', 'share of the codebook they leave unused, end'),
+                    ('code_resets', 'codes re-initialised, all stages'), ('n_codes', 'codes, end')]
 
 def write_discrete(rows:list[dict], out, reference:str|None) -> str|None:
-    "Write the codebook methods' `DISCRETE_COLUMNS` (`aggregate`) to OUT/discrete.md and return it; None (and no file) without codebook methods."
+    "Write the codebook methods' `DISCRETE_COLUMNS` (`aggregate`) to OUT/discrete.md, and the tests behind its marks to OUT/discrete-tests.csv; return the table, None (and no files) without codebook methods."
+    import pandas as pd
+    out = Path(out)
     coded = [r for r in rows if r.get('codes_used') is not None]
-    if not coded:
-        (Path(out)/'discrete.md').unlink(missing_ok=True)
-        return None
     ref = reference if any(r['method'] == reference for r in coded) else None
+    tests = difference_rows(coded, ref, DISCRETE_COLUMNS) if coded and ref else []
+    (out/'discrete-tests.csv').unlink(missing_ok=True)
+    if tests: write_text(out/'discrete-tests.csv', pd.DataFrame(tests).to_csv(index=False))
+    if not coded:
+        (out/'discrete.md').unlink(missing_ok=True)
+        return None
     cols = [c for c in DISCRETE_COLUMNS if any(r.get(c[0]) is not None for r in coded)]
     table = aggregate(coded, reference=ref, columns=cols)
-    write_text(Path(out)/'discrete.md', table + '\n')
+    write_text(out/'discrete.md', table + '\n')
     return table
 
 def write_tables(rows:list[dict], out, reference:str|None='finetune') -> str:

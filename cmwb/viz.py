@@ -437,9 +437,16 @@ def summary_html(rv:RunView) -> str:
     cfg = html.escape(json.dumps(rv.config, indent=1))
     return (
         f"<p><code>{html.escape(str(rv.path))}</code> · method <b>{html.escape(str(rv.config.get('method')))}</b> · training {sm.get('train_seconds', 0):.0f} s</p>"
-        f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}{discrete_html(sm)}"
+        f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}{discrete_html(_with_learned_chance(sm, rv.path))}"
         f"<details><summary>full config</summary><pre>{cfg}</pre></details>"
     )
+
+def _with_learned_chance(summary:dict, folder) -> dict:
+    "`summary`, with the chance of 'agreement when learned' taken from the run's matrices where the summary predates it (as `cmwb.tables.run_row` does)."
+    from cmwb.tables import _learned_chance
+    code = summary.get('code')
+    if not code or 'agree_learned_chance' in code: return summary
+    return dict(summary, code=dict(code, agree_learned_chance=_learned_chance(Path(folder))))
 
 DISCRETE_ROWS = [
     ('pair code agreement when learned (each stage\'s pairs, at its end)', 'agree_learned'),
@@ -456,8 +463,9 @@ def discrete_html(summary:dict) -> str:
     if not rows: return ''
     how = ("Pair code agreement: the share of held-out pairs whose two items take the same modal code. Code R@1 retrieves "
            "with the quantized embeddings. Discrete transfer trains a head on one modality's code indices only and tests "
-           "it zero-shot on the other. Each chance comes from permutations on the same items: a collapsed codebook, "
-           "where every item takes one code, reads an agreement of 1 beside a chance of 1.")
+           "it zero-shot on the other. Each chance comes from permutations on the same items, so read each figure against "
+           "it: a codebook that puts every item on one code reads an agreement of 1 beside a chance of 1, and one that "
+           "gives each modality a code of its own reads 0 beside 0.")
     return f"<h2>Discrete space</h2>{_html_table(['figure', 'value', 'its chance'], rows)}<p class='txt'>{how}</p>"
 
 def report_examples(run) -> list[str]:
