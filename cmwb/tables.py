@@ -9,9 +9,9 @@ import numpy as np
 from .core import RunDir, read_json, read_yaml, write_text
 
 # %% auto #0
-__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'SHOWN_ONLY', 'DISCRETE_COLUMNS', 'supervision_of', 'run_row',
-           'finished_runs', 'discrete_figures', 'table_legend', 'aggregate', 'difference_rows', 'write_discrete',
-           'write_tables']
+__all__ = ['METRICS', 'CHANCES', 'CODE_METRICS', 'COLUMNS', 'SHOWN_ONLY', 'DISCRETE_COLUMNS', 'code_figures', 'supervision_of',
+           'run_row', 'finished_runs', 'discrete_figures', 'table_legend', 'aggregate', 'difference_rows',
+           'write_discrete', 'write_tables']
 
 # %% ../nbs/10a_tables.ipynb #3ae0e81f
 # run_row's result columns
@@ -39,6 +39,13 @@ def _learned_chance(folder:Path) -> float|None:
     when = [np.nan if v is None else v for v in when]
     return None if np.isnan(when).all() else float(np.nanmean(when))
 
+def code_figures(folder, summary:dict) -> dict:
+    "The discrete-space figures of run `folder`'s `summary` (its `code`; {} without a codebook), with the chance of agreement when learned taken from the matrices where the summary predates it."
+    code = summary.get('code', {})
+    if code and 'agree_learned_chance' not in code:
+        code = dict(code, agree_learned_chance=_learned_chance(Path(folder)))
+    return code
+
 def supervision_of(config:dict) -> str:
     "The training supervision a run's config records: 'pairs' (the default, when unset) or 'labels'."
     return (config.get('train') or {}).get('supervision', 'pairs')
@@ -48,9 +55,7 @@ def run_row(folder) -> dict:
     folder = Path(folder)
     s, c = read_json(folder/'summary.json'), read_json(folder/'run.json')
     cfg = read_yaml(folder/'config.yaml', sealed=True)
-    r1, un, code = s.get('r1', {}), s.get('unseen', {}), s.get('code', {})
-    if code and 'agree_learned_chance' not in code:
-        code = dict(code, agree_learned_chance=_learned_chance(folder))
+    r1, un, code = s.get('r1', {}), s.get('unseen', {}), code_figures(folder, s)
     return dict(
         run=folder.name,
         method=cfg['method'],
@@ -71,7 +76,7 @@ def run_row(folder) -> dict:
         supervision=supervision_of(cfg),
         commit=c.get('git_commit'),
         **{k: code.get(v) for k, v in CODE_METRICS.items()},
-        **(discrete_figures(folder) if code else {}),
+        **(discrete_figures(folder, code) if code else {}),
     )
 
 # %% ../nbs/10a_tables.ipynb #5aa80d44
@@ -88,9 +93,9 @@ def _last_stage_mean(M:dict, key:str, T:int) -> float|None:
     row = np.array(M[key][-1][:T], dtype=float)
     return float(np.nanmean(row)) if np.isfinite(row).any() else None
 
-def discrete_figures(folder) -> dict:
-    "A codebook run's discrete figures beyond the results table's, and its codebook's health after the last stage (see above)."
-    m, code = read_json(Path(folder)/'matrices.json'), read_json(Path(folder)/'summary.json').get('code', {})
+def discrete_figures(folder, code:dict) -> dict:
+    "A codebook run's discrete figures beyond the results table's (from its `code_figures`, `code`), and its codebook's health after the last stage (see above)."
+    m = read_json(Path(folder)/'matrices.json')
     M, T = m['metrics'], len(m['stages'])
     both = lambda k: [v for v in (_last_stage_mean(M, f'{k}_a', T), _last_stage_mean(M, f'{k}_b', T)) if v is not None]
     mean = lambda xs: float(np.mean(xs)) if xs else None

@@ -11,7 +11,7 @@ import numpy as np, torch
 from .core import (CmwbError, CorruptFileError, RunDir, load_checkpoint, read_json, read_yaml, verify_checkpoint, write_json,
     write_text)
 from .evaluate import Matrices
-from .tables import supervision_of
+from .tables import code_figures, supervision_of
 
 # %% auto #0
 __all__ = ['UMAP_KEYS', 'REPORT_CSS', 'HOW_TO_READ', 'DISCRETE_ROWS', 'FREE_FIELDS', 'NoFigure', 'RunView', 'matrix_heatmap',
@@ -437,16 +437,9 @@ def summary_html(rv:RunView) -> str:
     cfg = html.escape(json.dumps(rv.config, indent=1))
     return (
         f"<p><code>{html.escape(str(rv.path))}</code> · method <b>{html.escape(str(rv.config.get('method')))}</b> · training {sm.get('train_seconds', 0):.0f} s</p>"
-        f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}{discrete_html(_with_learned_chance(sm, rv.path))}"
+        f"<h2>Schedule</h2>{sched}<h2>Summary</h2>{summ}<br>{unseen}{discrete_html(code_figures(rv.path, sm))}"
         f"<details><summary>full config</summary><pre>{cfg}</pre></details>"
     )
-
-def _with_learned_chance(summary:dict, folder) -> dict:
-    "`summary`, with the chance of 'agreement when learned' taken from the run's matrices where the summary predates it (as `cmwb.tables.run_row` does)."
-    from cmwb.tables import _learned_chance
-    code = summary.get('code')
-    if not code or 'agree_learned_chance' in code: return summary
-    return dict(summary, code=dict(code, agree_learned_chance=_learned_chance(Path(folder))))
 
 DISCRETE_ROWS = [
     ('pair code agreement when learned (each stage\'s pairs, at its end)', 'agree_learned'),
@@ -456,9 +449,8 @@ DISCRETE_ROWS = [
     ('concept code agreement (pairs never trained together)', 'unseen_concept'),
 ]
 
-def discrete_html(summary:dict) -> str:
-    "A codebook run's discrete-space headline figures (`summary['code']`), each beside its chance, with how to read them; '' for a run without codes."
-    code = summary.get('code') or {}
+def discrete_html(code:dict) -> str:
+    "A codebook run's discrete-space headline figures (`cmwb.tables.code_figures`), each beside its chance, with how to read them; '' for a run without codes."
     rows = [[name, code.get(k), code.get(f'{k}_chance')] for name, k in DISCRETE_ROWS if code.get(k) is not None]
     if not rows: return ''
     how = ("Pair code agreement: the share of held-out pairs whose two items take the same modal code. Code R@1 retrieves "
