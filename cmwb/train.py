@@ -349,15 +349,15 @@ def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev, jobs:list) -> dict
             {f'code_used_{side}': h['used'], f'code_perplexity_{side}': h['perplexity'], f'code_dead_{side}': h['dead']}
         )
     out['n_codes'] = K
-    # COMET's codebook counts its resets per modality; CMG's keeps no such record
-    if hasattr(cb, 'held_resets'):
+    # every built-in codebook counts the stage's resets; COMET's also the held codes among them, per modality
+    if hasattr(cb, 'stage_resets'):
         out.update(_reset_counts(cb, a, b))
     return out
 
 def _reset_counts(cb, a:str, b:str) -> dict:
-    "Codes re-initialised during the stage, and how many of them modality `a` or `b` held."
+    "Codes re-initialised during the stage, and (where the codebook records held codes: COMET's) how many of them modality `a` or `b` held."
     out = {'code_resets': int(cb.stage_resets)}
-    for side, m in [('a', a), ('b', b)]:
+    for side, m in [('a', a), ('b', b)] if hasattr(cb, 'held_resets') else []:
         row = cb.modalities.index(m) if m in cb.modalities else None
         out[f'code_resets_held_{side}'] = (
             int(cb.held_resets[row]) if row is not None and row < len(cb.held_resets) else 0

@@ -86,6 +86,8 @@ def test_cmg_completes_and_records_what_cpc_skipped(cmg_run):
     ran, skipped = t['m.cpc_runs'].tolist()
     assert ran == 0 and skipped > 0                             # image, speech and text have T = 1: no direction runs
     assert read_json(cmg_run/'summary.json')['unseen']['pairs'] == ['image~speech']
+    # CMG's reset waits 300 idle batches: none in 14, and each stage says so (the unseen pair's column is empty)
+    assert read_json(cmg_run/'matrices.json')['metrics']['code_resets'] == [[0, None, None], [0, 0, 0]]
 
 def test_cmg_resumes_exactly_after_a_stage_and_mid_stage(cmg_run, tmp_path):
     "Stopped after stage 0, and again inside stage 1 (after its epoch checkpoint): the same matrices as without stops."
@@ -127,3 +129,14 @@ def test_run_collapse_reads_a_finished_run(cmg_run):
     assert all(1 <= v['codes'] <= 400 and 0 < v['top_share'] <= 1 and -1e-9 <= v['spread'] <= 1 for v in got.values())
     # measured: text 1 code, spread 0.00014; image 2 codes, spread 0.76
     assert got['text']['codes'] == 1 and got['text']['spread'] < 0.01 < got['image']['spread']
+
+def test_the_stage_resets_are_counted_and_reported(ci_manifest, tmp_path):
+    "Codes idle for 2 batches die: the image-text stage reports how many the rule re-initialised, as its checkpoint counts them."
+    from cmwb.core import load_checkpoint
+    cfg = load_experiment('digitsmm', {**SMOKE, 'method_settings.dead_after': 2, 'method_settings.active_within': 1})
+    cfg.schedule.stages = cfg.schedule.stages[:1]
+    out = run_experiment(cfg, tmp_path/'resets', progress=False)
+    t, _ = load_checkpoint(out/'checkpoints'/'stage00-done')
+    counted = int(t['m.codebook.stage_resets'])
+    assert counted > 0
+    assert read_json(out/'matrices.json')['metrics']['code_resets'] == [[counted]]

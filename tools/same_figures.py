@@ -1,11 +1,12 @@
 """Does this checkout make bit-identical runs to another commit? (How a results table may keep rows of older commits.)
-    python tools/same_figures.py OLD_COMMIT [METHOD ...] [--config CONFIG] [--set KEY=VALUE ...]
+    python tools/same_figures.py OLD_COMMIT [METHOD ...] [--config CONFIG] [--set KEY=VALUE ...] [--added NAME ...]
 Checks OLD_COMMIT out into a temporary git worktree, runs each METHOD (default: every registered method) there and
 here on CONFIG (default DigitsMM ci: 4 stages; 2 epochs per stage, seed 0, one thread, with the --set overrides), and
 compares, per method, the sha256 of
 `matrices.json`, `summary.json` (without timings and the commit) and every tensor of the final embeddings and the
 last checkpoint. Prints IDENTICAL or what differs (for the tensor files, which tensors), per method; exits 1 if any
-method differs."""
+method differs. `--added NAME` names a figure (a `matrices.json` metric) or a checkpoint tensor that this checkout adds:
+it is left out on both sides, and must be in every new run that the old one lacks it in."""
 import argparse, hashlib, json, os, subprocess, sys, tempfile
 from pathlib import Path
 
@@ -15,18 +16,22 @@ VOLATILE = ('time', 'commit', 'second', '_sha256', 'elapsed')
 def sha(b:bytes) -> str:
     return hashlib.sha256(b).hexdigest()[:16]
 
-def digest(run:Path) -> dict:
-    "The figures and tensors of one finished run, as short hashes."
+def digest(run:Path, added=()) -> dict:
+    "The figures and tensors of one finished run, as short hashes, without the metrics and tensors named in `added` (and which of those it has, under 'added')."
     from safetensors.numpy import load_file
     m = json.loads((run/'matrices.json').read_text())
     m.pop('_sha256', None)
+    has = {k for k in added if k in m['metrics']}
+    m['metrics'] = {k: v for k, v in m['metrics'].items() if k not in added}
     s = json.loads((run/'summary.json').read_text())
     s = {k: v for k, v in s.items() if not any(w in k for w in VOLATILE)}
     out = dict(matrices=sha(json.dumps(m, sort_keys=True).encode()), summary=sha(json.dumps(s, sort_keys=True).encode()))
     last = sorted(run.glob('embeddings/stage*.safetensors'))[-1].stem          # the last stage, whatever the schedule
     for name in (f'embeddings/{last}.safetensors', f'checkpoints/{last}-done.safetensors'):
-        out[name] = {k: sha(v.tobytes()) for k, v in load_file(run/name).items()}     # per tensor: say which differ
-    return out
+        tensors = load_file(run/name)
+        has |= {k for k in added if k in tensors}
+        out[name] = {k: sha(v.tobytes()) for k, v in tensors.items() if k not in added}     # per tensor: say which differ
+    return dict(out, added=sorted(has))
 
 def differences(before:dict, now:dict) -> list[str]:
     "What differs between two digests: a file's name, and for tensor files the tensors that differ (or are missing)."
@@ -38,7 +43,7 @@ def differences(before:dict, now:dict) -> list[str]:
         out.append(f"{k} ({', '.join(names[:6])}{', …' if len(names) > 6 else ''})")
     return out
 
-def run_at(code:Path, methods:list, out:Path, config:str='digitsmm', overrides:dict|None=None) -> dict:
+def run_at(code:Path, methods:list, out:Path, config:str='digitsmm', overrides:dict|None=None, added=()) -> dict:
     "Run `methods` on `config` with the package in `code` (a separate process, so each side imports its own cmwb)."
     script = ("import sys, json, torch; torch.set_num_threads(1); from cmwb.train import compare; from pathlib import Path; "
               "compare(sys.argv[2], sys.argv[4:], [0], Path(sys.argv[1]), json.loads(sys.argv[3]))")
@@ -46,7 +51,7 @@ def run_at(code:Path, methods:list, out:Path, config:str='digitsmm', overrides:d
     given = json.dumps({'train.epochs': 2, **(overrides or {})})
     subprocess.run([sys.executable, '-c', script, str(out), config, given, *methods], env=env, cwd=code, check=True,
                    stdout=subprocess.DEVNULL)
-    return {m: digest(out/f'{m}-s0') for m in methods}
+    return {m: digest(out/f'{m}-s0', added) for m in methods}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,6 +59,8 @@ def main():
     ap.add_argument('methods', nargs='*', help='methods (default: every registered one)')
     ap.add_argument('--config', default='digitsmm', help='experiment config (default: digitsmm)')
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='a config override (repeatable)')
+    ap.add_argument('--added', action='append', default=[], metavar='NAME',
+                    help='a metric or checkpoint tensor this checkout adds, left out of the comparison (repeatable)')
     a = ap.parse_args()
     from cmwb.core import CmwbError
     from cmwb.train import ALL_METHODS, _overrides
@@ -65,13 +72,14 @@ def main():
         subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', str(tree), old], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            before = run_at(tree, methods, Path(tmp)/'runs-old', a.config, overrides)
-            now = run_at(ROOT, methods, Path(tmp)/'runs-new', a.config, overrides)
+            before = run_at(tree, methods, Path(tmp)/'runs-old', a.config, overrides, a.added)
+            now = run_at(ROOT, methods, Path(tmp)/'runs-new', a.config, overrides, a.added)
         finally:
             subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tree)], check=False)
     differ = 0
     for m in methods:
-        bad = differences(before[m], now[m])
+        missing = sorted(set(a.added) - set(before[m].pop('added')) - set(now[m].pop('added')))
+        bad = differences(before[m], now[m]) + [f'{k} (added, but not in the new run)' for k in missing]
         differ += bool(bad)
         print(f"{m:10s} {'IDENTICAL' if not bad else 'differs: ' + ', '.join(bad)}")
     sys.exit(1 if differ else 0)

@@ -9,7 +9,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import CmwbError
 from ..codebook import nearest_code
 from ..losses import cmcm_probs, soft_codes
-from .base import Method, Settings, register, modalities, code_indices, refuse_idle
+from .base import Method, Settings, StageData, register, modalities, code_indices, refuse_idle
 from ..parallel import per_item
 from fastcore.basics import patch
 
@@ -41,6 +41,7 @@ class CmgCodebook(nn.Module):
         self.register_buffer('ema_count', torch.zeros(n_codes))
         self.register_buffer('ema_weight', embed.clone())
         self.register_buffer('unactivated', -torch.ones(n_codes))
+        self.register_buffer('stage_resets', torch.zeros((), dtype=torch.long))   # codes re-initialised since `new_stage`
     @property
     def n_codes(self) -> int: return self.embed.shape[0]
     def quantize(self, z:torch.Tensor, idx:torch.Tensor|None=None):
@@ -48,6 +49,12 @@ class CmgCodebook(nn.Module):
         idx = nearest_code(z.detach(), self.embed) if idx is None else idx
         q = F.embedding(idx, self.embed).to(z.dtype)
         return z + (q - z).detach(), idx
+    def kept(self) -> torch.Tensor:
+        "Codes the dead-code rule leaves where they are [L] (none here; `comet-cmg` keeps its frozen codes)."
+        return torch.zeros(self.n_codes, dtype=torch.bool, device=self.embed.device)
+    def new_stage(self):
+        "Start counting the stage's re-initialised codes (`stage_resets`) from zero."
+        self.stage_resets.zero_()
 
 # %% ../../nbs/08d_cmg.ipynb #26e74a3c
 def partners_at(z:dict, m:str) -> list:
@@ -93,7 +100,7 @@ def ema_update(self:CmgCodebook, z:dict, idx:dict):
 @patch
 @torch.no_grad()
 def reset_dead(self:CmgCodebook, idx:dict, gen:torch.Generator):
-    "CMG's dead-code rule after a batch with code indices `idx` (modality → indices); draws from CPU generator `gen`."
+    "CMG's dead-code rule after a batch with code indices `idx` (modality → indices), counted in `stage_resets`; draws from CPU generator `gen`."
     L, dev = self.n_codes, self.embed.device
     u = torch.rand(L, generator=gen).to(dev)
     if self.reset_noise == 'uniform': noise = ((torch.rand(L, self.dim, generator=gen) * 2 - 1) / 1024).to(dev)
@@ -105,8 +112,9 @@ def reset_dead(self:CmgCodebook, idx:dict, gen:torch.Generator):
     csum = ((self.unactivated >= 0) & (self.unactivated < self.active_within)).long().cumsum(0)
     k = (u * csum[-1]).long()                                             # the k-th active code, uniformly
     pick = torch.searchsorted(csum, k + 1).clamp_max(L - 1)
-    move = dead[:, None] & (csum[-1] > 0)
-    self.embed.copy_(torch.where(move, self.embed[pick] + noise, self.embed))
+    moved = dead & (csum[-1] > 0) & ~self.kept()
+    self.embed.copy_(torch.where(moved[:, None], self.embed[pick] + noise, self.embed))
+    self.stage_resets += moved.sum()
     self.unactivated.masked_fill_(dead, 0)
 
 # %% ../../nbs/08d_cmg.ipynb #84c5210d
@@ -293,6 +301,17 @@ def restore_extra(self:Cmg):
     "Hand the CLUB optimisers' checkpointed state to `club_opt`, which loads it when each optimiser is made."
     self.club_opts = {}
     self.club_saved = {m: {int(i): st for i, st in saved.items()} for m, saved in self.club_state.items()}
+
+# %% ../../nbs/08d_cmg.ipynb #747edc45
+@patch
+def begin_stage(self:Cmg, t:int, stage, data:StageData):
+    "Start counting the codes the dead-code rule re-initialises in stage `t`."
+    self.codebook.new_stage()
+
+@patch
+def set_state(self:Cmg, tensors:dict, meta:dict):
+    "`Method.set_state`, with the reset count at zero where the checkpoint predates it."
+    Method.set_state(self, {'codebook.stage_resets': torch.zeros((), dtype=torch.long), **tensors}, meta)
 
 # %% ../../nbs/08d_cmg.ipynb #13fd383a
 @patch

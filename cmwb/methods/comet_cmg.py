@@ -64,12 +64,9 @@ def ema_update(self:GrowingCmgCodebook, z:dict, idx:dict):
     self.embed[self.frozen] = kept
 
 @patch
-@torch.no_grad()
-def reset_dead(self:GrowingCmgCodebook, idx:dict, gen:torch.Generator):
-    "CMG's dead-code rule (08d), then the frozen codes written back: a frozen code is never re-initialised."
-    kept = self.embed[self.frozen]
-    CmgCodebook.reset_dead(self, idx, gen)
-    self.embed[self.frozen] = kept
+def kept(self:GrowingCmgCodebook) -> torch.Tensor:
+    "The frozen codes, which CMG's dead-code rule (08d) leaves where they are: never re-initialised, nor counted."
+    return self.frozen
 
 # %% ../../nbs/08f_comet_cmg.ipynb #c20ad4d7
 @dataclass
@@ -223,6 +220,7 @@ def setup_stage(self:CometCmg, t:int, stage):
 @torch.no_grad()
 def begin_stage(self:CometCmg, t:int, stage, data:StageData):
     "Initialise the stage's grown codes by k-means of the mediator's semantic features; record what is protected."
+    Cmg.begin_stage(self, t, stage, data)
     cb, n = self.codebook, stage.new_codes if (t > 0 and self.s.grow) else 0
     if n and self.mediator in data.feats:
         z = self.encode_items(data.feats[self.mediator][:4096], self.mediator)
