@@ -490,7 +490,7 @@ def check_method(cfg:ExperimentConfig):
         raise CmwbError(f"unknown method {cfg.method!r}; available: {', '.join(method_names())}")
     settings = from_dict(METHODS[cfg.method].Settings, cfg.method_settings, src=f"method {cfg.method!r} settings")
     settings.check_schedule(cfg.schedule)
-    settings.check_given(cfg.method, set(cfg.method_settings), cfg.schedule)
+    settings.check_given(cfg.method, set(cfg.method_settings), cfg.schedule, cfg.train.supervision)
     # what only the built method refuses; a run seeds the generators after this, so the build draws nothing of it
     try:
         make_method(cfg.method, stand_in_dims(cfg), width=cfg.width, temperature=cfg.temperature,

@@ -146,6 +146,14 @@ def test_comm_clusters_is_refused_under_labels():
     emb_p, _ = _toy('comm', dict(adapter_hidden=16), labelled=False)       # pairs: groups are pseudo-classes
     assert not torch.allclose(emb_l, emb_p)
 
+def test_comm_clusters_under_labels_is_refused_before_data():
+    "`check_method`, which cmwb run, demo and compare call before preparing data, names it; under pairs it passes."
+    from cmwb.train import check_method, load_experiment
+    labels = load_experiment('digitsmm', {'method': 'comm', 'train.supervision': 'labels', 'method_settings.clusters': 8})
+    with pytest.raises(CmwbError, match='method_settings.clusters: it acts only under train.supervision: pairs'):
+        check_method(labels)
+    check_method(load_experiment('digitsmm', {'method': 'comm', 'method_settings.clusters': 8}))
+
 def test_cma_adapter_acts_at_evaluation():
     "With memory context, evaluation embeddings go through the cross-attention: zeroing its gate changes them."
     torch.manual_seed(0)

@@ -70,18 +70,23 @@ class Settings:
     cache_teacher: bool = True
     limits = {'hidden': (lambda v: v >= 1, '>= 1')}
     continual = ()               # (a class attribute, not a setting) fields that act only from a schedule's second stage
+    pairs_only = ()              # (a class attribute, not a setting) fields that act only under `train.supervision: pairs`
     def __post_init__(self):
         limits = {k: v for c in reversed(type(self).__mro__) for k, v in vars(c).get('limits', {}).items()}
         check_ranges([(f"method_settings.{k}", ok(getattr(self, k)), f"{rule}, got {getattr(self, k)!r}")
                       for k, (ok, rule) in limits.items()])
     def check_schedule(self, schedule):
         "Refuse a setting that `schedule` cannot serve, as a `CmwbError` naming it (what `limits` cannot see); a subclass adds its checks, here there are none."
-    def check_given(self, method:str, given:set, schedule):
-        "Refuse, naming it, a setting of `given` (those the config set) that `schedule` leaves idle: one of `continual` when the schedule has one stage."
+    def check_given(self, method:str, given:set, schedule, supervision:str='pairs'):
+        "Refuse, naming it, a setting of `given` (those the config set) that the run leaves idle: one of `continual` when `schedule` has one stage, one of `pairs_only` when `supervision` is 'labels'."
         idle = sorted(given & set(self.continual)) if len(schedule.stages) == 1 else []
         if idle:
             raise CmwbError(f"{method} setting method_settings.{idle[0]}: it acts only from a schedule's second stage on, "
                             f"and schedule {schedule.name!r} has one stage; remove it from method_settings")
+        unread = sorted(given & set(self.pairs_only)) if supervision == 'labels' else []
+        if unread:
+            raise CmwbError(f"{method} setting method_settings.{unread[0]}: it acts only under train.supervision: pairs, "
+                            "and this run trains with labels; remove it from method_settings")
 
 class Method(nn.Module):
     """Base of every method: per-modality projections into a shared width, contrastive alignment.

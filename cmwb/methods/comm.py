@@ -32,6 +32,7 @@ class COMMSettings(Settings):
     # what acts only from a schedule's second stage: the old model, earlier stages' Gaussians and their pseudo-classes
     # (not `aggregate`: a stage of two modalities besides the mediator, or with none, already aggregates)
     continual = ('cache_teacher', 'self_reg', 'realign', 'realign_per_class', 'clusters')
+    pairs_only = ('clusters',)     # under labels the groups are the concepts
 
 def _residual(width, hidden):
     m = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
