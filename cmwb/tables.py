@@ -93,22 +93,29 @@ def _last_stage_mean(M:dict, key:str, T:int) -> float|None:
     row = np.array(M[key][-1][:T], dtype=float)
     return float(np.nanmean(row)) if np.isfinite(row).any() else None
 
+def _stage_count(row:list) -> float|None:
+    "A stage's value of a codebook-wide count (the same on every task it measured), None where no task has one."
+    have = [v for v in row if v is not None]
+    return max(have) if have else None
+
 def discrete_figures(folder, code:dict) -> dict:
     "A codebook run's discrete figures beyond the results table's (from its `code_figures`, `code`), and its codebook's health after the last stage (see above)."
     m = read_json(Path(folder)/'matrices.json')
     M, T = m['metrics'], len(m['stages'])
     both = lambda k: [v for v in (_last_stage_mean(M, f'{k}_a', T), _last_stage_mean(M, f'{k}_b', T)) if v is not None]
     mean = lambda xs: float(np.mean(xs)) if xs else None
-    resets = [np.nanmax(np.array(r, dtype=float)) for r in M.get('code_resets', [])]
+    resets = [_stage_count(r) for r in M.get('code_resets', [])]
+    concept, chance = code.get('unseen_concept'), code.get('unseen_concept_chance')
     return dict(
-        unseen_code_concept=code.get('unseen_concept'),
-        unseen_code_concept_chance=code.get('unseen_concept_chance'),
+        unseen_code_concept=concept,
+        unseen_code_concept_chance=chance,
+        unseen_code_concept_above=None if concept is None or chance is None else concept - chance,
         code_agree_pos_final=_last_stage_mean(M, 'code_agree_pos', T),
         code_agree_pos_chance=_last_stage_mean(M, 'code_agree_pos_chance', T),
         codes_used=mean(both('code_used')),
         code_perplexity=mean(both('code_perplexity')),
         code_dead=mean(both('code_dead')),
-        code_resets=float(np.nansum(resets)) if resets else None,
+        code_resets=float(sum(resets)) if resets and None not in resets else None,
         n_codes=_last_stage_mean(M, 'n_codes', T),
     )
 
@@ -191,6 +198,7 @@ def difference_rows(rows:list[dict], reference:str|None='finetune', columns:list
 
 # %% ../nbs/10a_tables.ipynb #d2ec16b1
 DISCRETE_COLUMNS = [('unseen_code_concept', 'concept code agreement (unseen pairs)'), ('unseen_code_concept_chance', 'its chance'),
+                    ('unseen_code_concept_above', 'the same above its chance'),
                     ('code_agree_pos_final', 'per-position code agreement, end'), ('code_agree_pos_chance', 'its chance'),
                     ('codes_used', "codes a task's test items use, per modality, end"),
                     ('code_perplexity', 'their perplexity, end'), ('code_dead', 'share of the codebook they leave unused, end'),

@@ -356,7 +356,8 @@ def _code_metrics(method, rd, task, fa, la, fb, lb, cfg, dev, jobs:list) -> dict
 
 def _reset_counts(cb, a:str, b:str) -> dict:
     "Codes re-initialised during the stage, and (where the codebook records held codes: COMET's) how many of them modality `a` or `b` held."
-    out = {'code_resets': int(cb.stage_resets)}
+    # a count the codebook does not know (-1: CMG's, resumed from a checkpoint made before it counted) is None
+    out = {'code_resets': int(cb.stage_resets) if cb.stage_resets >= 0 else None}
     for side, m in [('a', a), ('b', b)] if hasattr(cb, 'held_resets') else []:
         row = cb.modalities.index(m) if m in cb.modalities else None
         out[f'code_resets_held_{side}'] = (

@@ -6,7 +6,8 @@ compares, per method, the sha256 of
 `matrices.json`, `summary.json` (without timings and the commit) and every tensor of the final embeddings and the
 last checkpoint. Prints IDENTICAL or what differs (for the tensor files, which tensors), per method; exits 1 if any
 method differs. `--added NAME` names a figure (a `matrices.json` metric) or a checkpoint tensor that this checkout adds:
-it is left out on both sides, and must be in every new run that the old one lacks it in."""
+where the old run lacks it, it is left out on both sides and the new run must have it; where the old run has it, it is
+compared like everything else."""
 import argparse, hashlib, json, os, subprocess, sys, tempfile
 from pathlib import Path
 
@@ -16,22 +17,32 @@ VOLATILE = ('time', 'commit', 'second', '_sha256', 'elapsed')
 def sha(b:bytes) -> str:
     return hashlib.sha256(b).hexdigest()[:16]
 
-def digest(run:Path, added=()) -> dict:
-    "The figures and tensors of one finished run, as short hashes, without the metrics and tensors named in `added` (and which of those it has, under 'added')."
+def tensor_files(run:Path) -> list[str]:
+    "The run's final embeddings and last checkpoint (of its last stage, whatever the schedule)."
+    last = sorted(run.glob('embeddings/stage*.safetensors'))[-1].stem
+    return [f'embeddings/{last}.safetensors', f'checkpoints/{last}-done.safetensors']
+
+def names_in(run:Path, names) -> set:
+    "Which of `names` the run has, as a `matrices.json` metric or a tensor of `tensor_files`."
+    from safetensors import safe_open
+    have = set(json.loads((run/'matrices.json').read_text())['metrics'])
+    for name in tensor_files(run):
+        with safe_open(run/name, 'np') as f: have |= set(f.keys())
+    return set(names) & have
+
+def digest(run:Path, drop=()) -> dict:
+    "The figures and tensors of one finished run, as short hashes, without the metrics and tensors named in `drop`."
     from safetensors.numpy import load_file
     m = json.loads((run/'matrices.json').read_text())
     m.pop('_sha256', None)
-    has = {k for k in added if k in m['metrics']}
-    m['metrics'] = {k: v for k, v in m['metrics'].items() if k not in added}
+    m['metrics'] = {k: v for k, v in m['metrics'].items() if k not in drop}
     s = json.loads((run/'summary.json').read_text())
     s = {k: v for k, v in s.items() if not any(w in k for w in VOLATILE)}
     out = dict(matrices=sha(json.dumps(m, sort_keys=True).encode()), summary=sha(json.dumps(s, sort_keys=True).encode()))
-    last = sorted(run.glob('embeddings/stage*.safetensors'))[-1].stem          # the last stage, whatever the schedule
-    for name in (f'embeddings/{last}.safetensors', f'checkpoints/{last}-done.safetensors'):
+    for name in tensor_files(run):
         tensors = load_file(run/name)
-        has |= {k for k in added if k in tensors}
-        out[name] = {k: sha(v.tobytes()) for k, v in tensors.items() if k not in added}     # per tensor: say which differ
-    return dict(out, added=sorted(has))
+        out[name] = {k: sha(v.tobytes()) for k, v in tensors.items() if k not in drop}     # per tensor: say which differ
+    return out
 
 def differences(before:dict, now:dict) -> list[str]:
     "What differs between two digests: a file's name, and for tensor files the tensors that differ (or are missing)."
@@ -43,15 +54,21 @@ def differences(before:dict, now:dict) -> list[str]:
         out.append(f"{k} ({', '.join(names[:6])}{', …' if len(names) > 6 else ''})")
     return out
 
-def run_at(code:Path, methods:list, out:Path, config:str='digitsmm', overrides:dict|None=None, added=()) -> dict:
-    "Run `methods` on `config` with the package in `code` (a separate process, so each side imports its own cmwb)."
+def run_at(code:Path, methods:list, out:Path, config:str='digitsmm', overrides:dict|None=None) -> dict:
+    "Run `methods` on `config` with the package in `code` (a separate process, so each side imports its own cmwb); their folders."
     script = ("import sys, json, torch; torch.set_num_threads(1); from cmwb.train import compare; from pathlib import Path; "
               "compare(sys.argv[2], sys.argv[4:], [0], Path(sys.argv[1]), json.loads(sys.argv[3]))")
     env = {**os.environ, 'PYTHONPATH': str(code), 'OMP_NUM_THREADS': '1', 'PYTHONHASHSEED': '0'}
     given = json.dumps({'train.epochs': 2, **(overrides or {})})
     subprocess.run([sys.executable, '-c', script, str(out), config, given, *methods], env=env, cwd=code, check=True,
                    stdout=subprocess.DEVNULL)
-    return {m: digest(out/f'{m}-s0', added) for m in methods}
+    return {m: out/f'{m}-s0' for m in methods}
+
+def compare_runs(old:Path, new:Path, added=()) -> list[str]:
+    "What differs between an old and a new run, leaving out the `added` names the old run lacks (which the new must have)."
+    drop = set(added) - names_in(old, added)
+    missing = drop - names_in(new, drop)
+    return differences(digest(old, drop), digest(new, drop)) + [f'{k} (added, but not in the new run)' for k in sorted(missing)]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -72,14 +89,14 @@ def main():
         subprocess.run(['git', '-C', str(ROOT), 'worktree', 'add', '--detach', str(tree), old], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            before = run_at(tree, methods, Path(tmp)/'runs-old', a.config, overrides, a.added)
-            now = run_at(ROOT, methods, Path(tmp)/'runs-new', a.config, overrides, a.added)
+            before = run_at(tree, methods, Path(tmp)/'runs-old', a.config, overrides)
+            now = run_at(ROOT, methods, Path(tmp)/'runs-new', a.config, overrides)
         finally:
             subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tree)], check=False)
+        found = {m: compare_runs(before[m], now[m], a.added) for m in methods}
     differ = 0
     for m in methods:
-        missing = sorted(set(a.added) - set(before[m].pop('added')) - set(now[m].pop('added')))
-        bad = differences(before[m], now[m]) + [f'{k} (added, but not in the new run)' for k in missing]
+        bad = found[m]
         differ += bool(bad)
         print(f"{m:10s} {'IDENTICAL' if not bad else 'differs: ' + ', '.join(bad)}")
     sys.exit(1 if differ else 0)

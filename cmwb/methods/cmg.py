@@ -41,7 +41,7 @@ class CmgCodebook(nn.Module):
         self.register_buffer('ema_count', torch.zeros(n_codes))
         self.register_buffer('ema_weight', embed.clone())
         self.register_buffer('unactivated', -torch.ones(n_codes))
-        self.register_buffer('stage_resets', torch.zeros((), dtype=torch.long))   # codes re-initialised since `new_stage`
+        self.register_buffer('stage_resets', torch.zeros((), dtype=torch.long))   # codes re-initialised since `new_stage` (-1: unknown)
     @property
     def n_codes(self) -> int: return self.embed.shape[0]
     def quantize(self, z:torch.Tensor, idx:torch.Tensor|None=None):
@@ -114,7 +114,7 @@ def reset_dead(self:CmgCodebook, idx:dict, gen:torch.Generator):
     pick = torch.searchsorted(csum, k + 1).clamp_max(L - 1)
     moved = dead & (csum[-1] > 0) & ~self.kept()
     self.embed.copy_(torch.where(moved[:, None], self.embed[pick] + noise, self.embed))
-    self.stage_resets += moved.sum()
+    self.stage_resets += moved.sum() * (self.stage_resets >= 0)          # an unknown count (-1) stays unknown
     self.unactivated.masked_fill_(dead, 0)
 
 # %% ../../nbs/08d_cmg.ipynb #84c5210d
@@ -310,8 +310,8 @@ def begin_stage(self:Cmg, t:int, stage, data:StageData):
 
 @patch
 def set_state(self:Cmg, tensors:dict, meta:dict):
-    "`Method.set_state`, with the reset count at zero where the checkpoint predates it."
-    Method.set_state(self, {'codebook.stage_resets': torch.zeros((), dtype=torch.long), **tensors}, meta)
+    "`Method.set_state`, with the reset count unknown (-1) where the checkpoint predates it."
+    Method.set_state(self, {'codebook.stage_resets': torch.tensor(-1), **tensors}, meta)
 
 # %% ../../nbs/08d_cmg.ipynb #13fd383a
 @patch
