@@ -866,7 +866,8 @@ def _record(self:Session, t:int) -> dict:
     if self.tb:
         for task, r in row.items():
             for k, v in r.items():
-                self.tb.add_scalar(f'eval/{task}/{k}', v, t)
+                if v is not None:                             # a figure the stage could not measure (an unknown count)
+                    self.tb.add_scalar(f'eval/{task}/{k}', v, t)
     save_embeddings(run, method, rd, cfg, t, self.dev.device)
     save_ckpt(run, f'stage{t:02d}-done', method, None, t, 0, self.step, self.M, self.elapsed())
     _prune(run, t)

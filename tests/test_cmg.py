@@ -140,3 +140,24 @@ def test_the_stage_resets_are_counted_and_reported(ci_manifest, tmp_path):
     counted = int(t['m.codebook.stage_resets'])
     assert counted > 0
     assert read_json(out/'matrices.json')['metrics']['code_resets'] == [[counted]]
+
+def test_a_stage_resumed_from_a_checkpoint_before_the_count_has_no_count(ci_manifest, tmp_path):
+    "A mid-stage checkpoint without the count (as written before it existed) resumes to the end: that stage's count and the run's total are unknown, the first stage's is kept."
+    from cmwb.core import load_checkpoint, save_checkpoint
+    from cmwb.tables import discrete_figures
+    class Stop(Exception): pass
+    cfg, out = two_stages(), tmp_path/'straddled'
+    def after_stage(t, row):
+        if t == 0: raise Stop
+    def mid(epoch, i, n, epochs):
+        if epoch == 1 and i == 0: raise Stop
+    with pytest.raises(Stop): run_experiment(cfg, out, progress=False, on_stage=after_stage)
+    with Session(cfg, out, resume=True, progress=False) as s:
+        with pytest.raises(Stop): s.next_stage(on_step=mid)
+    ckpt = out/'checkpoints'/'stage01-epoch000'
+    tensors, meta = load_checkpoint(ckpt)
+    del tensors['m.codebook.stage_resets']
+    save_checkpoint(ckpt, tensors, meta)
+    run_experiment(cfg, out, resume=True, progress=False)
+    assert read_json(out/'matrices.json')['metrics']['code_resets'] == [[0, None, None], [None, None, None]]
+    assert discrete_figures(out, {})['code_resets'] is None
