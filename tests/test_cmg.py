@@ -89,17 +89,21 @@ def test_cmg_completes_and_records_what_cpc_skipped(cmg_run):
     # CMG's reset waits 300 idle batches: none in 14, and each stage says so (the unseen pair's column is empty)
     assert read_json(cmg_run/'matrices.json')['metrics']['code_resets'] == [[0, None, None], [0, 0, 0]]
 
-def test_cmg_resumes_exactly_after_a_stage_and_mid_stage(cmg_run, tmp_path):
-    "Stopped after stage 0, and again inside stage 1 (after its epoch checkpoint): the same matrices as without stops."
+def stop_twice(cfg, out):
+    "Run `cfg` into `out`, stopped after stage 0, then again inside stage 1 (after its first epoch's checkpoint)."
     class Stop(Exception): pass
-    cfg = two_stages()
     def after_stage(t, row):
         if t == 0: raise Stop
-    with pytest.raises(Stop): run_experiment(cfg, tmp_path/'cut', progress=False, on_stage=after_stage)
     def mid(epoch, i, n, epochs):
         if epoch == 1 and i == 0: raise Stop
-    with Session(cfg, tmp_path/'cut', resume=True, progress=False) as s:
+    with pytest.raises(Stop): run_experiment(cfg, out, progress=False, on_stage=after_stage)
+    with Session(cfg, out, resume=True, progress=False) as s:
         with pytest.raises(Stop): s.next_stage(on_step=mid)
+
+def test_cmg_resumes_exactly_after_a_stage_and_mid_stage(cmg_run, tmp_path):
+    "Stopped after stage 0, and again inside stage 1 (after its epoch checkpoint): the same matrices as without stops."
+    cfg = two_stages()
+    stop_twice(cfg, tmp_path/'cut')
     run_experiment(cfg, tmp_path/'cut', resume=True, progress=False)
     assert (tmp_path/'cut'/'matrices.json').read_text() == (cmg_run/'matrices.json').read_text()
 
@@ -145,15 +149,8 @@ def test_a_stage_resumed_from_a_checkpoint_before_the_count_has_no_count(ci_mani
     "A mid-stage checkpoint without the count (as written before it existed) resumes to the end: that stage's count and the run's total are unknown, the first stage's is kept."
     from cmwb.core import load_checkpoint, save_checkpoint
     from cmwb.tables import discrete_figures
-    class Stop(Exception): pass
     cfg, out = two_stages(), tmp_path/'straddled'
-    def after_stage(t, row):
-        if t == 0: raise Stop
-    def mid(epoch, i, n, epochs):
-        if epoch == 1 and i == 0: raise Stop
-    with pytest.raises(Stop): run_experiment(cfg, out, progress=False, on_stage=after_stage)
-    with Session(cfg, out, resume=True, progress=False) as s:
-        with pytest.raises(Stop): s.next_stage(on_step=mid)
+    stop_twice(cfg, out)
     ckpt = out/'checkpoints'/'stage01-epoch000'
     tensors, meta = load_checkpoint(ckpt)
     del tensors['m.codebook.stage_resets']

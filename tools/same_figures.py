@@ -95,8 +95,7 @@ def main():
             subprocess.run(['git', '-C', str(ROOT), 'worktree', 'remove', '--force', str(tree)], check=False)
         found = {m: compare_runs(before[m], now[m], a.added) for m in methods}
     differ = 0
-    for m in methods:
-        bad = found[m]
+    for m, bad in found.items():
         differ += bool(bad)
         print(f"{m:10s} {'IDENTICAL' if not bad else 'differs: ' + ', '.join(bad)}")
     sys.exit(1 if differ else 0)
